@@ -1,0 +1,308 @@
+"""Splitting text the way Chinese and English are really written.
+
+Three layers, each keeping character offsets into the stored text:
+
+1. **Sentences** (:func:`split_sentences`): ends at ``。！？!?…`` and full-width ``．`` in any
+   script; at ``.`` when it closes a sentence (followed by a space, a line end or a CJK
+   character) but not in ``1.`` list/heading numbers, decimals, ``e.g.``-style
+   abbreviations or initials. Chinese written with ASCII ``,`` ``?`` ``:`` ``;`` is handled
+   like full-width text. A line break ends a sentence unless it is an English soft wrap.
+2. **Sections**: a heading line (markdown ``#``, numbered ``1.``/``1.2``/``一、``/``第一章``,
+   or a short unpunctuated title line) starts a section; the heading stays with the text
+   under it, and its title travels with every chunk of the section (see ``Chunk.heading``).
+3. **Chunks**: consecutive sentences of one section packed up to ``chunk_size`` units,
+   overlapping by whole trailing sentences up to ``chunk_overlap`` units. A unit is one
+   CJK character or one word of any other script, which tracks model tokens for both.
+   A sentence longer than a chunk is cut at clause punctuation, then at unit boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.domain import Chunk, Document
+
+__all__ = ["SentenceChunker", "split_sentences", "count_units", "Span"]
+
+_CJK = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002ffff"
+_UNIT_RE = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_CJK_CHAR_RE = re.compile(rf"[{_CJK}]")
+
+_STRONG_END = set("。！？!?…‼⁇⁈⁉．｡")
+_CLOSERS = set("\"'”’」』）)]】》〉›»")
+_SOFT_BREAKS = set("；;，,、：:")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof sr jr st vs etc e.g i.e cf al fig no vol pp inc ltd co corp dept approx "
+    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
+)
+
+_MD_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+\S")
+_NUMBERED_HEADING_RE = re.compile(
+    r"^\s*(?:\d{1,3}(?:\.\d{1,3})*[.、)）]?\s*(?=\S)(?!\d)|[一二三四五六七八九十百零]+[、.．]\s*|第[一二三四五六七八九十百零\d]+[章节條条部篇]\s*)"
+)
+_HEADING_MAX_UNITS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: int
+    end: int
+
+
+def count_units(text: str) -> int:
+    """One unit per CJK character, one per run of word characters of other scripts."""
+    return len(_UNIT_RE.findall(text))
+
+
+def _is_cjk(ch: str) -> bool:
+    return bool(_CJK_CHAR_RE.match(ch))
+
+
+def _trim(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return Span(start, end) if start < end else None
+
+
+def _period_ends_sentence(text: str, i: int, line_start: int) -> bool:
+    """Whether the ASCII '.' at ``i`` closes a sentence."""
+    nxt = text[i + 1] if i + 1 < len(text) else ""
+    if nxt and not (nxt.isspace() or nxt in _CLOSERS or _is_cjk(nxt)):
+        return False  # 3.5, example.com, e.g.x
+    j = i
+    while j > line_start and not text[j - 1].isspace() and text[j - 1] not in "([\"'“‘":
+        j -= 1
+    token = text[j:i]
+    if not token:
+        return True
+    if text[line_start:j].strip() == "" and re.fullmatch(r"\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[ivxlcIVXLC]{1,5}", token):
+        return False  # a list or heading number at the start of a line: "1.", "2.3.", "a.", "iv."
+    if token.lower() in _ABBREVIATIONS:
+        return False
+    if len(token) == 1 and token.isupper() and nxt == " ":
+        return False  # an initial: "J. Smith"
+    return True
+
+
+def _soft_wrap(text: str, nl: int) -> bool:
+    """An English hard-wrapped line: the break continues the sentence."""
+    before = text[nl - 1] if nl > 0 else ""
+    after = text[nl + 1] if nl + 1 < len(text) else ""
+    if not before or not after:
+        return False
+    return (before.isalnum() or before in ",-–(") and not _is_cjk(before) and (after.islower() or after.isdigit())
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentence spans in ``text[start:end]``, as offsets into ``text``, whitespace trimmed."""
+    end = len(text) if end is None else end
+    spans: list[Span] = []
+    sent_start = start
+    line_start = start
+    i = start
+    while i < end:
+        ch = text[i]
+        cut: int | None = None
+        if ch == "\n":
+            if not _soft_wrap(text, i):
+                cut = i
+            line_start = i + 1
+        elif ch in _STRONG_END or (ch == "." and _period_ends_sentence(text, i, line_start)):
+            j = i + 1
+            while j < end and (text[j] in _STRONG_END or text[j] in _CLOSERS or text[j] == "."):
+                j += 1
+            cut = j
+            i = j - 1
+        if cut is not None:
+            span = _trim(text, sent_start, cut)
+            if span:
+                spans.append(span)
+            sent_start = cut
+        i += 1
+    span = _trim(text, sent_start, end)
+    if span:
+        spans.append(span)
+    return spans
+
+
+def _heading_kind(line: str, next_line: str | None) -> bool:
+    """Whether a (stripped, non-empty) line is a heading."""
+    if _MD_HEADING_RE.match(line):
+        return True
+    units = count_units(line)
+    if units == 0 or units > _HEADING_MAX_UNITS:
+        return False
+    has_body_after = next_line is not None and count_units(next_line) > units
+    if _NUMBERED_HEADING_RE.match(line) and len(split_sentences(line)) <= 1:
+        # "1. 什么是比特币交易客服?" / "4. 比特币交易客服的响应速度与服务质量的关系"
+        return has_body_after or line[-1] in "?？:：" or line[-1] not in _STRONG_END | {"."}
+    last = line[-1]
+    if last in "?？:：" and units <= 40 and has_body_after and len(split_sentences(line)) == 1:
+        return True  # a question or a label on its own line, with its answer below: an FAQ entry
+    if last in _STRONG_END or last in ".,，;；、" or last in _CLOSERS:
+        return False
+    return units <= 20 and has_body_after
+
+
+def _clean_heading(line: str) -> str:
+    return re.sub(r"^\s{0,3}#{1,6}\s+", "", line).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class _Sentence:
+    span: Span
+    units: int
+
+
+@dataclass
+class _Section:
+    heading: str
+    sentences: list[_Sentence]
+
+
+class SentenceChunker:
+    """Sections of sentences packed into chunks of about ``chunk_size`` units."""
+
+    def __init__(self, chunk_size: int = 320, chunk_overlap: int = 48) -> None:
+        if chunk_size <= 0:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+        if not 0 <= chunk_overlap < chunk_size:
+            raise ValueError(f"chunk_overlap must be >= 0 and < chunk_size ({chunk_size}), got {chunk_overlap}")
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+
+    @property
+    def config(self) -> dict[str, object]:
+        return {"name": "sentence", "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "unit": "cjk-char-or-word"}
+
+    # -- sections -----------------------------------------------------------------
+
+    def _lines(self, text: str, start: int, end: int) -> list[Span]:
+        lines = []
+        pos = start
+        while pos < end:
+            nl = text.find("\n", pos, end)
+            stop = end if nl == -1 else nl
+            span = _trim(text, pos, stop)
+            if span:
+                lines.append(span)
+            pos = stop + 1
+        return lines
+
+    def _sections(self, text: str, start: int, end: int) -> list[_Section]:
+        lines = self._lines(text, start, end)
+        sections: list[_Section] = []
+        current = _Section("", [])
+        body_start: int | None = None
+
+        def flush_body(upto: int) -> None:
+            nonlocal body_start
+            if body_start is not None:
+                current.sentences.extend(self._sentences(text, body_start, upto))
+                body_start = None
+
+        for k, line in enumerate(lines):
+            line_text = text[line.start : line.end]
+            nxt = text[lines[k + 1].start : lines[k + 1].end] if k + 1 < len(lines) else None
+            if _heading_kind(line_text, nxt):
+                flush_body(line.start)
+                if current.sentences and not (len(current.sentences) == 1 and current.heading):
+                    sections.append(current)
+                    current = _Section(_clean_heading(line_text), [])
+                elif current.sentences:
+                    # A heading directly under another heading: keep both in one section.
+                    current = _Section(f"{current.heading} / {_clean_heading(line_text)}", current.sentences)
+                else:
+                    current = _Section(_clean_heading(line_text), [])
+                current.sentences.append(_Sentence(line, count_units(line_text)))
+            elif body_start is None:
+                body_start = line.start
+        flush_body(end)
+        if current.sentences:
+            sections.append(current)
+        return sections
+
+    def _sentences(self, text: str, start: int, end: int) -> list[_Sentence]:
+        out: list[_Sentence] = []
+        for span in split_sentences(text, start, end):
+            units = count_units(text[span.start : span.end])
+            if units <= self.chunk_size:
+                out.append(_Sentence(span, units))
+            else:
+                out.extend(self._split_long(text, span))
+        return out
+
+    def _split_long(self, text: str, span: Span) -> list[_Sentence]:
+        """Cut an over-long sentence at clause punctuation, else at unit boundaries."""
+        pieces: list[_Sentence] = []
+        piece_start = span.start
+        units = 0
+        last_soft: int | None = None
+        units_at_soft = 0
+        for match in _UNIT_RE.finditer(text, span.start, span.end):
+            gap = text[piece_start : match.start()]
+            for offset, ch in enumerate(gap):
+                if ch in _SOFT_BREAKS:
+                    last_soft, units_at_soft = piece_start + offset + 1, units
+            if units >= self.chunk_size:
+                cut = last_soft if last_soft is not None and units_at_soft >= self.chunk_size // 2 else match.start()
+                piece = _trim(text, piece_start, cut)
+                if piece:
+                    pieces.append(_Sentence(piece, count_units(text[piece.start : piece.end])))
+                piece_start = cut
+                units = count_units(text[cut : match.start()])
+                last_soft = None
+            units += 1
+        piece = _trim(text, piece_start, span.end)
+        if piece:
+            pieces.append(_Sentence(piece, count_units(text[piece.start : piece.end])))
+        return pieces
+
+    # -- packing ------------------------------------------------------------------
+
+    def _pack(self, sentences: list[_Sentence]) -> list[tuple[int, int]]:
+        """Index ranges [i, j) of sentences per chunk."""
+        ranges: list[tuple[int, int]] = []
+        i = 0
+        n = len(sentences)
+        while i < n:
+            j = i
+            total = 0
+            while j < n and (j == i or total + sentences[j].units <= self.chunk_size):
+                total += sentences[j].units
+                j += 1
+            ranges.append((i, j))
+            if j >= n:
+                break
+            back = j
+            overlap = 0
+            while back - 1 > i and overlap + sentences[back - 1].units <= self.chunk_overlap:
+                back -= 1
+                overlap += sentences[back].units
+            i = back
+        return ranges
+
+    def split(self, document: Document) -> list[Chunk]:
+        text = document.text
+        bounds = [0, *sorted(b for b in document.breaks if 0 < b < len(text)), len(text)]
+        chunks: list[Chunk] = []
+        for lo, hi in zip(bounds, bounds[1:]):
+            for section in self._sections(text, lo, hi):
+                for i, j in self._pack(section.sentences):
+                    start = section.sentences[i].span.start
+                    end = section.sentences[j - 1].span.end
+                    chunks.append(
+                        Chunk(
+                            source_id=document.source_id,
+                            ordinal=len(chunks),
+                            start=start,
+                            end=end,
+                            text=text[start:end],
+                            heading=section.heading,
+                            page=document.page_at(start),
+                        )
+                    )
+        return chunks

