@@ -147,8 +147,12 @@ def _heading_kind(line: str, next_line: str | None) -> bool:
     return units <= 20 and has_body_after
 
 
+_HEADING_MAX_CHARS = 120
+
+
 def _clean_heading(line: str) -> str:
-    return re.sub(r"^\s{0,3}#{1,6}\s+", "", line).strip()
+    heading = re.sub(r"^\s{0,3}#{1,6}\s+", "", line).strip()
+    return heading if len(heading) <= _HEADING_MAX_CHARS else heading[: _HEADING_MAX_CHARS - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +221,7 @@ class SentenceChunker:
                     current = _Section(f"{current.heading} / {_clean_heading(line_text)}", current.sentences)
                 else:
                     current = _Section(_clean_heading(line_text), [])
-                current.sentences.append(_Sentence(line, count_units(line_text)))
+                current.sentences.extend(self._sentences(text, line.start, line.end))
             elif body_start is None:
                 body_start = line.start
         flush_body(end)
@@ -238,41 +242,50 @@ class SentenceChunker:
     def _split_long(self, text: str, span: Span) -> list[_Sentence]:
         """Cut an over-long sentence at clause punctuation, else at unit boundaries."""
         pieces: list[_Sentence] = []
+
+        def emit(lo: int, hi: int) -> None:
+            piece = _trim(text, lo, hi)
+            if piece:
+                pieces.append(_Sentence(piece, count_units(text[piece.start : piece.end])))
+
         piece_start = span.start
-        units = 0
-        last_soft: int | None = None
+        units = 0  # units in text[piece_start : previous unit's end]
+        last_soft: int | None = None  # just after the last clause mark in the current piece
         units_at_soft = 0
+        scanned = span.start
         for match in _UNIT_RE.finditer(text, span.start, span.end):
-            gap = text[piece_start : match.start()]
-            for offset, ch in enumerate(gap):
-                if ch in _SOFT_BREAKS:
-                    last_soft, units_at_soft = piece_start + offset + 1, units
-            if units >= self.chunk_size:
-                cut = last_soft if last_soft is not None and units_at_soft >= self.chunk_size // 2 else match.start()
-                piece = _trim(text, piece_start, cut)
-                if piece:
-                    pieces.append(_Sentence(piece, count_units(text[piece.start : piece.end])))
-                piece_start = cut
-                units = count_units(text[cut : match.start()])
-                last_soft = None
+            for pos in range(scanned, match.start()):
+                if text[pos] in _SOFT_BREAKS:
+                    last_soft, units_at_soft = pos + 1, units
+            scanned = match.end()
+            if units + 1 > self.chunk_size:
+                if last_soft is not None and units_at_soft >= self.chunk_size // 2:
+                    cut, units = last_soft, units - units_at_soft
+                else:
+                    cut, units = match.start(), 0
+                emit(piece_start, cut)
+                piece_start, last_soft = cut, None
             units += 1
-        piece = _trim(text, piece_start, span.end)
-        if piece:
-            pieces.append(_Sentence(piece, count_units(text[piece.start : piece.end])))
+        emit(piece_start, span.end)
         return pieces
 
     # -- packing ------------------------------------------------------------------
 
-    def _pack(self, sentences: list[_Sentence]) -> list[tuple[int, int]]:
+    def _pack(self, text: str, sentences: list[_Sentence]) -> list[tuple[int, int]]:
         """Index ranges [i, j) of sentences per chunk."""
         ranges: list[tuple[int, int]] = []
         i = 0
         n = len(sentences)
         while i < n:
-            j = i
-            total = 0
-            while j < n and (j == i or total + sentences[j].units <= self.chunk_size):
-                total += sentences[j].units
+            j = i + 1
+            total = sentences[i].units
+            while j < n and total + sentences[j].units <= self.chunk_size:
+                # Units are words, and two sentences written without a space can join two
+                # words into one, or split one: count the joined span itself.
+                joined = count_units(text[sentences[i].span.start : sentences[j].span.end])
+                if joined > self.chunk_size:
+                    break
+                total = joined
                 j += 1
             ranges.append((i, j))
             if j >= n:
@@ -291,7 +304,7 @@ class SentenceChunker:
         chunks: list[Chunk] = []
         for lo, hi in zip(bounds, bounds[1:]):
             for section in self._sections(text, lo, hi):
-                for i, j in self._pack(section.sentences):
+                for i, j in self._pack(text, section.sentences):
                     start = section.sentences[i].span.start
                     end = section.sentences[j - 1].span.end
                     chunks.append(

@@ -1,0 +1,195 @@
+"""The index store, with a deterministic fake embedder (fast) and the real FAISS, SQLite and bm25s."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ingest.chunking import SentenceChunker
+from rag.domain import Document, EmbedderInfo, sha256_hex
+from rag.errors import IndexFormatError, IndexLockedError, IndexMismatchError, IndexNotFoundError
+from rag.store import IndexStore
+from tests.conftest import HashEmbedder
+
+CHUNKER = SentenceChunker(chunk_size=7, chunk_overlap=0)
+
+
+def document(path: str, text: str) -> Document:
+    return Document(path=path, text=text, content_hash=sha256_hex(text), kind="text")
+
+
+def put(writer, embedder: HashEmbedder, path: str, text: str) -> None:  # type: ignore[no-untyped-def]
+    doc = document(path, text)
+    chunks = CHUNKER.split(doc)
+    writer.put_source(doc, chunks, embedder.embed_passages([c.embed_text for c in chunks]))
+
+
+def test_missing_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="no index at .*rag ingest"):
+        IndexStore(tmp_path / "none").open()
+
+
+def test_commit_open_search_and_verify(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "Bitcoin support teams answer questions. 客服团队解答。")
+        put(w, hash_embedder, "/b.txt", "Withdrawals take one day. 提现需要一天。")
+        assert w.commit() == "v000001"
+    with store.open(hash_embedder.info) as snap:
+        assert snap.verify() == []
+        assert (snap.n_sources, snap.n_chunks) == (2, 4)
+        dense = snap.dense_search(hash_embedder.embed_queries(["withdrawals take one day"])[0], 2)
+        assert dense[0].chunk.path == "/b.txt" and dense[0].chunk.text == "Withdrawals take one day."
+        keyword = snap.keyword_search("提现需要多久", 3)
+        assert keyword[0].chunk.text == "提现需要一天。"
+        assert snap.source_text(dense[0].chunk.source_id)[dense[0].chunk.start : dense[0].chunk.end] == dense[0].chunk.text
+
+
+def test_removal_really_leaves_faiss_and_the_keyword_index(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "zebra crossing rules. 斑马线规则。")
+        put(w, hash_embedder, "/b.txt", "ordinary text here.")
+        w.commit()
+        assert w.remove_source("/a.txt") == 2
+        w.commit()
+    with store.open() as snap:
+        assert snap.verify() == []
+        assert snap.n_chunks == 1
+        assert snap.keyword_search("zebra", 5) == []
+        assert snap.keyword_search("斑马线", 5) == []
+        hits = snap.dense_search(hash_embedder.embed_queries(["zebra crossing rules."])[0], 5)
+        assert [h.chunk.path for h in hits] == ["/b.txt"]
+        assert [s.path for s in snap.sources()] == ["/b.txt"]
+
+
+def test_same_paragraph_in_two_files_is_two_chunks(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "The same paragraph.")
+        put(w, hash_embedder, "/b.txt", "The same paragraph.")
+        w.commit()
+    with store.open() as snap:
+        chunks = snap.chunks()
+        assert len(chunks) == 2 and len({c.chunk_id for c in chunks}) == 2
+
+
+def test_readers_keep_their_version_while_a_writer_commits(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx", keep_versions=1)
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "first version text.")
+        w.commit()
+    old = store.open()
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "second version text.")
+        put(w, hash_embedder, "/b.txt", "another file.")
+        w.commit()
+    # keep_versions=1 removed the old directory, yet the open snapshot still answers.
+    assert not (store.versions_dir / old.version).exists()
+    assert [c.text for c in old.chunks()] == ["first version text."]
+    old.close()
+    with store.open() as new:
+        assert new.version == "v000002" and new.n_chunks == 2
+
+
+def test_old_versions_and_crash_leftovers_are_cleaned(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx", keep_versions=2)
+    for i in range(4):
+        with store.writer(hash_embedder.info, CHUNKER.config) as w:
+            put(w, hash_embedder, "/a.txt", f"text number {i}.")
+            w.commit()
+    (store.versions_dir / ".tmp-999-dead").mkdir()  # a crashed writer's staging directory
+    (store.versions_dir / "v000009").mkdir()  # renamed but never made current
+    with store.writer(hash_embedder.info, CHUNKER.config):
+        pass
+    assert sorted(p.name for p in store.versions_dir.iterdir() if not p.name.startswith(".tmp-")) == ["v000003", "v000004"]
+    assert [p for p in store.versions_dir.iterdir() if p.name.startswith(".tmp-")] == []
+
+
+def test_uncommitted_changes_are_discarded(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "committed.")
+        w.commit()
+    with pytest.raises(RuntimeError, match="boom"):
+        with store.writer(hash_embedder.info, CHUNKER.config) as w:
+            put(w, hash_embedder, "/b.txt", "never committed.")
+            raise RuntimeError("boom")
+    with store.open() as snap:
+        assert [s.path for s in snap.sources()] == ["/a.txt"]
+    assert [p.name for p in store.versions_dir.iterdir()] == ["v000001"]
+
+
+def test_one_writer_at_a_time(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config):
+        with pytest.raises(IndexLockedError, match="another process is writing"):
+            with store.writer(hash_embedder.info, CHUNKER.config):
+                pass
+
+
+def test_another_embedder_is_refused(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "text.")
+        w.commit()
+    other = EmbedderInfo(backend="sentence-transformers", model="all-MiniLM-L6-v2", dim=384)
+    with pytest.raises(IndexMismatchError, match="was built with fake:hash-v1 \\(dim 64\\), but the configured embedder is sentence-transformers:all-MiniLM-L6-v2"):
+        store.open(other)
+    with pytest.raises(IndexMismatchError):
+        with store.writer(other, CHUNKER.config):
+            pass
+    with pytest.raises(IndexMismatchError, match="chunker settings"):
+        with store.writer(hash_embedder.info, SentenceChunker(100, 10).config):
+            pass
+
+
+def test_newer_format_version_is_refused(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "text.")
+        w.commit()
+    manifest_path = store.versions_dir / "v000001" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 99
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(IndexFormatError, match="format version 99, newer than this rag reads \\(1\\): upgrade rag"):
+        store.open()
+
+
+def test_verify_detects_a_damaged_file(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "text to damage.")
+        w.commit()
+    with (store.versions_dir / "v000001" / "bm25_ids.npy").open("r+b") as fh:
+        fh.seek(-1, 2)
+        fh.write(b"\x7f")
+    with store.open() as snap:
+        assert any("bm25_ids.npy does not match its checksum" in p for p in snap.verify())
+
+
+def test_no_pickle_on_disk(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "some text. 一些文字。")
+        w.commit()
+    for path in store.root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not data.startswith(b"\x80"), f"{path} looks like a pickle"
+            if path.suffix == ".npy":
+                np.load(path, allow_pickle=False)
+
+
+def test_known_vectors_reuse(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "reusable sentence.")
+        w.commit()
+        found = w.known_vectors([sha256_hex("reusable sentence."), sha256_hex("unknown")])
+        assert list(found) == [sha256_hex("reusable sentence.")]
+        np.testing.assert_allclose(found[sha256_hex("reusable sentence.")], hash_embedder.embed_passages(["reusable sentence."])[0], rtol=1e-6)
