@@ -151,7 +151,7 @@ def _run_ingest(settings: Settings, paths: list[Path], sync: bool, as_json: bool
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @index_option
 @click.option("--sync", is_flag=True, help="Also remove indexed sources under PATHS whose files no longer exist.")
 @click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character or a word); default 320.")
@@ -353,6 +353,10 @@ def show_settings(obj: _Context) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``rag`` console script."""
+    import logging
+
+    # Parsers log what they repair or give up on; we report each file's outcome ourselves.
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)
     try:
         cli.main(args=argv, prog_name="rag", standalone_mode=False)
     except click.exceptions.Abort:

