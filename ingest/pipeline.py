@@ -51,8 +51,9 @@ class IngestReport:
         return asdict(self)
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SkippedFile]]:
-    """Files to ingest under ``paths`` (folders recursively, hidden entries skipped), sorted, unique."""
+def discover(paths: Iterable[Path], exclude: Sequence[Path] = ()) -> tuple[list[Path], list[SkippedFile]]:
+    """Files to ingest under ``paths`` (folders recursively, hidden entries and ``exclude`` skipped), sorted, unique."""
+    excluded = {str(Path(p).resolve()) for p in exclude}
     found: dict[str, Path] = {}
     skipped: list[SkippedFile] = []
     for given in paths:
@@ -64,7 +65,9 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[SkippedFile]]:
                 skipped.append(SkippedFile(str(given), "permission denied: cannot list the folder"))
                 continue
             for dirpath, dirnames, filenames in os.walk(path, onerror=lambda e: skipped.append(SkippedFile(str(e.filename), f"cannot list the folder: {e.strerror}"))):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                dirnames[:] = sorted(
+                    d for d in dirnames if not d.startswith(".") and str((Path(dirpath) / d).resolve()) not in excluded
+                )
                 for name in sorted(filenames):
                     candidate = Path(dirpath) / name
                     if name.startswith(".") or not is_supported(candidate):
@@ -123,7 +126,7 @@ class Ingestor:
         started = time.monotonic()
         self._flushing = False
         report = IngestReport()
-        files, report.skipped = discover(paths)
+        files, report.skipped = discover(paths, exclude=[self.store.root])  # never ingest the index itself
         report.files_seen = len(files)
         pending: list[tuple[Document, list[Chunk], bool]] = []
         with self.store.writer(self.embedder.info, self.chunker_config) as writer:

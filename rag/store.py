@@ -53,6 +53,7 @@ __all__ = ["FORMAT_VERSION", "IndexStore", "IndexSnapshot", "IndexWriter"]
 
 FORMAT_VERSION = 1
 _VERSION_RE = re.compile(r"^v(\d{6,})$")
+_INDEX_ENTRIES = frozenset({"CURRENT", "CURRENT.tmp", ".lock", "versions"})
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources (
@@ -375,6 +376,15 @@ class IndexStore:
     @contextlib.contextmanager
     def writer(self, embedder: EmbedderInfo, chunker: dict[str, Any]) -> Iterator[IndexWriter]:
         """The one writer: holds the index lock until the block ends. Uncommitted work is discarded."""
+        if self.root.is_dir() and self.current_version() is None:
+            foreign = sorted(p.name for p in self.root.iterdir() if p.name not in _INDEX_ENTRIES)
+            if foreign:
+                raise IndexFormatError(
+                    f"{self.root} is not a rag index but holds other files ({', '.join(foreign[:3])}"
+                    f"{', ...' if len(foreign) > 3 else ''}): choose an empty or new --index directory"
+                )
+        elif self.root.exists() and not self.root.is_dir():
+            raise IndexFormatError(f"{self.root} is a file, not an index directory")
         self.root.mkdir(parents=True, exist_ok=True)
         lock_fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:

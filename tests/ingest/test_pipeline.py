@@ -134,3 +134,14 @@ def test_progress_callback(tmp_path: Path, docs: Path, hash_embedder: HashEmbedd
     seen: list[tuple[int, int]] = []
     make(tmp_path, hash_embedder).ingest([docs], progress=lambda done, total, _r: seen.append((done, total)))
     assert seen == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_the_index_inside_an_ingested_folder_is_not_ingested(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "doc.txt").write_text("only this.", encoding="utf-8")
+    chunker = SentenceChunker()
+    ingestor = Ingestor(IndexStore(root / "idx"), hash_embedder, chunker, chunker_config=chunker.config, max_file_bytes=1 << 20)
+    ingestor.ingest([root])
+    second = ingestor.ingest([root])  # the index now exists under root, with .json and .sqlite files
+    assert (second.files_seen, second.files_unchanged, second.skipped) == (1, 1, [])

@@ -193,3 +193,15 @@ def test_known_vectors_reuse(tmp_path: Path, hash_embedder: HashEmbedder) -> Non
         found = w.known_vectors([sha256_hex("reusable sentence."), sha256_hex("unknown")])
         assert list(found) == [sha256_hex("reusable sentence.")]
         np.testing.assert_allclose(found[sha256_hex("reusable sentence.")], hash_embedder.embed_passages(["reusable sentence."])[0], rtol=1e-6)
+
+
+def test_a_folder_of_other_files_is_not_taken_for_an_index(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "report.txt").write_text("mine")
+    with pytest.raises(IndexFormatError, match="is not a rag index but holds other files \\(report.txt\\)"):
+        with IndexStore(tmp_path / "docs").writer(hash_embedder.info, CHUNKER.config):
+            pass
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(IndexFormatError, match="is a file, not an index directory"):
+        with IndexStore(tmp_path / "file").writer(hash_embedder.info, CHUNKER.config):
+            pass
