@@ -96,7 +96,7 @@ class Ingestor:
         max_file_bytes: int,
         text_field: str = "text",
         commit_every: int = 200,
-        embed_batch_chunks: int = 256,
+        embed_batch_chunks: int = 64,
     ) -> None:
         if max_file_bytes <= 0:
             raise ValueError(f"max_file_bytes must be positive, got {max_file_bytes}")
@@ -111,6 +111,7 @@ class Ingestor:
         self.commit_every = commit_every
         self.embed_batch_chunks = embed_batch_chunks
         self._flushing = False
+        self._embedded: Callable[[int], None] | None = None
 
     def ingest(
         self,
@@ -118,11 +119,14 @@ class Ingestor:
         *,
         sync: bool = False,
         progress: Callable[[int, int, IngestReport], None] | None = None,
+        embedded: Callable[[int], None] | None = None,
     ) -> IngestReport:
         """Ingest files and folders. With ``sync``, sources under ``paths`` that no longer exist are removed.
 
-        ``progress(done, total, report)`` is called after every file.
+        ``progress(done, total, report)`` is called after every file, ``embedded(n)`` after
+        every batch of ``n`` chunks embedded (a large file is many batches).
         """
+        self._embedded = embedded
         started = time.monotonic()
         self._flushing = False
         report = IngestReport()
@@ -194,9 +198,12 @@ class Ingestor:
         to_embed = list(dict.fromkeys(h for h in hashes if h not in known))
         if to_embed:
             texts = {h: c.embed_text for h, c in zip(hashes, all_chunks)}
-            vectors = self.embedder.embed_passages([texts[h] for h in to_embed])
-            known.update(zip(to_embed, vectors))
-            report.chunks_embedded += len(to_embed)
+            for lo in range(0, len(to_embed), self.embed_batch_chunks):
+                batch = to_embed[lo : lo + self.embed_batch_chunks]
+                known.update(zip(batch, self.embedder.embed_passages([texts[h] for h in batch]), strict=True))
+                report.chunks_embedded += len(batch)
+                if self._embedded is not None:
+                    self._embedded(len(batch))
         import numpy as np
 
         offset = 0

@@ -136,18 +136,21 @@ def _run_ingest(settings: Settings, paths: list[Path], sync: bool, as_json: bool
     from tqdm import tqdm
 
     ingestor = _ingestor(settings)
-    bar = tqdm(total=0, unit="file", desc="ingest", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
+    quiet = True if as_json else None  # None: tqdm draws only on a terminal
+    files_bar = tqdm(total=0, unit="file", desc="files", disable=quiet, file=sys.stderr, dynamic_ncols=True, position=0)
+    chunks_bar = tqdm(unit="chunk", desc="embedded", disable=quiet, file=sys.stderr, dynamic_ncols=True, position=1)
 
     def progress(done: int, total: int, report: IngestReport) -> None:
-        if bar.total != total:
-            bar.total = total
-        bar.set_postfix(chunks=report.chunks_added, skipped=len(report.skipped), refresh=False)
-        bar.update(done - bar.n)
+        if files_bar.total != total:
+            files_bar.total = total
+        files_bar.set_postfix(skipped=len(report.skipped), refresh=False)
+        files_bar.update(done - files_bar.n)
 
     try:
-        return ingestor.ingest(paths, sync=sync, progress=progress)
+        return ingestor.ingest(paths, sync=sync, progress=progress, embedded=chunks_bar.update)
     finally:
-        bar.close()
+        files_bar.close()
+        chunks_bar.close()
 
 
 @cli.command()
