@@ -110,7 +110,7 @@ class Ingestor:
         self.text_field = text_field
         self.commit_every = commit_every
         self.embed_batch_chunks = embed_batch_chunks
-        self._flushing = False
+        self._busy = False
         self._embedded: Callable[[int], None] | None = None
 
     def ingest(
@@ -128,7 +128,7 @@ class Ingestor:
         """
         self._embedded = embedded
         started = time.monotonic()
-        self._flushing = False
+        self._busy = False
         report = IngestReport()
         files, report.skipped = discover(paths, exclude=[self.store.root])  # never ingest the index itself
         report.files_seen = len(files)
@@ -152,19 +152,19 @@ class Ingestor:
                         self._flush(pending, writer, report)
                     if since_commit >= self.commit_every:
                         self._flush(pending, writer, report)
-                        report.version = writer.commit() or report.version
+                        self._commit(writer, report)
                         since_commit = 0
                     if progress is not None:
                         progress(done, len(files), report)
                 self._flush(pending, writer, report)
-                report.version = writer.commit() or report.version
+                self._commit(writer, report)
             except KeyboardInterrupt:
                 # Keep what is finished, unless the interrupt came while the writer was
                 # mid-update: then the staged version is discarded and the last commit stands.
                 report.interrupted = True
                 pending.clear()
-                if not self._flushing:
-                    report.version = writer.commit() or report.version
+                if not self._busy:
+                    self._commit(writer, report)
         report.version = report.version or self.store.current_version()
         report.seconds = round(time.monotonic() - started, 3)
         return report
@@ -191,7 +191,7 @@ class Ingestor:
     def _flush(self, pending: list[tuple[Document, list[Chunk], bool]], writer: IndexWriter, report: IngestReport) -> None:
         if not pending:
             return
-        self._flushing = True
+        self._busy = True
         all_chunks = [c for _, chunks, _ in pending for c in chunks]
         hashes = [sha256_hex(c.embed_text) for c in all_chunks]
         known = writer.known_vectors(hashes)
@@ -219,7 +219,12 @@ class Ingestor:
             else:
                 report.files_added += 1
         pending.clear()
-        self._flushing = False
+        self._busy = False
+
+    def _commit(self, writer: IndexWriter, report: IngestReport) -> None:
+        self._busy = True
+        report.version = writer.commit() or report.version
+        self._busy = False
 
     def remove(self, sources: Sequence[str]) -> IngestReport:
         """Remove sources by path (as given or resolved) or by source id."""

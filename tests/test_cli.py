@@ -191,3 +191,33 @@ def test_demo_ingests_the_bundled_corpus(tmp_path: Path) -> None:
     assert "1 added" in result.stdout and "10 added" in result.stdout
     assert "3. 比特币交易客服能提供哪些服务?" in result.stdout
     assert (tmp_path / "rag-index" / "CURRENT").exists()
+
+
+def test_ctrl_c_commits_finished_files_and_a_rerun_finishes(tmp_path: Path) -> None:
+    import signal
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(40):
+        lines = [f"第{i}号文档的第{j}条说明:用户提交的第{i * 100 + j}号申请将在{j + 1}天内处理。" for j in range(6)]
+        (docs / f"doc{i:02d}.txt").write_text("\n".join(lines), encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env["RAG_COMMIT_EVERY"] = "1"
+    process = subprocess.Popen(
+        [str(RAG_BIN), "ingest", str(docs), "--index", str(index_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not (index_dir / "CURRENT").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, (out, err)
+    assert "Traceback" not in err
+    assert "interrupted: finished files were committed" in out
+    assert run_rag("verify", "--index", str(index_dir)).returncode == 0
+    partial = json.loads(run_rag("info", "--index", str(index_dir), "--json").stdout)["sources"]
+    assert 1 <= partial < 40
+    rest = json.loads(run_rag("ingest", str(docs), "--index", str(index_dir), "--json").stdout)
+    assert rest["files_unchanged"] == partial and rest["files_added"] == 40 - partial
