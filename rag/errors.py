@@ -10,7 +10,7 @@
     │   ├── EmptyDocumentError       no text: an empty file, a scanned PDF with no text layer
     │   ├── DecodeError              bytes that are not text in any supported encoding, or binary data
     │   └── CorruptFileError         a damaged or password-protected PDF or DOCX, malformed JSON
-    └── IndexError_               the index directory cannot be opened or written
+    └── IndexStoreError           the index directory cannot be opened or written
         ├── IndexNotFoundError       no index at that path yet
         ├── IndexMismatchError       built with another embedder (or dimension) than the one configured
         ├── IndexFormatError         a format version this release cannot read, or a damaged manifest
@@ -35,7 +35,7 @@ __all__ = [
     "EmptyDocumentError",
     "DecodeError",
     "CorruptFileError",
-    "IndexError_",
+    "IndexStoreError",
     "IndexNotFoundError",
     "IndexMismatchError",
     "IndexFormatError",
@@ -90,21 +90,21 @@ class CorruptFileError(IngestError):
     pass
 
 
-class IndexError_(RAGError):  # noqa: N801 - the builtin IndexError means something else
+class IndexStoreError(RAGError):
     pass
 
 
-class IndexNotFoundError(IndexError_):
+class IndexNotFoundError(IndexStoreError):
     pass
 
 
-class IndexMismatchError(IndexError_):
+class IndexMismatchError(IndexStoreError):
     pass
 
 
-class IndexFormatError(IndexError_):
+class IndexFormatError(IndexStoreError):
     pass
 
 
-class IndexLockedError(IndexError_):
+class IndexLockedError(IndexStoreError):
     pass

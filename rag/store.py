@@ -41,7 +41,7 @@ import numpy as np
 
 from rag.domain import Chunk, Document, EmbedderInfo, Hit, SourceRecord, StoredChunk, sha256_hex
 from rag.errors import (
-    IndexError_,
+    IndexStoreError,
     IndexFormatError,
     IndexLockedError,
     IndexMismatchError,
@@ -371,7 +371,7 @@ class IndexStore:
                 # opening it; CURRENT then names a newer one.
                 if self.current_version() == version:
                     raise
-        raise IndexError_(f"index {self.root} keeps changing under us; try again")
+        raise IndexStoreError(f"index {self.root} keeps changing under us; try again")
 
     @contextlib.contextmanager
     def writer(self, embedder: EmbedderInfo, chunker: dict[str, Any]) -> Iterator[IndexWriter]:
@@ -385,8 +385,11 @@ class IndexStore:
                 )
         elif self.root.exists() and not self.root.is_dir():
             raise IndexFormatError(f"{self.root} is a file, not an index directory")
-        self.root.mkdir(parents=True, exist_ok=True)
-        lock_fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            lock_fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise IndexStoreError(f"cannot write to the index directory {self.root}: {exc.strerror or exc}") from exc
         try:
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -558,9 +561,20 @@ class IndexWriter:
     # -- commit --------------------------------------------------------------------
 
     def commit(self) -> str | None:
-        """Write the staged version and make it current. Returns its name (None when nothing changed)."""
+        """Write the staged version and make it current. Returns its name (None when nothing changed).
+
+        On failure (a full disk, say) the previous version stays current.
+        """
         if not self.dirty:
             return None
+        try:
+            return self._commit()
+        except (OSError, sqlite3.Error) as exc:
+            raise IndexStoreError(
+                f"cannot write a new version of the index {self.store.root}: {exc}; the previous version is still current"
+            ) from exc
+
+    def _commit(self) -> str:
         assert self._tmp is not None
         faiss = self._faiss_module
         if self._pending_removals:

@@ -205,3 +205,29 @@ def test_a_folder_of_other_files_is_not_taken_for_an_index(tmp_path: Path, hash_
     with pytest.raises(IndexFormatError, match="is a file, not an index directory"):
         with IndexStore(tmp_path / "file").writer(hash_embedder.info, CHUNKER.config):
             pass
+
+
+def test_a_failed_commit_keeps_the_previous_version(tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    import faiss
+
+    from rag.errors import IndexStoreError
+
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "kept.")
+        w.commit()
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(faiss, "write_index", disk_full)
+    with pytest.raises(IndexStoreError, match="No space left on device; the previous version is still current"):
+        with store.writer(hash_embedder.info, CHUNKER.config) as w:
+            put(w, hash_embedder, "/b.txt", "lost.")
+            w.commit()
+    monkeypatch.undo()
+    assert [p.name for p in store.versions_dir.iterdir()] == ["v000001"]
+    with store.open() as snap:
+        assert snap.verify() == [] and [s.path for s in snap.sources()] == ["/a.txt"]
