@@ -12,7 +12,8 @@ Three layers, each keeping character offsets into the stored text:
    under it, and its title travels with every chunk of the section (see ``Chunk.heading``).
 3. **Chunks**: consecutive sentences of one section packed up to ``chunk_size`` units,
    overlapping by whole trailing sentences up to ``chunk_overlap`` units. A unit is one
-   CJK character or one word of any other script, which tracks model tokens for both.
+   CJK character, or one word of another script plus one per 7 letters of a long word,
+   which tracks model tokens for both (and keeps a default chunk under e5's 512 tokens).
    A sentence longer than a chunk is cut at clause punctuation, then at unit boundaries.
 """
 
@@ -50,9 +51,18 @@ class Span:
     end: int
 
 
+_LETTERS_PER_EXTRA_UNIT = 7
+
+
+def _weight(token: str) -> int:
+    """A CJK character is one unit; a word is one, plus one per 7 letters (long words are several subword tokens)."""
+    return 1 if _is_cjk(token[0]) else 1 + len(token) // _LETTERS_PER_EXTRA_UNIT
+
+
 def count_units(text: str) -> int:
-    """One unit per CJK character, one per run of word characters of other scripts."""
-    return len(_UNIT_RE.findall(text))
+    """Length in units, which track model tokens in both scripts: one per CJK character,
+    one per short word of other scripts and one more per 7 letters of a long one."""
+    return sum(_weight(m.group()) for m in _UNIT_RE.finditer(text))
 
 
 def _is_cjk(ch: str) -> bool:
@@ -180,7 +190,7 @@ class SentenceChunker:
 
     @property
     def config(self) -> dict[str, object]:
-        return {"name": "sentence", "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "unit": "cjk-char-or-word"}
+        return {"name": "sentence", "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap, "unit": "cjk-char-or-word/7-letters"}
 
     # -- sections -----------------------------------------------------------------
 
@@ -258,14 +268,24 @@ class SentenceChunker:
                 if text[pos] in _SOFT_BREAKS:
                     last_soft, units_at_soft = pos + 1, units
             scanned = match.end()
-            if units + 1 > self.chunk_size:
-                if last_soft is not None and units_at_soft >= self.chunk_size // 2:
-                    cut, units = last_soft, units - units_at_soft
-                else:
-                    cut, units = match.start(), 0
-                emit(piece_start, cut)
-                piece_start, last_soft = cut, None
-            units += 1
+            weight = _weight(match.group())
+            if weight > self.chunk_size:
+                # One "word" longer than a chunk (a hash, base64, a URL): cut it in slices.
+                emit(piece_start, match.start())
+                step = _LETTERS_PER_EXTRA_UNIT * (self.chunk_size - 1) or 1
+                starts = range(match.start(), match.end(), step)
+                for lo in starts[:-1]:
+                    emit(lo, lo + step)
+                piece_start, last_soft = starts[-1], None
+                units = _weight(text[piece_start : match.end()])
+                continue
+            if units + weight > self.chunk_size and last_soft is not None and units_at_soft >= self.chunk_size // 2:
+                emit(piece_start, last_soft)  # cut after the last clause mark
+                piece_start, units, last_soft = last_soft, units - units_at_soft, None
+            if units + weight > self.chunk_size:
+                emit(piece_start, match.start())
+                piece_start, units, last_soft = match.start(), 0, None
+            units += weight
         emit(piece_start, span.end)
         return pieces
 

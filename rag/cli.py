@@ -157,7 +157,7 @@ def _run_ingest(settings: Settings, paths: list[Path], sync: bool, as_json: bool
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @index_option
 @click.option("--sync", is_flag=True, help="Also remove indexed sources under PATHS whose files no longer exist.")
-@click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character or a word); default 320.")
+@click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character, or a word plus one per 7 letters); default 320.")
 @click.option("--chunk-overlap", type=int, default=None, help="Overlap between chunks of a section, in units; default 48.")
 @click.option("--max-file-mb", type=float, default=None, help="Refuse files larger than this, unread; default 25.")
 @click.option("--json-text-field", default=None, help="Field holding the text in .json/.jsonl records; default 'text'.")

@@ -46,7 +46,10 @@ class Settings(BaseSettings):
     )
 
     chunk_size: int = Field(
-        320, gt=0, description="Target chunk size in units: one per CJK character, one per word of other scripts."
+        320,
+        gt=0,
+        description="Target chunk size in units: one per CJK character, one per word of other scripts "
+        "plus one per 7 letters of a long word (units track model tokens).",
     )
     chunk_overlap: int = Field(48, ge=0, description="Units of trailing sentences repeated at the start of the next chunk.")
 

@@ -46,8 +46,18 @@ def test_numbered_list_marker_is_not_a_sentence_end() -> None:
 
 def test_units_count_cjk_characters_and_words() -> None:
     assert count_units("比特币") == 3
-    assert count_units("Bitcoin exchange support") == 3
-    assert count_units("比特币 exchange 客服, 24/7!") == 3 + 1 + 2 + 2
+    assert count_units("The cat sat on a mat") == 6
+    assert count_units("Bitcoin is a currency") == 2 + 1 + 1 + 2
+    assert count_units("internationalisation") == 1 + 20 // 7  # long words are several subword tokens
+    assert count_units("比特币 exchange 客服, 24/7!") == 3 + 2 + 2 + 2
+
+
+def test_a_word_longer_than_a_chunk_is_sliced() -> None:
+    token = "A" * 500
+    text = f"Hash: {token} end."
+    chunks = SentenceChunker(chunk_size=20, chunk_overlap=0).split(doc(text))
+    assert "".join(c.text for c in chunks).replace("Hash:", "").replace("end.", "").replace(" ", "") == token
+    assert all(count_units(c.text) <= 20 for c in chunks)
 
 
 def test_sample_corpus_keeps_each_faq_heading_with_its_answer(sample_text: str) -> None:
@@ -112,10 +122,10 @@ def test_invalid_settings_fail_in_constructor() -> None:
         SentenceChunker(chunk_size=0)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_random_texts_offsets_sizes_and_coverage(seed: int) -> None:
     rng = random.Random(seed)
-    pieces = ["比特币", "交易", "客服", "hello", "world", "3.5", "e.g.", "。", "，", ".", "?", "!", ",", " ", "\n", "\n\n", "1. ", "# ", "；"]
+    pieces = ["比特币", "交易", "客服", "hello", "world", "3.5", "e.g.", "。", "，", ".", "?", "!", ",", " ", "\n", "\n\n", "1. ", "# ", "；", "internationalisation", "x" * 90]
     text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 600)))
     size = rng.randint(5, 60)
     chunker = SentenceChunker(chunk_size=size, chunk_overlap=rng.randint(0, size - 1))

@@ -14,7 +14,7 @@ from rag.errors import IndexFormatError, IndexLockedError, IndexMismatchError, I
 from rag.store import IndexStore
 from tests.conftest import HashEmbedder
 
-CHUNKER = SentenceChunker(chunk_size=7, chunk_overlap=0)
+CHUNKER = SentenceChunker(chunk_size=8, chunk_overlap=0)
 
 
 def document(path: str, text: str) -> Document:
