@@ -47,12 +47,11 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from ingest.chunking import SentenceChunker
 from ingest.loaders import load_document
-from ingest.pipeline import Ingestor
+from ingest.pipeline import ingestor_from_settings
 from rag.cli import sample_corpus_path
 from rag.domain import EmbedderInfo
 from rag.embedders import E5Embedder
 from rag.settings import load_settings
-from rag.store import IndexStore
 
 THREADS, BATCH = 2, 32
 LC_CHUNK_SIZE, LC_OVERLAP = 500, 50
@@ -167,15 +166,7 @@ def main() -> None:
             return len(embedder.embed_passages(texts))
 
         def run_ours(index_dir: Path) -> int:
-            ingestor = Ingestor(
-                IndexStore(index_dir, keep_versions=settings.keep_versions),
-                embedder,
-                chunker,
-                chunker_config=chunker.config,
-                max_file_bytes=settings.max_file_bytes,
-                text_field=settings.json_text_field,
-                commit_every=settings.commit_every,
-            )
+            ingestor = ingestor_from_settings(settings, embedder=embedder, index_dir=index_dir)
             report = ingestor.ingest([tmp / "corpus"])
             if report.skipped or report.files_added != len(files):
                 raise RuntimeError(f"the Ingestor added {report.files_added} of {len(files)} files: {report.skipped}")

@@ -88,29 +88,17 @@ def cli(ctx: click.Context, config: Path | None, embedder: str | None, embedder_
     ctx.obj = _Context(config, {"embedder": embedder, "embedder_model": embedder_model})
 
 
-def _components(settings: Settings) -> tuple[Any, Any, Any]:
-    from ingest.chunking import SentenceChunker
+def _store_and_embedder(settings: Settings) -> tuple[Any, Any]:
     from rag.embedders import embedder_from_settings
     from rag.store import IndexStore
 
-    store = IndexStore(settings.index_dir, keep_versions=settings.keep_versions)
-    chunker = SentenceChunker(settings.chunk_size, settings.chunk_overlap)
-    return store, embedder_from_settings(settings), chunker
+    return IndexStore(settings.index_dir, keep_versions=settings.keep_versions), embedder_from_settings(settings)
 
 
 def _ingestor(settings: Settings) -> Any:
-    from ingest.pipeline import Ingestor
+    from ingest.pipeline import ingestor_from_settings
 
-    store, embedder, chunker = _components(settings)
-    return Ingestor(
-        store,
-        embedder,
-        chunker,
-        chunker_config=chunker.config,
-        max_file_bytes=settings.max_file_bytes,
-        text_field=settings.json_text_field,
-        commit_every=settings.commit_every,
-    )
+    return ingestor_from_settings(settings)
 
 
 def _print_report(report: IngestReport, index_dir: Path, verb: str = "Ingested") -> None:
@@ -208,7 +196,7 @@ def ingest(
 def remove(obj: _Context, sources: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
     """Remove sources (by path, folder or source id) and all their chunks from the index."""
     settings = obj.settings(index_dir=index_dir)
-    store = _components(settings)[0]
+    store = _store_and_embedder(settings)[0]
     if not store.exists():
         from rag.errors import IndexNotFoundError
 
@@ -223,7 +211,7 @@ def remove(obj: _Context, sources: tuple[str, ...], index_dir: Path | None, as_j
 
 
 def _open(settings: Settings, check_embedder: bool = False) -> Any:
-    store, embedder, _ = _components(settings)
+    store, embedder = _store_and_embedder(settings)
     return store.open(embedder.info if check_embedder else None), embedder
 
 
