@@ -15,6 +15,9 @@ __all__ = [
     "StoredChunk",
     "SourceRecord",
     "Hit",
+    "Passage",
+    "Citation",
+    "Answer",
     "EmbedderInfo",
     "sha256_hex",
     "source_id_for",
@@ -154,3 +157,45 @@ class EmbedderInfo:
 
     def describe(self) -> str:
         return f"{self.backend}:{self.model} (dim {self.dim})"
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A retrieved chunk with its fused score and rank, and what each retriever said of it."""
+
+    chunk: StoredChunk
+    score: float
+    rank: int
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    keyword_score: float | None = None
+    keyword_rank: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A cited span: ``text`` is exactly the stored text of ``source`` from ``start`` to ``end``."""
+
+    marker: int
+    source: str
+    source_id: str
+    start: int
+    end: int
+    text: str
+    score: float
+    page: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer with its citations, or an abstention (``abstained``, no citations, a ``reason``)."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    language: str
+    generator: str
+    support: float
+    reason: str = ""
+    passages: tuple[Passage, ...] = ()

@@ -166,7 +166,14 @@ class IndexSnapshot:
             self._rows("SELECT count(*) FROM chunks")
             self._bm25: Any = None
             self._bm25_ids = np.empty(0, dtype=np.int64)
-            if (path / "bm25").is_dir():
+            if manifest.get("keyword", {}).get("tokenizer") != TOKENIZER_NAME:
+                # Built with other tokenisation rules: rebuild the keyword index from the stored
+                # chunk texts (seconds even for large indexes; no re-embedding).
+                rows = self._rows("SELECT vector_id, text FROM chunks ORDER BY vector_id")
+                if rows:
+                    self._bm25 = _build_bm25([r[1] for r in rows])
+                    self._bm25_ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+            elif (path / "bm25").is_dir():
                 import bm25s
 
                 self._bm25 = bm25s.BM25.load(str(path / "bm25"), allow_pickle=False)
@@ -225,20 +232,39 @@ class IndexSnapshot:
 
     # -- search --------------------------------------------------------------------
 
-    def dense_search(self, query_vector: np.ndarray, k: int) -> list[Hit]:
+    def vector_ids_of_sources(self, sources: Iterable[str]) -> np.ndarray:
+        """FAISS ids of the chunks of these sources (each given by path or source id)."""
+        wanted = list(dict.fromkeys(sources))
+        marks = ",".join("?" * len(wanted))
+        rows = self._rows(
+            f"SELECT c.vector_id FROM chunks c JOIN sources s USING (source_id) "
+            f"WHERE s.path IN ({marks}) OR s.source_id IN ({marks})",
+            wanted + wanted,
+        ) if wanted else []
+        return np.asarray(sorted(int(r[0]) for r in rows), dtype=np.int64)
+
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """Nearest chunks by inner product; ``allowed`` restricts the search to those FAISS ids."""
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
-        if self.n_chunks == 0:
+        if self.n_chunks == 0 or (allowed is not None and len(allowed) == 0):
             return []
         query = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(1, -1)
         if query.shape[1] != self.embedder.dim:
             raise IndexMismatchError(f"query vector has dimension {query.shape[1]}, the index {self.embedder.dim}")
-        scores, ids = self._faiss.search(query, min(k, self.n_chunks))
+        if allowed is not None:
+            import faiss
+
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64)))
+            scores, ids = self._faiss.search(query, min(k, len(allowed)), params=params)
+        else:
+            scores, ids = self._faiss.search(query, min(k, self.n_chunks))
         pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
         chunks = {c.vector_id: c for c in self.chunks(i for i, _ in pairs)}
         return [Hit(chunks[i], s, rank) for rank, (i, s) in enumerate(pairs, start=1) if i in chunks]
 
-    def keyword_search(self, query: str, k: int) -> list[Hit]:
+    def keyword_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """BM25 over the chunks; ``allowed`` restricts the search to those FAISS ids."""
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
         tokens = keyword_tokens(query)
@@ -248,7 +274,9 @@ class IndexSnapshot:
         tokens = [t for t in tokens if t in vocab]
         if not tokens:
             return []
-        scores = self._bm25.get_scores(tokens)
+        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
+        if allowed is not None:
+            scores = np.where(np.isin(self._bm25_ids, allowed), scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

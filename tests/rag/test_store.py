@@ -231,3 +231,34 @@ def test_a_failed_commit_keeps_the_previous_version(tmp_path: Path, hash_embedde
     assert [p.name for p in store.versions_dir.iterdir()] == ["v000001"]
     with store.open() as snap:
         assert snap.verify() == [] and [s.path for s in snap.sources()] == ["/a.txt"]
+
+
+def test_keyword_index_is_rebuilt_for_other_tokenizer_rules(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "提现需要一天。")
+        w.commit()
+    manifest_path = store.versions_dir / "v000001" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["keyword"]["tokenizer"] = "older-rules/v0"
+    manifest_path.write_text(json.dumps(manifest))
+    (store.versions_dir / "v000001" / "bm25_ids.npy").unlink()  # not read: rebuilt from chunk texts
+    with store.open() as snap:
+        assert snap.keyword_search("提现", 1)[0].chunk.text == "提现需要一天。"
+
+
+def test_search_restricted_to_sources(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "withdrawal rules here.")
+        put(w, hash_embedder, "/b.txt", "withdrawal limits there.")
+        w.commit()
+    with store.open() as snap:
+        only_b = snap.vector_ids_of_sources(["/b.txt"])
+        assert len(only_b) == 1
+        query = hash_embedder.embed_queries(["withdrawal rules here."])[0]
+        assert [h.chunk.path for h in snap.dense_search(query, 5, only_b)] == ["/b.txt"]
+        assert [h.chunk.path for h in snap.keyword_search("withdrawal", 5, only_b)] == ["/b.txt"]
+        source_id = snap.sources()[0].source_id
+        assert [h.chunk.path for h in snap.keyword_search("withdrawal", 5, snap.vector_ids_of_sources([source_id]))] == ["/a.txt"]
+        assert snap.dense_search(query, 5, snap.vector_ids_of_sources(["/nope"])) == []
