@@ -2,11 +2,9 @@
 
 Three layers, each keeping character offsets into the stored text:
 
-1. **Sentences** (:func:`split_sentences`): ends at ``。！？!?…`` and full-width ``．`` in any
-   script; at ``.`` when it closes a sentence (followed by a space, a line end or a CJK
-   character) but not in ``1.`` list/heading numbers, decimals, ``e.g.``-style
-   abbreviations or initials. Chinese written with ASCII ``,`` ``?`` ``:`` ``;`` is handled
-   like full-width text. A line break ends a sentence unless it is an English soft wrap.
+1. **Sentences** (:func:`rag.sentences.split_sentences`, shared with answering): ends at
+   ``。！？!?…``, and at a ``.`` that closes a sentence but not in ``1.`` heading numbers,
+   decimals, abbreviations or initials; Chinese written with ASCII punctuation is handled.
 2. **Sections**: a heading line (markdown ``#``, numbered ``1.``/``1.2``/``一、``/``第一章``,
    or a short unpunctuated title line) starts a section; the heading stays with the text
    under it, and its title travels with every chunk of the section (see ``Chunk.heading``).
@@ -24,118 +22,26 @@ from dataclasses import dataclass
 
 from rag.domain import Chunk, Document
 
-__all__ = ["SentenceChunker", "split_sentences", "count_units", "Span"]
-
-_CJK = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002ffff"
-_UNIT_RE = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
-_CJK_CHAR_RE = re.compile(rf"[{_CJK}]")
-
-_STRONG_END = set("。！？!?…‼⁇⁈⁉．｡")
-_CLOSERS = set("\"'”’」』）)]】》〉›»")
-_SOFT_BREAKS = set("；;，,、：:")
-_ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sr jr st vs etc e.g i.e cf al fig no vol pp inc ltd co corp dept approx "
-    "jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k".split()
+from rag.sentences import (
+    CLOSERS,
+    LETTERS_PER_EXTRA_UNIT,
+    SOFT_BREAKS,
+    STRONG_END,
+    UNIT_RE,
+    Span,
+    count_units,
+    split_sentences,
+    trim,
+    unit_weight,
 )
+
+__all__ = ["SentenceChunker", "split_sentences", "count_units", "Span"]
 
 _MD_HEADING_RE = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 _NUMBERED_HEADING_RE = re.compile(
     r"^\s*(?:\d{1,3}(?:\.\d{1,3})*[.、)）]?\s*(?=\S)(?!\d)|[一二三四五六七八九十百零]+[、.．]\s*|第[一二三四五六七八九十百零\d]+[章节條条部篇]\s*)"
 )
 _HEADING_MAX_UNITS = 60
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    start: int
-    end: int
-
-
-_LETTERS_PER_EXTRA_UNIT = 7
-
-
-def _weight(token: str) -> int:
-    """A CJK character is one unit; a word is one, plus one per 7 letters (long words are several subword tokens)."""
-    return 1 if _is_cjk(token[0]) else 1 + len(token) // _LETTERS_PER_EXTRA_UNIT
-
-
-def count_units(text: str) -> int:
-    """Length in units, which track model tokens in both scripts: one per CJK character,
-    one per short word of other scripts and one more per 7 letters of a long one."""
-    return sum(_weight(m.group()) for m in _UNIT_RE.finditer(text))
-
-
-def _is_cjk(ch: str) -> bool:
-    return bool(_CJK_CHAR_RE.match(ch))
-
-
-def _trim(text: str, start: int, end: int) -> Span | None:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return Span(start, end) if start < end else None
-
-
-def _period_ends_sentence(text: str, i: int, line_start: int) -> bool:
-    """Whether the ASCII '.' at ``i`` closes a sentence."""
-    nxt = text[i + 1] if i + 1 < len(text) else ""
-    if nxt and not (nxt.isspace() or nxt in _CLOSERS or _is_cjk(nxt)):
-        return False  # 3.5, example.com, e.g.x
-    j = i
-    while j > line_start and not text[j - 1].isspace() and text[j - 1] not in "([\"'“‘":
-        j -= 1
-    token = text[j:i]
-    if not token:
-        return True
-    if text[line_start:j].strip() == "" and re.fullmatch(r"\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[ivxlcIVXLC]{1,5}", token):
-        return False  # a list or heading number at the start of a line: "1.", "2.3.", "a.", "iv."
-    if token.lower() in _ABBREVIATIONS:
-        return False
-    if len(token) == 1 and token.isupper() and nxt == " ":
-        return False  # an initial: "J. Smith"
-    return True
-
-
-def _soft_wrap(text: str, nl: int) -> bool:
-    """An English hard-wrapped line: the break continues the sentence."""
-    before = text[nl - 1] if nl > 0 else ""
-    after = text[nl + 1] if nl + 1 < len(text) else ""
-    if not before or not after:
-        return False
-    return (before.isalnum() or before in ",-–(") and not _is_cjk(before) and (after.islower() or after.isdigit())
-
-
-def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Span]:
-    """Sentence spans in ``text[start:end]``, as offsets into ``text``, whitespace trimmed."""
-    end = len(text) if end is None else end
-    spans: list[Span] = []
-    sent_start = start
-    line_start = start
-    i = start
-    while i < end:
-        ch = text[i]
-        cut: int | None = None
-        if ch == "\n":
-            if not _soft_wrap(text, i):
-                cut = i
-            line_start = i + 1
-        elif ch in _STRONG_END or (ch == "." and _period_ends_sentence(text, i, line_start)):
-            j = i + 1
-            while j < end and (text[j] in _STRONG_END or text[j] in _CLOSERS or text[j] == "."):
-                j += 1
-            cut = j
-            i = j - 1
-        if cut is not None:
-            span = _trim(text, sent_start, cut)
-            if span:
-                spans.append(span)
-            sent_start = cut
-        i += 1
-    span = _trim(text, sent_start, end)
-    if span:
-        spans.append(span)
-    return spans
 
 
 def _heading_kind(line: str, next_line: str | None) -> bool:
@@ -148,11 +54,11 @@ def _heading_kind(line: str, next_line: str | None) -> bool:
     has_body_after = next_line is not None and count_units(next_line) > units
     if _NUMBERED_HEADING_RE.match(line) and len(split_sentences(line)) <= 1:
         # "1. 什么是比特币交易客服?" / "4. 比特币交易客服的响应速度与服务质量的关系"
-        return has_body_after or line[-1] in "?？:：" or line[-1] not in _STRONG_END | {"."}
+        return has_body_after or line[-1] in "?？:：" or line[-1] not in STRONG_END | {"."}
     last = line[-1]
     if last in "?？:：" and units <= 40 and has_body_after and len(split_sentences(line)) == 1:
         return True  # a question or a label on its own line, with its answer below: an FAQ entry
-    if last in _STRONG_END or last in ".,，;；、" or last in _CLOSERS:
+    if last in STRONG_END or last in ".,，;；、" or last in CLOSERS:
         return False
     return units <= 20 and has_body_after
 
@@ -200,7 +106,7 @@ class SentenceChunker:
         while pos < end:
             nl = text.find("\n", pos, end)
             stop = end if nl == -1 else nl
-            span = _trim(text, pos, stop)
+            span = trim(text, pos, stop)
             if span:
                 lines.append(span)
             pos = stop + 1
@@ -254,7 +160,7 @@ class SentenceChunker:
         pieces: list[_Sentence] = []
 
         def emit(lo: int, hi: int) -> None:
-            piece = _trim(text, lo, hi)
+            piece = trim(text, lo, hi)
             if piece:
                 pieces.append(_Sentence(piece, count_units(text[piece.start : piece.end])))
 
@@ -263,21 +169,21 @@ class SentenceChunker:
         last_soft: int | None = None  # just after the last clause mark in the current piece
         units_at_soft = 0
         scanned = span.start
-        for match in _UNIT_RE.finditer(text, span.start, span.end):
+        for match in UNIT_RE.finditer(text, span.start, span.end):
             for pos in range(scanned, match.start()):
-                if text[pos] in _SOFT_BREAKS:
+                if text[pos] in SOFT_BREAKS:
                     last_soft, units_at_soft = pos + 1, units
             scanned = match.end()
-            weight = _weight(match.group())
+            weight = unit_weight(match.group())
             if weight > self.chunk_size:
                 # One "word" longer than a chunk (a hash, base64, a URL): cut it in slices.
                 emit(piece_start, match.start())
-                step = _LETTERS_PER_EXTRA_UNIT * (self.chunk_size - 1) or 1
+                step = LETTERS_PER_EXTRA_UNIT * (self.chunk_size - 1) or 1
                 starts = range(match.start(), match.end(), step)
                 for lo in starts[:-1]:
                     emit(lo, lo + step)
                 piece_start, last_soft = starts[-1], None
-                units = _weight(text[piece_start : match.end()])
+                units = unit_weight(text[piece_start : match.end()])
                 continue
             if units + weight > self.chunk_size and last_soft is not None and units_at_soft >= self.chunk_size // 2:
                 emit(piece_start, last_soft)  # cut after the last clause mark
