@@ -81,8 +81,9 @@ def cli(ctx: click.Context, config: Path | None, embedder: str | None, embedder_
 
     \b
     Start here:
-      rag demo                           ingest the bundled sample corpus and search it
+      rag demo                           ingest the bundled sample corpus and answer a question
       rag ingest docs/ --index my-index  ingest files and folders (incremental)
+      rag ask "问题?" --index my-index    answer from the documents, with citations
       rag info --index my-index          what an index holds
     """
     ctx.obj = _Context(config, {"embedder": embedder, "embedder_model": embedder_model})
@@ -310,20 +311,115 @@ def search(obj: _Context, query: str, index_dir: Path | None, top_k: int, as_jso
             click.echo(f"  {h.rank}. {h.score:.3f}  {Path(h.chunk.path).name}:{h.chunk.start}-{h.chunk.end}  {snippet[:70]}")
 
 
+def _service(settings: Settings) -> Any:
+    from rag.service import QAService
+
+    snapshot, embedder = _open(settings, check_embedder=True)
+    return QAService(snapshot, embedder, top_k=settings.top_k, max_question_chars=settings.max_question_chars)
+
+
+def _print_answer(answer: Any) -> None:
+    click.echo(answer.text)
+    if answer.abstained:
+        click.echo(f"  ({answer.reason})")
+        return
+    click.echo("\nSources:")
+    for c in answer.citations:
+        quote = c.text.replace("\n", " ")
+        quote = quote if len(quote) <= 80 else quote[:79] + "…"
+        page = f", page {c.page}" if c.page else ""
+        click.echo(f"  [{c.marker}] {c.source}:{c.start}-{c.end}{page}")
+        click.echo(f"      “{quote}”")
+
+
+def _read_questions(path: Path) -> list[str | None]:
+    """One question per line, or JSONL with a "question" (or "user_input") field; None for an unreadable line."""
+    questions: list[str | None] = []
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from exc
+    for line in lines:
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                questions.append(None)
+                continue
+            value = row.get("question", row.get("user_input")) if isinstance(row, dict) else None
+            questions.append(value if isinstance(value, str) else None)
+        else:
+            questions.append(line)
+    return questions
+
+
+@cli.command()
+@click.argument("question", required=False)
+@index_option
+@click.option("--questions", "questions_file", type=click.Path(path_type=Path, dir_okay=False), help="Answer every question in FILE (one per line, or JSONL with 'question'); prints one JSON object per line.")
+@click.option("-k", "--top-k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default: setting top_k, 5).")
+@click.option("--source", "sources", multiple=True, help="Only search these sources (path or source id); repeatable.")
+@click.option("--passages", "show_passages", is_flag=True, help="With --json: include the retrieved passages.")
+@json_option
+@click.pass_obj
+def ask(
+    obj: _Context,
+    question: str | None,
+    index_dir: Path | None,
+    questions_file: Path | None,
+    top_k: int | None,
+    sources: tuple[str, ...],
+    show_passages: bool,
+    as_json: bool,
+) -> None:
+    """Answer QUESTION from the indexed documents, citing the sentences it comes from.
+
+    When the documents do not answer it, says so (in the question's language) and cites
+    nothing. The default answerer needs no language model: it picks the sentences of the
+    retrieved passages that answer the question.
+    """
+    from rag.service import QuestionError, answer_to_dict
+
+    if (question is None) == (questions_file is None):
+        raise click.UsageError("give either a QUESTION or --questions FILE")
+    settings = obj.settings(index_dir=index_dir, top_k=top_k)
+    only = list(sources) or None
+    if questions_file is not None:
+        questions = _read_questions(questions_file)
+        service = _service(settings)
+        for item in questions:
+            if item is None:
+                click.echo(json.dumps({"error": "not a question: a line that is neither text nor JSON with a 'question' field"}, ensure_ascii=False))
+                continue
+            try:
+                click.echo(json.dumps(answer_to_dict(service.ask(item, sources=only), passages=show_passages), ensure_ascii=False))
+            except QuestionError as exc:
+                click.echo(json.dumps({"question": item[:200], "error": str(exc)}, ensure_ascii=False))
+        return
+    assert question is not None
+    service = _service(settings)
+    answer = service.ask(question, sources=only)
+    if as_json:
+        _print_json(answer_to_dict(answer, passages=show_passages))
+    else:
+        _print_answer(answer)
+
+
 @cli.command()
 @index_option
-@click.option("--question", default="比特币交易客服能提供哪些服务?", show_default=True, help="What to search for after ingesting.")
+@click.option("--question", default="比特币交易客服能提供哪些服务?", show_default=True, help="What to ask after ingesting.")
 @click.pass_obj
 def demo(obj: _Context, index_dir: Path | None, question: str) -> None:
-    """Ingest the bundled sample corpus (a Chinese FAQ) and search it: the quickest look at the pipeline."""
+    """Ingest the bundled sample corpus (a Chinese FAQ) and answer a question from it, with citations."""
     settings = obj.settings(index_dir=index_dir)
     corpus = sample_corpus_path()
     click.echo(f"Sample corpus: {corpus}")
     report = _run_ingest(settings, [corpus], sync=False, as_json=False)
     _print_report(report, settings.index_dir)
-    click.echo(f"\nQuestion: {question}")
-    ctx = click.get_current_context()
-    ctx.invoke(search, query=question, index_dir=settings.index_dir, top_k=3, as_json=False)
+    click.echo(f"\nQuestion: {question}\n")
+    _print_answer(_service(settings).ask(question))
 
 
 @cli.command("settings")

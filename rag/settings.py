@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     )
     keep_versions: int = Field(2, ge=1, description="Committed index versions kept on disk (the current one included).")
 
+    top_k: int = Field(5, gt=0, le=100, description="Passages retrieved to answer a question.")
+    max_question_chars: int = Field(2000, gt=0, description="Longer questions are refused with a clear message.")
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.chunk_overlap >= self.chunk_size:

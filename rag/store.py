@@ -263,6 +263,24 @@ class IndexSnapshot:
         chunks = {c.vector_id: c for c in self.chunks(i for i, _ in pairs)}
         return [Hit(chunks[i], s, rank) for rank, (i, s) in enumerate(pairs, start=1) if i in chunks]
 
+    @property
+    def ascii_vocab_share(self) -> float:
+        """The share of keyword-index terms written in ASCII (English and numbers vs. Chinese)."""
+        if self._bm25 is None or not self._bm25.vocab_dict:
+            return 0.0
+        vocab = [t for t in self._bm25.vocab_dict if t]
+        return sum(1 for t in vocab if t.isascii()) / max(1, len(vocab))
+
+    def document_frequency(self, token: str) -> int:
+        """In how many chunks a keyword token (see :func:`rag.tokenize.keyword_tokens`) occurs."""
+        if self._bm25 is None:
+            return 0
+        token_id = self._bm25.vocab_dict.get(token)
+        if token_id is None:
+            return 0
+        indptr = self._bm25.scores["indptr"]
+        return int(indptr[token_id + 1] - indptr[token_id])
+
     def keyword_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
         """BM25 over the chunks; ``allowed`` restricts the search to those FAISS ids."""
         if k <= 0:
@@ -479,7 +497,8 @@ class IndexWriter:
             if manifest.get("chunker") != self.chunker:
                 raise IndexMismatchError(
                     f"index {store.root} was built with chunker settings {manifest.get('chunker')}, "
-                    f"not {self.chunker}: use the same chunk_size/chunk_overlap, or another --index directory"
+                    f"not {self.chunker}: use the same chunk_size/chunk_overlap, another --index directory, "
+                    "or rebuild this one (remove the directory and ingest again)"
                 )
             self._created_at = manifest.get("created_at", _now())
             self._index = faiss.read_index(str(store.versions_dir / self.base_version / "index.faiss"))

@@ -51,7 +51,7 @@ def test_help_is_instant_and_helpful() -> None:
     result = run_rag("--help")
     assert result.returncode == 0
     assert time.monotonic() - started < 5
-    for command in ("ingest", "remove", "info", "verify", "search", "demo", "settings"):
+    for command in ("ingest", "ask", "remove", "info", "verify", "search", "demo", "settings"):
         assert command in result.stdout
     ingest_help = run_rag("ingest", "--help").stdout
     assert "--sync" in ingest_help and "GBK/GB18030 or Big5" in ingest_help
@@ -189,7 +189,8 @@ def test_demo_ingests_the_bundled_corpus(tmp_path: Path) -> None:
     result = run_rag("demo", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "1 added" in result.stdout and "10 added" in result.stdout
-    assert "3. 比特币交易客服能提供哪些服务?" in result.stdout
+    assert "Sources:" in result.stdout and "[1]" in result.stdout
+    assert "客服可以提供账户注册和验证的协助" in result.stdout
     assert (tmp_path / "rag-index" / "CURRENT").exists()
 
 
@@ -221,3 +222,54 @@ def test_ctrl_c_commits_finished_files_and_a_rerun_finishes(tmp_path: Path) -> N
     assert 1 <= partial < 40
     rest = json.loads(run_rag("ingest", str(docs), "--index", str(index_dir), "--json").stdout)
     assert rest["files_unchanged"] == partial and rest["files_added"] == 40 - partial
+
+
+def test_ask_answers_with_citations_and_abstains(index: Path) -> None:
+    answered = run_rag("ask", "客服可以解答哪些常见的技术问题?", "--index", str(index), "--json")
+    assert answered.returncode == 0, answered.stderr
+    data = json.loads(answered.stdout)
+    assert data["abstained"] is False and data["citations"]
+    text = SAMPLE.read_text(encoding="utf-8")
+    for c in data["citations"]:
+        assert Path(c["source"]).name == "faq.txt" and text[c["start"] : c["end"]] == c["text"]
+    assert any("如何进行买卖、如何提现" in c["text"] for c in data["citations"])
+
+    refused = json.loads(run_rag("ask", "比特币挖矿需要什么设备?", "--index", str(index), "--json").stdout)
+    assert refused["abstained"] is True and refused["citations"] == [] and refused["answer"] == "文档中没有找到这个问题的答案。"
+
+    human = run_rag("ask", "客服可以解答哪些常见的技术问题?", "--index", str(index))
+    assert "Sources:" in human.stdout and "[1]" in human.stdout and "faq.txt:" in human.stdout
+
+
+def test_ask_many_questions_in_order(index: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        '{"question": "什么是比特币交易客服?"}\nnot json but a question: 客服电话的号码是多少?\n{"oops": 1}\n{"question": ""}\n',
+        encoding="utf-8",
+    )
+    result = run_rag("ask", "--questions", str(questions), "--index", str(index))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(rows) == 4
+    assert rows[0]["question"] == "什么是比特币交易客服?" and not rows[0]["abstained"]
+    assert rows[1]["abstained"] is True
+    assert "error" in rows[2] and rows[3]["error"] == "the question is empty"
+
+
+def test_ask_bad_input_gives_clear_messages(corpus: Path, index: Path, tmp_path: Path) -> None:
+    assert "the question is empty" in one_line_error(run_rag("ask", "  ", "--index", str(index)))
+    long_question = "问" * 100_000
+    message = one_line_error(run_rag("ask", long_question, "--index", str(index)))
+    assert "over the limit of 2,000 (setting max_question_chars)" in message
+    assert "no index at" in one_line_error(run_rag("ask", "什么?", "--index", str(tmp_path / "missing")))
+    cyrillic = json.loads(run_rag("ask", "Что такое биткоин?", "--index", str(index), "--json").stdout)
+    assert cyrillic["abstained"] and "cyrillic" in cyrillic["reason"]
+
+    emptied = tmp_path / "emptied"
+    shutil.copytree(index, emptied)
+    removed = json.loads(run_rag("remove", str(corpus), "--index", str(emptied), "--json").stdout)
+    assert removed["files_removed"] == 3
+    empty = json.loads(run_rag("ask", "什么是客服?", "--index", str(emptied), "--json").stdout)
+    assert empty["abstained"] and empty["reason"] == "the index holds no documents"
+    usage = run_rag("ask", "--index", str(index))
+    assert usage.returncode == 2 and "give either a QUESTION or --questions FILE" in usage.stderr

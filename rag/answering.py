@@ -1,0 +1,429 @@
+"""Answers without a language model: the sentences of the retrieved passages that answer the
+question, in document order, each cited; or an abstention when nothing supports an answer.
+
+Steps (each visible in :class:`Evidence`):
+
+1. Candidate sentences: the sentences of the top passages (``rag.sentences``), headings aside.
+2. Each is scored by the dense similarity of the question to the sentence (read with its
+   section heading), standardised over the candidates, plus how much of the question's
+   content it covers (key terms weighted by rarity in the index, matched as substrings so
+   Chinese word segmentation cannot miss them).
+3. The best sentence is taken, with up to ``max_sentences - 1`` more from the same passage
+   that add question terms it lacks and score close to it.
+4. Abstention combines evidence rather than one similarity threshold (e5 scores unanswerable
+   questions as high as answerable ones): key-term coverage of the evidence, question terms
+   the index has never seen, whether the evidence has what the question asks for (a number
+   for "多少"/"how many", a year for "哪一年", a duration for "how long"), how far the best
+   sentence stands out from the other candidates, and whether the question is in the
+   documents' language. The weights are fitted on calibration questions kept apart from the
+   test questions (``benchmarks/calibrate_abstention.py``) and live in :data:`DEFAULT_POLICY`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.domain import Answer, Citation, Passage
+from rag.language import abstain_message, detect_language
+from rag.protocols import Embedder
+from rag.sentences import split_sentences
+from rag.store import IndexSnapshot
+from rag.tokenize import keyword_tokens
+
+__all__ = ["ExtractiveGenerator", "AbstentionPolicy", "Evidence", "DEFAULT_POLICY", "question_terms", "expected_answer_type"]
+
+# Function words and question words: they say what is asked, not what it is about.
+_ZH_STOP = frozenset(
+    """的 了 吗 呢 吧 啊 是 有 在 和 与 及 或 对 为 把 被 从 向 到 给 让 会 能 可以 可能 应该 应 该 需要 要 想 就 都 也 还 又 很 更
+    最 多 什么 怎么 怎样 如何 为什么 为何 哪 哪些 哪里 哪儿 哪个 哪种 哪一 哪一年 哪年 多少 几 谁 何时 什么样 是否 有没有 吗 呢 一个
+    这 那 这些 那些 其 之 以 等 中 上 下 时 后 前 里 不要 不 别 该 时候 特别 一些 我 我们 你 你们 他 她 它 他们 用户 请问 吧 呀 么 不 没有 没 如果 通过""".split()
+)
+_EN_STOP = frozenset(
+    """a an the is are was were be been being am do does did doing have has had having i me my we our you your he she it its
+    they them their what which who whom whose when where why how can could should would will shall may might must of in on at
+    to for from by with about as into through over under and or but if then than that this these those there here any some
+    all each every no not only also very just so such get got there's what's is it's tell please mentioned""".split()
+)
+
+_NUMBER_RE = re.compile(r"\d|[零一二三四五六七八九十百千万亿两半]+[个位年月日天次种%]|percent|百分")
+_YEAR_RE = re.compile(r"\b(1[5-9]|20)\d\d\b|\d{2,4}\s*年|公元")
+_DURATION_RE = re.compile(
+    r"(\d+|[一二三四五六七八九十两半几]+)\s*(秒|分钟|小时|天|日|周|星期|个月|月|年|seconds?|minutes?|hours?|days?|weeks?|months?|years?)",
+    re.IGNORECASE,
+)
+
+_EXPECTS = (
+    ("year", re.compile(r"哪一年|哪年|何年|什么时候成立|when was|what year|in which year", re.IGNORECASE)),
+    ("duration", re.compile(r"多久|多长时间|多长的时间|how long|how much time", re.IGNORECASE)),
+    (
+        "number",
+        re.compile(
+            r"多少|几[个位次种天年岁名家]|多大|多高|多重(?!要)|多远|how many|how much|what (is|are) the ([a-z-]+ ){0,3}"
+            r"(limits?|fees?|price|cost|number|amount|rate|percentage|size)\b|总量|上限|下限",
+            re.IGNORECASE,
+        ),
+    ),
+)
+
+
+_ELABORATION = re.compile(r"^(例如|比如|譬如|如|包括|for example|for instance|e\.g\.|such as)", re.IGNORECASE)
+
+
+_SEMICOLON = re.compile(r"[;；]")
+_LIST_QUESTION = re.compile(r"哪些|有什么|什么样的|which|what (are|kinds?|types?)", re.IGNORECASE)
+_ENUMERATION = re.compile(r"^(首先|其次|再次|此外|另外|最后|第[一二三四五六七八九十]|first|second|third|also|finally|moreover|in addition)", re.IGNORECASE)
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    """Sentences, with long ones also cut at semicolons: each clause then is a citable unit on its own."""
+    out = []
+    for span in split_sentences(text):
+        start = span.start
+        for match in _SEMICOLON.finditer(text, span.start, span.end - 1):
+            if text[start : match.end()].strip():
+                out.append((start, match.end()))
+            start = match.end()
+            while start < span.end and text[start].isspace():
+                start += 1
+        out.append((start, span.end))
+    return out
+
+
+def expected_answer_type(question: str) -> str | None:
+    """'year', 'duration' or 'number' when the question asks for one, else None."""
+    for kind, pattern in _EXPECTS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def has_answer_type(text: str, kind: str | None) -> bool:
+    if kind is None:
+        return True
+    if kind == "year":
+        return bool(_YEAR_RE.search(text))
+    if kind == "duration":
+        return bool(_DURATION_RE.search(text))
+    return bool(_NUMBER_RE.search(text))
+
+
+_ZH_STOP_AFFIXES = sorted((w for w in _ZH_STOP if len(w) >= 1), key=len, reverse=True)
+
+
+def _strip_function_words(token: str) -> str:
+    """Peel question and function words off the ends of a Chinese token ("哪些方面" -> "方面", "时该" -> "")."""
+    changed = True
+    while token and changed:
+        changed = False
+        for word in _ZH_STOP_AFFIXES:
+            if len(word) < len(token) and token.startswith(word) and (len(word) > 1 or len(token) > 2 or token[1:] in _ZH_STOP):
+                token, changed = token[len(word) :], True
+                break
+            if len(word) < len(token) and token.endswith(word) and (len(word) > 1 or len(token) > 2 or token[:-1] in _ZH_STOP):
+                token, changed = token[: -len(word)], True
+                break
+    return "" if token in _ZH_STOP else token
+
+
+def question_terms(question: str) -> list[str]:
+    """The question's content terms: keyword tokens that are not function or question words."""
+    terms = []
+    for token in keyword_tokens(question):
+        if not token.isascii():
+            token = _strip_function_words(token)
+        if not token or token in _ZH_STOP or token in _EN_STOP:
+            continue
+        if token not in terms:
+            terms.append(token)
+    return terms
+
+
+def _contains(text: str, term: str) -> bool:
+    if term.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(term)}", text.lower()) is not None
+    return term in text
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What abstention is decided on, for one question (all features in [0, 1] or small reals)."""
+
+    coverage: float  # rarity-weighted share of the question's countable terms found in the chosen sentences + heading
+    passage_coverage: float  # the same, in the whole best passage
+    unseen: float  # rarity-weighted share of countable terms the index has never seen
+    type_missing: float  # 1 when the question asks for a number/year/duration and the chosen sentences have none
+    dense: float  # cosine of the question and the best sentence
+    dense_margin: float  # how far the best sentence stands out: (best - mean) / std over candidates
+    cross_lingual: float  # 1 when the question's language differs from the evidence's
+    countable: float  # how many question terms could be checked (0 when none: cross-lingual questions)
+
+    def vector(self) -> np.ndarray:
+        return np.asarray(
+            [self.coverage, self.passage_coverage, self.unseen, self.type_missing, self.dense, self.dense_margin,
+             self.cross_lingual, min(self.countable, 5.0) / 5.0],
+            dtype=np.float64,
+        )
+
+
+FEATURES = ("coverage", "passage_coverage", "unseen", "type_missing", "dense", "dense_margin", "cross_lingual", "countable")
+
+
+@dataclass(frozen=True, slots=True)
+class AbstentionPolicy:
+    """A logistic model over :class:`Evidence`: answer when P(supported) >= threshold."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float = 0.5
+    fitted_on: str = ""
+
+    def support(self, evidence: Evidence) -> float:
+        z = float(np.dot(self.weights, evidence.vector()) + self.bias)
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+# Fitted by benchmarks/calibrate_abstention.py on calibration questions only (see there).
+DEFAULT_POLICY = AbstentionPolicy(
+    weights=(4.0, 1.0, -4.0, -4.0, 2.0, 0.5, -0.5, 0.0),
+    bias=-2.0,
+    threshold=0.5,
+    fitted_on="hand-set placeholder",
+)
+
+
+@dataclass
+class _Candidate:
+    passage: Passage
+    start: int  # in the source's stored text
+    end: int
+    text: str
+    heading: str
+    dense: float = 0.0
+    lexical: float = 0.0
+    score: float = 0.0
+    covered: set[str] = field(default_factory=set)
+
+
+class ExtractiveGenerator:
+    """Answers by citing the sentences of the passages that answer the question (no LLM)."""
+
+    name = "extractive"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        snapshot: IndexSnapshot,
+        *,
+        policy: AbstentionPolicy = DEFAULT_POLICY,
+        max_sentences: int = 2,
+        max_passages: int = 5,
+        lexical_weight: float = 3.0,
+        translation_similarity: float = 0.88,
+        max_enumeration: int = 4,
+    ) -> None:
+        if max_sentences <= 0:
+            raise ValueError(f"max_sentences must be positive, got {max_sentences}")
+        if max_passages <= 0:
+            raise ValueError(f"max_passages must be positive, got {max_passages}")
+        self.embedder = embedder
+        self.snapshot = snapshot
+        self.policy = policy
+        self.max_sentences = max_sentences
+        self.max_passages = max_passages
+        self.lexical_weight = lexical_weight
+        self.translation_similarity = translation_similarity
+        self.max_enumeration = max_enumeration
+        self.last_terms: dict[str, list[str]] = {}
+
+    # -- steps ----------------------------------------------------------------------
+
+    def _idf(self, term: str) -> float:
+        n = max(1, self.snapshot.n_chunks)
+        df = self.snapshot.document_frequency(term)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def _countable(self, terms: list[str]) -> list[str]:
+        """Terms that can be matched lexically: those the index has, and any term in a script
+        the index is largely written in. English words against a Chinese corpus are left to
+        the dense score (unless the index has them verbatim, as it has names like Coinbase)."""
+        ascii_share = self.snapshot.ascii_vocab_share
+        return [
+            t
+            for t in terms
+            if self.snapshot.document_frequency(t) > 0 or (ascii_share >= 0.3 if t.isascii() else ascii_share <= 0.7)
+        ]
+
+    def _candidates(self, passages: Sequence[Passage]) -> list[_Candidate]:
+        out: list[_Candidate] = []
+        for passage in passages[: self.max_passages]:
+            chunk = passage.chunk
+            for start, end in _clauses(chunk.text):
+                text = chunk.text[start:end]
+                if chunk.heading and text in chunk.heading:
+                    continue  # the section's own title is context, not an answer
+                out.append(_Candidate(passage, chunk.start + start, chunk.start + end, text, chunk.heading))
+        return out
+
+    def _soft_cover(self, soft_terms: list[str], candidates: list[_Candidate]) -> list[set[str]]:
+        """Cross-lingual coverage: a question term in a script the index does not use is covered by a
+        candidate when one of its words is a translation of it, judged by the embedder's word
+        similarity (e5 puts "account" and 账户 at 0.92, "founded" and any word of an unrelated
+        sentence below 0.87)."""
+        if not soft_terms:
+            return [set() for _ in candidates]
+        words_of = [
+            [w for w in dict.fromkeys(keyword_tokens(c.text)) if w not in _ZH_STOP and w not in _EN_STOP] for c in candidates
+        ]
+        vocabulary = list(dict.fromkeys(w for words in words_of for w in words))
+        if not vocabulary:
+            return [set() for _ in candidates]
+        similarity = self.embedder.embed_queries(soft_terms) @ self.embedder.embed_queries(vocabulary).T
+        position = {w: i for i, w in enumerate(vocabulary)}
+        covered = []
+        for words in words_of:
+            columns = [position[w] for w in words]
+            best = similarity[:, columns].max(axis=1) if columns else np.zeros(len(soft_terms))
+            covered.append({t for t, b in zip(soft_terms, best, strict=True) if b >= self.translation_similarity})
+        return covered
+
+    def evidence_for(self, question: str, passages: Sequence[Passage]) -> tuple[Evidence, list[_Candidate]]:
+        """Score the candidate sentences and pick the answer sentences (best first)."""
+        candidates = self._candidates(passages)
+        if not candidates:
+            raise ValueError("no candidate sentences")
+        terms = question_terms(question)
+        exact_terms = self._countable(terms)
+        soft_terms = [t for t in terms if t not in exact_terms]
+        weights = {t: self._idf(t) for t in exact_terms}
+        soft_weight = float(np.mean(list(weights.values()))) if weights else 1.0
+        weights.update(dict.fromkeys(soft_terms, soft_weight))
+        total = sum(weights.values())
+
+        vectors = self.embedder.embed_passages([f"{c.heading}\n{c.text}" if c.heading else c.text for c in candidates])
+        query = self.embedder.embed_queries([question])[0]
+        dense = vectors @ query
+        # e5's cosines sit in a narrow band (0.8-0.95): a spread of a few hundredths is noise,
+        # not evidence, so standardise by at least 0.02.
+        spread = max(float(dense.std()), 0.02)
+        soft = self._soft_cover(soft_terms, candidates)
+        for c, d, soft_covered in zip(candidates, dense, soft, strict=True):
+            c.dense = float(d)
+            c.covered = {t for t in exact_terms if _contains(c.text, t) or _contains(c.heading, t)} | soft_covered
+            c.lexical = sum(weights[t] for t in c.covered) / total if total else 0.0
+            c.score = (c.dense - float(dense.mean())) / spread + self.lexical_weight * c.lexical
+        ranked = sorted(candidates, key=lambda c: -c.score)
+        best = ranked[0]
+        chosen = [best]
+        for c in ranked[1:]:
+            if len(chosen) >= self.max_sentences:
+                break
+            adds_terms = c.covered - set().union(*(x.covered for x in chosen))
+            if c.passage.chunk.vector_id == best.passage.chunk.vector_id and adds_terms and c.score >= best.score - 0.5:
+                chosen.append(c)
+        # A sentence that opens with "for example" elaborates the one before it: keep them together.
+        for c in list(chosen):
+            following = next((x for x in candidates if x.passage is c.passage and x.start >= c.end), None)
+            if following is not None and following not in chosen and _ELABORATION.match(following.text):
+                chosen.append(following)
+        # "Which ...?" answered by one item of an enumeration (首先/其次/此外, first/second/also):
+        # the answer is the enumeration, so take its other items from the same passage.
+        if _LIST_QUESTION.search(question) and _ENUMERATION.match(best.text):
+            items = [x for x in candidates if x.passage is best.passage and _ENUMERATION.match(x.text) and x not in chosen]
+            chosen.extend(items[: max(0, self.max_enumeration - len(chosen))])
+        covered = set().union(*(c.covered for c in chosen))
+        passage_covered = {t for t in exact_terms if _contains(best.passage.chunk.text, t)} | set().union(
+            *(x.covered for x in candidates if x.passage is best.passage)
+        )
+        seen_anywhere = set().union(*(x.covered for x in candidates))
+        unseen = [
+            t
+            for t in terms
+            if t not in seen_anywhere
+            and (t in soft_terms or (self.snapshot.document_frequency(t) == 0 and not self._seen_as_text(t, passages)))
+        ]
+        chosen_text = " ".join(c.text for c in chosen)
+        evidence = Evidence(
+            coverage=sum(weights[t] for t in covered) / total if total else 0.0,
+            passage_coverage=sum(weights[t] for t in passage_covered) / total if total else 0.0,
+            unseen=sum(weights[t] for t in unseen) / total if total else 0.0,
+            type_missing=0.0 if has_answer_type(chosen_text, expected_answer_type(question)) else 1.0,
+            dense=best.dense,
+            dense_margin=(best.dense - float(dense.mean())) / spread,
+            cross_lingual=float(detect_language(question) != detect_language(chosen_text)),
+            countable=float(len(terms)),
+        )
+        self.last_candidates = candidates
+        self.last_terms = {"exact": exact_terms, "soft": soft_terms, "covered": sorted(covered), "unseen": unseen}
+        return evidence, sorted(chosen, key=lambda c: (c.passage.chunk.path, c.start))
+
+    @staticmethod
+    def _seen_as_text(term: str, passages: Sequence[Passage]) -> bool:
+        """A term the tokenizer split differently may still occur verbatim in the retrieved text."""
+        return any(_contains(p.chunk.text, term) for p in passages)
+
+    # -- the answer -------------------------------------------------------------------
+
+    def generate(self, question: str, passages: Sequence[Passage]) -> Answer:
+        language = detect_language(question)
+        if not passages:
+            return self._abstain(question, language, "nothing was retrieved", 0.0, passages)
+        try:
+            evidence, chosen = self.evidence_for(question, passages)
+        except ValueError:
+            return self._abstain(question, language, "the retrieved passages hold no sentences", 0.0, passages)
+        support = self.policy.support(evidence)
+        if support < self.policy.threshold:
+            return self._abstain(question, language, _why(evidence), support, passages)
+        citations = tuple(
+            Citation(
+                marker=n,
+                source=c.passage.chunk.path,
+                source_id=c.passage.chunk.source_id,
+                start=c.start,
+                end=c.end,
+                text=c.text,
+                score=round(c.score, 4),
+                page=c.passage.chunk.page,
+            )
+            for n, c in enumerate(chosen, start=1)
+        )
+        joiner = "" if language == "zh" else " "
+        text = joiner.join(f"{c.text}[{n}]" for n, c in enumerate(chosen, start=1))
+        return Answer(
+            question=question,
+            text=text,
+            abstained=False,
+            citations=citations,
+            language=language,
+            generator=self.name,
+            support=round(support, 4),
+            passages=tuple(passages),
+        )
+
+    def _abstain(self, question: str, language: str, reason: str, support: float, passages: Sequence[Passage]) -> Answer:
+        return Answer(
+            question=question,
+            text=abstain_message(language),
+            abstained=True,
+            citations=(),
+            language=language,
+            generator=self.name,
+            support=round(support, 4),
+            reason=reason,
+            passages=tuple(passages),
+        )
+
+
+def _why(evidence: Evidence) -> str:
+    if evidence.type_missing:
+        return "the passages do not contain the kind of answer asked for"
+    if evidence.unseen >= 0.3:
+        return "key terms of the question do not occur in the documents"
+    if evidence.coverage < 0.5 and evidence.countable:
+        return "no passage sentence covers the question's key terms"
+    return "no passage sentence supports an answer"

@@ -1,0 +1,142 @@
+"""The question-answering service: validates a question, retrieves, answers, and says why not.
+
+A thin composition of the parts (retriever, generator) over one committed index version,
+shared by the CLI and (later) the HTTP API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rag.answering import ExtractiveGenerator
+from rag.domain import Answer
+from rag.errors import RAGError
+from rag.language import abstain_message, detect_language, script_of
+from rag.protocols import Embedder
+from rag.retrieval import HybridRetriever, Retriever
+from rag.store import IndexSnapshot
+
+__all__ = ["QuestionError", "QAService", "answer_to_dict"]
+
+
+class QuestionError(RAGError):
+    """A question that cannot be asked: empty, or over the length limit."""
+
+
+class QAService:
+    """Answers questions from one index snapshot."""
+
+    def __init__(
+        self,
+        snapshot: IndexSnapshot,
+        embedder: Embedder,
+        *,
+        retriever: Retriever | None = None,
+        generator: ExtractiveGenerator | None = None,
+        top_k: int = 5,
+        max_question_chars: int = 2000,
+    ) -> None:
+        if top_k <= 0:
+            raise ValueError(f"top_k must be positive, got {top_k}")
+        if max_question_chars <= 0:
+            raise ValueError(f"max_question_chars must be positive, got {max_question_chars}")
+        self.snapshot = snapshot
+        self.retriever = retriever or HybridRetriever(snapshot, embedder)
+        self.generator = generator or ExtractiveGenerator(embedder, snapshot)
+        self.top_k = top_k
+        self.max_question_chars = max_question_chars
+
+    def check_question(self, question: str) -> str:
+        question = question.strip()
+        if not question:
+            raise QuestionError("the question is empty")
+        if len(question) > self.max_question_chars:
+            raise QuestionError(
+                f"the question is {len(question):,} characters long, over the limit of "
+                f"{self.max_question_chars:,} (setting max_question_chars)"
+            )
+        return question
+
+    def _foreign_script(self, question: str) -> str | None:
+        """The script of a question written in neither Chinese nor a Latin script (which e5 and the
+        keyword index cover), when the documents do not use it either."""
+        letters = [ch for ch in question if ch.isalpha()]
+        if not letters or detect_language(question) != "other":
+            return None
+        scripts: dict[str, int] = {}
+        for ch in letters:
+            scripts[script_of(ch)] = scripts.get(script_of(ch), 0) + 1
+        main = max(scripts, key=lambda s: scripts[s])
+        sample = [ch for ch in question if ch.isalpha() and script_of(ch) == main][:1]
+        if sample and self.snapshot.document_frequency(sample[0].lower()) > 0:
+            return None
+        return main
+
+    def ask(self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None) -> Answer:
+        question = self.check_question(question)
+        k = top_k or self.top_k
+        if k <= 0:
+            raise QuestionError(f"top_k must be positive, got {k}")
+        language = detect_language(question)
+        if self.snapshot.n_chunks == 0:
+            return _abstained(question, language, "the index holds no documents")
+        script = self._foreign_script(question)
+        if script is not None:
+            return _abstained(question, language, f"the question is written in {script} script, which the documents do not use")
+        passages = self.retriever.retrieve(question, k, sources)
+        return self.generator.generate(question, passages)
+
+
+def _abstained(question: str, language: str, reason: str) -> Answer:
+    return Answer(
+        question=question,
+        text=abstain_message(language),
+        abstained=True,
+        citations=(),
+        language=language,
+        generator="extractive",
+        support=0.0,
+        reason=reason,
+    )
+
+
+def answer_to_dict(answer: Answer, *, passages: bool = False) -> dict[str, Any]:
+    """The JSON shape of ``rag ask --json`` (and of the API)."""
+    data: dict[str, Any] = {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [
+            {
+                "marker": c.marker,
+                "source": c.source,
+                "source_id": c.source_id,
+                "start": c.start,
+                "end": c.end,
+                "text": c.text,
+                "score": c.score,
+                "page": c.page,
+            }
+            for c in answer.citations
+        ],
+        "language": answer.language,
+        "generator": answer.generator,
+        "support": answer.support,
+    }
+    if answer.abstained:
+        data["reason"] = answer.reason
+    if passages:
+        data["passages"] = [
+            {
+                "rank": p.rank,
+                "score": round(p.score, 4),
+                "source": p.chunk.path,
+                "start": p.chunk.start,
+                "end": p.chunk.end,
+                "dense_rank": p.dense_rank,
+                "keyword_rank": p.keyword_rank,
+            }
+            for p in answer.passages
+        ]
+    return data

@@ -1,0 +1,106 @@
+"""Answers and abstention on the sample corpus, with the real e5 model, FAISS and BM25.
+
+The fixed test is tests/data/questions.jsonl (see its PROVENANCE.txt): every answerable
+question must cite the sentence that answers it, every unanswerable one must abstain.
+Calibration used other questions (benchmarks/calibrate_abstention.py)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.pipeline import ingestor_from_settings
+from rag.answering import _clauses, expected_answer_type, question_terms
+from rag.embedders import E5Embedder
+from rag.language import detect_language
+from rag.service import QAService, QuestionError, answer_to_dict
+from rag.settings import load_settings
+from rag.store import IndexStore
+from tests.conftest import SAMPLE
+
+QUESTIONS = [json.loads(line) for line in (Path(__file__).parents[1] / "data" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
+    root = tmp_path_factory.mktemp("answering")
+    shutil.copy(SAMPLE, root / "faq.txt")
+    embedder = E5Embedder(threads=2)
+    ingestor_from_settings(load_settings(environ={}), embedder=embedder, index_dir=root / "idx").ingest([root / "faq.txt"])
+    return QAService(IndexStore(root / "idx").open(embedder.info), embedder)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("row", [q for q in QUESTIONS if q["answerable"]], ids=lambda q: q["id"])
+def test_answerable_questions_cite_their_sentence(service: QAService, row: dict[str, object]) -> None:
+    answer = service.ask(str(row["question"]))
+    assert not answer.abstained, answer.reason
+    assert any(str(row["gold"]) in c.text for c in answer.citations), [c.text for c in answer.citations]
+    text = SAMPLE.read_text(encoding="utf-8")
+    for c in answer.citations:
+        assert text[c.start : c.end] == c.text
+        assert f"[{c.marker}]" in answer.text
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("row", [q for q in QUESTIONS if not q["answerable"]], ids=lambda q: q["id"])
+def test_unanswerable_questions_abstain(service: QAService, row: dict[str, object]) -> None:
+    answer = service.ask(str(row["question"]))
+    assert answer.abstained, f"answered: {answer.text}"
+    assert answer.citations == ()
+    expected = "文档中没有找到这个问题的答案。" if detect_language(str(row["question"])) == "zh" else "The documents do not answer this question."
+    assert answer.text == expected
+    assert answer.reason
+
+
+@pytest.mark.model
+def test_answer_json_shape(service: QAService) -> None:
+    data = answer_to_dict(service.ask("客服的易用性包括哪些方面?"), passages=True)
+    assert set(data) >= {"question", "answer", "abstained", "citations", "language", "generator", "support", "passages"}
+    citation = data["citations"][0]
+    assert set(citation) >= {"marker", "source", "start", "end", "text", "score"}
+    assert data["generator"] == "extractive" and data["language"] == "zh"
+
+
+@pytest.mark.model
+def test_bad_questions(service: QAService) -> None:
+    with pytest.raises(QuestionError, match="the question is empty"):
+        service.ask("   ")
+    with pytest.raises(QuestionError, match="102,400 characters long, over the limit of 2,000"):
+        service.ask("问" * 102_400)
+    russian = service.ask("Сколько стоит биткоин сегодня?")
+    assert russian.abstained and "cyrillic script" in russian.reason
+
+
+def test_question_terms_drop_question_and_function_words() -> None:
+    assert question_terms("客服的易用性包括哪些方面?") == ["客服", "易用性", "包括", "方面"]
+    assert question_terms("交易金额与预期不符时该找谁?") == ["交易", "金额", "预期", "不符", "找"]
+    assert question_terms("What is the daily withdrawal limit on Coinbase?") == ["daily", "withdrawal", "limit", "coinbase"]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("比特币的总量上限是多少?", "number"),
+        ("Coinbase是哪一年成立的?", "year"),
+        ("How long does a transfer take?", "duration"),
+        ("快速理解用户问题对客服有多重要?", None),
+        ("What is the daily withdrawal limit?", "number"),
+        ("客服的易用性包括哪些方面?", None),
+    ],
+)
+def test_expected_answer_type(question: str, kind: str | None) -> None:
+    assert expected_answer_type(question) == kind
+
+
+def test_clauses_cut_long_sentences_at_semicolons() -> None:
+    text = "第一部分,说明;第二部分。Next one."
+    assert [text[a:b] for a, b in _clauses(text)] == ["第一部分,说明;", "第二部分。", "Next one."]
+
+
+@pytest.mark.parametrize(("text", "language"), [("什么是客服?", "zh"), ("Can I get help?", "en"), ("Binance是哪一年成立的?", "zh"), ("Что это?", "other"), ("123", "other")])
+def test_detect_language(text: str, language: str) -> None:
+    assert detect_language(text) == language
