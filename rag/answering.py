@@ -187,12 +187,14 @@ class AbstentionPolicy:
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
 
-# Fitted by benchmarks/calibrate_abstention.py on calibration questions only (see there).
+# Fitted by benchmarks/calibrate_abstention.py (--per-source 25, seed 7) on 140 calibration
+# questions, none of them a test question: cross-validated balanced accuracy 93.1%.
 DEFAULT_POLICY = AbstentionPolicy(
-    weights=(4.0, 1.0, -4.0, -4.0, 2.0, 0.5, -0.5, 0.0),
-    bias=-2.0,
-    threshold=0.5,
-    fitted_on="hand-set placeholder",
+    # coverage, passage_coverage, unseen, type_missing, dense, dense_margin, cross_lingual, countable
+    weights=(4.085, 5.060, -2.328, -2.357, 0.493, 1.655, 0.260, 0.201),
+    bias=-5.197,
+    threshold=0.48,
+    fitted_on="benchmarks/calibrate_abstention.py: 140 calibration questions, seed 7",
 )
 
 
