@@ -240,7 +240,6 @@ class ExtractiveGenerator:
         self.lexical_weight = lexical_weight
         self.translation_similarity = translation_similarity
         self.max_enumeration = max_enumeration
-        self.last_terms: dict[str, list[str]] = {}
 
     # -- steps ----------------------------------------------------------------------
 
@@ -359,8 +358,6 @@ class ExtractiveGenerator:
             cross_lingual=float(detect_language(question) != detect_language(chosen_text)),
             countable=float(len(terms)),
         )
-        self.last_candidates = candidates
-        self.last_terms = {"exact": exact_terms, "soft": soft_terms, "covered": sorted(covered), "unseen": unseen}
         return evidence, sorted(chosen, key=lambda c: (c.passage.chunk.path, c.start))
 
     @staticmethod

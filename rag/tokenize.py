@@ -53,33 +53,31 @@ def _is_cjk(first: str) -> bool:
     return "\u3400" <= first <= "\u9fff" or "\uf900" <= first <= "\ufaff" or first >= "\U00020000"
 
 
-def keyword_tokens(text: str) -> list[str]:
-    """Words, in text order, with punctuation and spaces dropped."""
-    tokens: list[str] = []
+def _runs(text: str):  # type: ignore[no-untyped-def]
+    """(run, its words) for each run of one script: rjieba words for Chinese, the lower-cased run otherwise."""
     cut = None
     for match in _RUN_RE.finditer(text):
         run = match.group()
         if _is_cjk(run[0]):
             cut = cut or _cut()
-            tokens.extend(token for token in cut(run) if token.strip())
+            yield run, [token for token in cut(run) if token.strip()]
         else:
-            tokens.append(run.lower())
-    return tokens
+            yield run, [run.lower()]
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Words, in text order, with punctuation and spaces dropped."""
+    return [word for _run, words in _runs(text) for word in words]
 
 
 def bm25_tokens(text: str) -> list[str]:
     """BM25 terms: the words of :func:`keyword_tokens` without English function words, and
     the character bigrams of each Chinese run after its words."""
     tokens: list[str] = []
-    cut = None
-    for match in _RUN_RE.finditer(text):
-        run = match.group()
+    for run, words in _runs(text):
         if _is_cjk(run[0]):
-            cut = cut or _cut()
-            tokens.extend(token for token in cut(run) if token.strip())
+            tokens.extend(words)
             tokens.extend(run[i : i + 2] for i in range(len(run) - 1))
-        else:
-            word = run.lower()
-            if word not in ENGLISH_STOPWORDS:
-                tokens.append(word)
+        elif words[0] not in ENGLISH_STOPWORDS:
+            tokens.append(words[0])
     return tokens
