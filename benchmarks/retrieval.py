@@ -33,7 +33,7 @@ e5), a few hundred questions from the three sets, each timed in turn, in one pro
   ``rag.langchain_adapters.EmbedderEmbeddings`` (same model, same prefixes), ``similarity_search(q, k=10)``;
 - LangChain hybrid: ``EnsembleRetriever`` of that FAISS (k=10) and ``BM25Retriever`` (rank_bm25,
   given our keyword tokenizer so that Chinese is segmented), weights 0.5/0.5; it needs
-  ``rank_bm25``, which is not among our dependencies (skipped with a note when missing);
+  ``rank_bm25`` and ``langchain-classic`` (the ``bench`` extra; skipped with a note when missing);
 - the query embedding alone (the floor every method pays).
 
 The order of the methods rotates from one question to the next; p50 and p95 are reported.

@@ -35,7 +35,7 @@ from rag.domain import Hit, Passage
 from rag.protocols import Embedder
 from rag.store import IndexSnapshot
 
-__all__ = ["Retriever", "DenseRetriever", "KeywordRetriever", "HybridRetriever", "FusionConfig", "fuse"]
+__all__ = ["Retriever", "DenseRetriever", "KeywordRetriever", "HybridRetriever", "FusionConfig", "Scored", "fused_scores"]
 
 
 @runtime_checkable
@@ -120,36 +120,39 @@ class FusionConfig:
             raise ValueError(f"standout_z must be two increasing z-scores, got {self.standout_z!r}")
 
 
-def _zscores(hits: list[Hit]) -> dict[int, float]:
-    """Each hit's score standardised over the list (the list is best first)."""
-    if not hits:
+Scored = tuple[int, float]  # (FAISS vector id, a retriever's score); lists are best first, rank = position + 1
+
+
+def _zscores(scored: Sequence[Scored]) -> dict[int, float]:
+    """Each candidate's score standardised over the list."""
+    if not scored:
         return {}
-    n = len(hits)
-    scores = [h.score for h in hits]
-    mean = sum(scores) / n
-    std = (sum((s - mean) ** 2 for s in scores) / n) ** 0.5
+    n = len(scored)
+    mean = sum(s for _, s in scored) / n
+    std = (sum((s - mean) ** 2 for _, s in scored) / n) ** 0.5
     if n == 1 or std == 0.0:
-        return {hits[0].chunk.vector_id: 1.0} | {h.chunk.vector_id: 0.0 for h in hits[1:]}
-    return {h.chunk.vector_id: (h.score - mean) / std for h in hits}
+        return {scored[0][0]: 1.0} | {v: 0.0 for v, _ in scored[1:]}
+    return {v: (s - mean) / std for v, s in scored}
 
 
-def _dense_confidence(dense: list[Hit], z_dense: dict[int, float], z_keyword: dict[int, float], config: FusionConfig) -> float:
+def _dense_confidence(dense: Sequence[Scored], z_dense: dict[int, float], z_keyword: dict[int, float], config: FusionConfig) -> float:
     """The share of ``dense_weight`` the dense list earns for this query (see the module docstring)."""
     if config.support_top == 0 or not z_dense or not z_keyword or max(z_keyword.values()) < config.support_min_z:
         return 1.0
     best = dense[: config.support_top]
-    support = sum(1 for h in best if h.chunk.vector_id in z_keyword) / len(best)
+    support = sum(1 for v, _ in best if v in z_keyword) / len(best)
     low, high = config.standout_z
     standout = min(1.0, max(0.0, (max(z_dense.values()) - low) / (high - low)))
     return config.unsupported_weight + (1.0 - config.unsupported_weight) * max(support, standout)
 
 
-def _fused_order(dense: list[Hit], keyword: list[Hit], config: FusionConfig) -> tuple[list[int], dict[int, float]]:
-    fused: dict[int, float] = dict.fromkeys([h.chunk.vector_id for h in dense] + [h.chunk.vector_id for h in keyword], 0.0)
+def fused_scores(dense: Sequence[Scored], keyword: Sequence[Scored], config: FusionConfig) -> list[Scored]:
+    """Combine two ranked candidate lists into one ``(vector_id, fused score)`` list, best first."""
+    fused: dict[int, float] = dict.fromkeys([v for v, _ in dense] + [v for v, _ in keyword], 0.0)
     if config.method == "rrf":
-        for weight, hits in ((config.dense_weight, dense), (config.keyword_weight, keyword)):
-            for h in hits:
-                fused[h.chunk.vector_id] += weight / (config.rrf_k + h.rank)
+        for weight, scored in ((config.dense_weight, dense), (config.keyword_weight, keyword)):
+            for rank, (v, _) in enumerate(scored, start=1):
+                fused[v] += weight / (config.rrf_k + rank)
     else:
         z_dense, z_keyword = _zscores(dense), _zscores(keyword)
         dense_weight = config.dense_weight * _dense_confidence(dense, z_dense, z_keyword, config)
@@ -157,38 +160,32 @@ def _fused_order(dense: list[Hit], keyword: list[Hit], config: FusionConfig) -> 
             if not z or weight == 0 or max(z.values()) < config.min_confidence:
                 continue
             floor = min(z.values())  # a candidate this retriever did not return scores as its worst
-            for vector_id in fused:
-                fused[vector_id] += weight * z.get(vector_id, floor)
-    dense_rank = {h.chunk.vector_id: h.rank for h in dense}
+            for v in fused:
+                fused[v] += weight * z.get(v, floor)
+    dense_rank = {v: rank for rank, (v, _) in enumerate(dense, start=1)}
     order = sorted(fused, key=lambda v: (-fused[v], dense_rank.get(v, 10**9), v))
-    return order, fused
+    return [(v, fused[v]) for v in order]
 
 
-def _passages(order: list[int], fused: dict[int, float], dense: list[Hit], keyword: list[Hit]) -> list[Passage]:
-    by_dense = {h.chunk.vector_id: h for h in dense}
-    by_keyword = {h.chunk.vector_id: h for h in keyword}
+def _passages(snapshot: IndexSnapshot, fused: Sequence[Scored], dense: Sequence[Scored], keyword: Sequence[Scored]) -> list[Passage]:
+    """Passages for the fused candidates given (their chunks are read here, and only theirs)."""
+    by_dense = {v: (rank, s) for rank, (v, s) in enumerate(dense, start=1)}
+    by_keyword = {v: (rank, s) for rank, (v, s) in enumerate(keyword, start=1)}
     out = []
-    for rank, v in enumerate(order, start=1):
-        d, k = by_dense.get(v), by_keyword.get(v)
-        chunk = d.chunk if d is not None else by_keyword[v].chunk
+    for hit in snapshot.hits(fused):
+        d, k = by_dense.get(hit.chunk.vector_id), by_keyword.get(hit.chunk.vector_id)
         out.append(
             Passage(
-                chunk,
-                fused[v],
-                rank,
-                dense_score=d.score if d is not None else None,
-                dense_rank=d.rank if d is not None else None,
-                keyword_score=k.score if k is not None else None,
-                keyword_rank=k.rank if k is not None else None,
+                hit.chunk,
+                hit.score,
+                hit.rank,
+                dense_score=d[1] if d is not None else None,
+                dense_rank=d[0] if d is not None else None,
+                keyword_score=k[1] if k is not None else None,
+                keyword_rank=k[0] if k is not None else None,
             )
         )
     return out
-
-
-def fuse(dense: list[Hit], keyword: list[Hit], config: FusionConfig) -> list[Passage]:
-    """Combine two ranked hit lists into one ranked list of passages (all candidates, best first)."""
-    order, fused = _fused_order(dense, keyword, config)
-    return _passages(order, fused, dense, keyword)
 
 
 class HybridRetriever:
@@ -202,7 +199,11 @@ class HybridRetriever:
     def retrieve(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[Passage]:
         _check_top_k(top_k)
         k = max(top_k, self.config.candidates)
-        dense = self.dense.hits(query, k, sources) if self.config.dense_weight > 0 else []
-        keyword = self.keyword.hits(query, k, sources) if self.config.keyword_weight > 0 else []
-        order, fused = _fused_order(dense, keyword, self.config)
-        return _passages(order[:top_k], fused, dense, keyword)  # passages for the ones returned only
+        snapshot = self.keyword.snapshot
+        allowed = _allowed(snapshot, sources)
+        dense: list[Scored] = []
+        if self.config.dense_weight > 0:
+            dense = snapshot.dense_scores(self.dense.embedder.embed_queries([query])[0], k, allowed)
+        keyword = snapshot.keyword_scores(query, k, allowed) if self.config.keyword_weight > 0 else []
+        fused = fused_scores(dense, keyword, self.config)
+        return _passages(snapshot, fused[:top_k], dense, keyword)

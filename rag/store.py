@@ -243,8 +243,9 @@ class IndexSnapshot:
         ) if wanted else []
         return np.asarray(sorted(int(r[0]) for r in rows), dtype=np.int64)
 
-    def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
-        """Nearest chunks by inner product; ``allowed`` restricts the search to those FAISS ids."""
+    def dense_scores(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """``(vector_id, inner product)`` of the nearest chunks, best first; ``allowed`` restricts
+        the search to those FAISS ids. No chunk is read: see :meth:`hits`."""
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
         if self.n_chunks == 0 or (allowed is not None and len(allowed) == 0):
@@ -259,9 +260,16 @@ class IndexSnapshot:
             scores, ids = self._faiss.search(query, min(k, len(allowed)), params=params)
         else:
             scores, ids = self._faiss.search(query, min(k, self.n_chunks))
-        pairs = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        chunks = {c.vector_id: c for c in self.chunks(i for i, _ in pairs)}
-        return [Hit(chunks[i], s, rank) for rank, (i, s) in enumerate(pairs, start=1) if i in chunks]
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+    def hits(self, scored: Sequence[tuple[int, float]]) -> list[Hit]:
+        """Ranked ``(vector_id, score)`` pairs as hits carrying their chunks (rank = position)."""
+        chunks = {c.vector_id: c for c in self.chunks(i for i, _ in scored)}
+        return [Hit(chunks[i], s, rank) for rank, (i, s) in enumerate(scored, start=1) if i in chunks]
+
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """Nearest chunks by inner product; ``allowed`` restricts the search to those FAISS ids."""
+        return self.hits(self.dense_scores(query_vector, k, allowed))
 
     @property
     def ascii_vocab_share(self) -> float:
@@ -281,8 +289,9 @@ class IndexSnapshot:
         indptr = self._bm25.scores["indptr"]
         return int(indptr[token_id + 1] - indptr[token_id])
 
-    def keyword_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
-        """BM25 over the chunks; ``allowed`` restricts the search to those FAISS ids."""
+    def keyword_scores(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """``(vector_id, BM25 score)`` of the best-matching chunks (score > 0), best first;
+        ``allowed`` restricts the search to those FAISS ids. No chunk is read: see :meth:`hits`."""
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
         tokens = keyword_tokens(query)
@@ -298,9 +307,11 @@ class IndexSnapshot:
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        pairs = [(int(self._bm25_ids[row]), float(scores[row])) for row in top if scores[row] > 0]
-        chunks = {c.vector_id: c for c in self.chunks(i for i, _ in pairs)}
-        return [Hit(chunks[i], s, rank) for rank, (i, s) in enumerate(pairs, start=1) if i in chunks]
+        return [(int(self._bm25_ids[row]), float(scores[row])) for row in top if scores[row] > 0]
+
+    def keyword_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        """BM25 over the chunks; ``allowed`` restricts the search to those FAISS ids."""
+        return self.hits(self.keyword_scores(query, k, allowed))
 
     # -- consistency ---------------------------------------------------------------
 
