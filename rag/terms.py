@@ -1,0 +1,65 @@
+"""Content terms: the words of a text that say what it is about, in Chinese and English.
+
+Function words and question words are dropped (they say what is asked, not what it is about),
+and Chinese tokens lose function words stuck to their ends (rjieba keeps "哪些方面" whole).
+Used by the extractive generator (which question terms does a sentence cover?) and by the
+faithfulness checker (which statement terms does a passage hold?).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.tokenize import keyword_tokens
+
+__all__ = ["ZH_STOP", "EN_STOP", "content_terms", "contains_term"]
+
+# Function words and question words: they say what is asked, not what it is about.
+ZH_STOP = frozenset(
+    """的 了 吗 呢 吧 啊 是 有 在 和 与 及 或 对 为 把 被 从 向 到 给 让 会 能 可以 可能 应该 应 该 需要 要 想 就 都 也 还 又 很 更
+    最 多 什么 怎么 怎样 如何 为什么 为何 哪 哪些 哪里 哪儿 哪个 哪种 哪一 哪一年 哪年 多少 几 谁 何时 什么样 是否 有没有 吗 呢 一个
+    这 那 这些 那些 其 之 以 等 中 上 下 时 后 前 里 不要 不 别 该 时候 特别 一些 我 我们 你 你们 他 她 它 他们 用户 请问 吧 呀 么 不 没有 没 如果 通过""".split()
+)
+EN_STOP = frozenset(
+    """a an the is are was were be been being am do does did doing have has had having i me my we our you your he she it its
+    they them their what which who whom whose when where why how can could should would will shall may might must of in on at
+    to for from by with about as into through over under and or but if then than that this these those there here any some
+    all each every no not only also very just so such get got there's what's is it's tell please mentioned""".split()
+)
+
+_ZH_STOP_AFFIXES = sorted((w for w in ZH_STOP if len(w) >= 1), key=len, reverse=True)
+
+
+def _strip_function_words(token: str) -> str:
+    """Peel question and function words off the ends of a Chinese token ("哪些方面" -> "方面", "时该" -> "")."""
+    changed = True
+    while token and changed:
+        changed = False
+        for word in _ZH_STOP_AFFIXES:
+            if len(word) < len(token) and token.startswith(word) and (len(word) > 1 or len(token) > 2 or token[1:] in ZH_STOP):
+                token, changed = token[len(word) :], True
+                break
+            if len(word) < len(token) and token.endswith(word) and (len(word) > 1 or len(token) > 2 or token[:-1] in ZH_STOP):
+                token, changed = token[: -len(word)], True
+                break
+    return "" if token in ZH_STOP else token
+
+
+def content_terms(text: str) -> list[str]:
+    """A text's content terms, in order, once each: keyword tokens that are not function or question words."""
+    terms = []
+    for token in keyword_tokens(text):
+        if not token.isascii():
+            token = _strip_function_words(token)
+        if not token or token in ZH_STOP or token in EN_STOP:
+            continue
+        if token not in terms:
+            terms.append(token)
+    return terms
+
+
+def contains_term(text: str, term: str) -> bool:
+    """Whether ``term`` occurs in ``text``: as a substring for Chinese (segmentation cannot miss it), from a word start otherwise."""
+    if term.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(term)}", text.lower()) is not None
+    return term in text
