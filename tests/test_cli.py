@@ -208,6 +208,10 @@ def test_ctrl_c_commits_finished_files_and_a_rerun_finishes(tmp_path: Path) -> N
     process = subprocess.Popen(
         [str(RAG_BIN), "ingest", str(docs), "--index", str(index_dir)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL,
+        # A shell without job control starts background jobs with SIGINT ignored, and children
+        # inherit that (Python then installs no KeyboardInterrupt handler): a CI runner may do
+        # exactly that. Ctrl-C from a terminal always arrives with the default disposition.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     while not (index_dir / "CURRENT").exists() and time.monotonic() < deadline:
