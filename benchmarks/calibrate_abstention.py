@@ -33,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
+from benchmarks.logistic import fit  # noqa: E402
 from ingest.pipeline import ingestor_from_settings  # noqa: E402
 from rag.answering import FEATURES, ExtractiveGenerator  # noqa: E402
 from rag.cli import sample_corpus_path  # noqa: E402
@@ -77,18 +78,6 @@ def features(store: IndexStore, embedder: E5Embedder, rows: list[tuple[str, bool
                 continue
             out.append({"question": question, "label": int(answerable), "origin": origin, "x": evidence.vector().tolist()})
     return out
-
-
-def fit(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 4000, rate: float = 0.5) -> tuple[np.ndarray, float]:
-    w = np.zeros(x.shape[1])
-    b = 0.0
-    balance = np.where(y == 1, 0.5 / max(1, y.sum()), 0.5 / max(1, (1 - y).sum()))  # class-balanced weights
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(x @ w + b)))
-        g = (p - y) * balance
-        w -= rate * (x.T @ g + l2 * w / len(y))
-        b -= rate * g.sum()
-    return w, b
 
 
 def balanced_accuracy(y: np.ndarray, p: np.ndarray, threshold: float) -> float:

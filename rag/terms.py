@@ -58,8 +58,12 @@ def content_terms(text: str) -> list[str]:
     return terms
 
 
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+
+
 def contains_term(text: str, term: str) -> bool:
-    """Whether ``term`` occurs in ``text``: as a substring for Chinese (segmentation cannot miss it), from a word start otherwise."""
-    if term.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(term)}", text.lower()) is not None
-    return term in text
+    """Whether ``term`` occurs in ``text``: as a substring for Chinese (segmentation cannot miss
+    it), case-insensitively from a word start otherwise ("ogród" in "Ogród Saski")."""
+    if _CJK_RE.search(term):
+        return term in text
+    return re.search(rf"(?<![a-z0-9\u00c0-\u024f]){re.escape(term.lower())}", text.lower()) is not None
