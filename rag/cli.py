@@ -1,7 +1,7 @@
 """The ``rag`` command: a thin layer that parses, calls the library and prints.
 
-This module is the one composition root: it imports ``ingest`` (and later ``eval`` and
-``api``) inside its commands, so ``rag --help`` stays instant and the core stays free of them.
+This module (with rag/cli_eval.py, which holds the evaluation commands) is the one composition
+root: it imports ``ingest``, ``eval`` (and later ``api``) inside its commands, so ``rag --help`` stays instant and the core stays free of them.
 Errors of this package become one line on stderr and a non-zero exit status.
 """
 
@@ -436,6 +436,16 @@ def show_settings(obj: _Context) -> None:
             continue
         rendered = json.dumps(str(value) if isinstance(value, Path) else value, ensure_ascii=False)
         click.echo(f"{name} = {rendered}    # {field.description or ''}".rstrip())
+
+
+def _register_eval_commands() -> None:
+    from rag.cli_eval import check, eval_group
+
+    cli.add_command(eval_group)
+    cli.add_command(check)
+
+
+_register_eval_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

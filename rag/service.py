@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rag.answering import ExtractiveGenerator
-from rag.domain import Answer
+from rag.domain import Answer, Passage
 from rag.errors import RAGError
 from rag.language import abstain_message, detect_language, script_of
 from rag.protocols import Embedder
@@ -74,18 +74,26 @@ class QAService:
         return main
 
     def ask(self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None) -> Answer:
+        return self.ask_ranked(question, top_k=top_k, sources=sources)[0]
+
+    def ask_ranked(
+        self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None, depth: int = 0
+    ) -> tuple[Answer, list[Passage]]:
+        """The answer and the ranking it came from: ``max(depth, top_k)`` passages are retrieved
+        and the answer is drawn from the first ``top_k`` (evaluation scores retrieval deeper than
+        the answer reads). The ranking is empty when the question is refused before retrieval."""
         question = self.check_question(question)
         k = top_k or self.top_k
         if k <= 0:
             raise QuestionError(f"top_k must be positive, got {k}")
         language = detect_language(question)
         if self.snapshot.n_chunks == 0:
-            return _abstained(question, language, "the index holds no documents")
+            return _abstained(question, language, "the index holds no documents"), []
         script = self._foreign_script(question)
         if script is not None:
-            return _abstained(question, language, f"the question is written in {script} script, which the documents do not use")
-        passages = self.retriever.retrieve(question, k, sources)
-        return self.generator.generate(question, passages)
+            return _abstained(question, language, f"the question is written in {script} script, which the documents do not use"), []
+        ranking = self.retriever.retrieve(question, max(k, depth), sources)
+        return self.generator.generate(question, ranking[:k]), ranking
 
 
 def _abstained(question: str, language: str, reason: str) -> Answer:

@@ -51,7 +51,7 @@ def test_help_is_instant_and_helpful() -> None:
     result = run_rag("--help")
     assert result.returncode == 0
     assert time.monotonic() - started < 5
-    for command in ("ingest", "ask", "remove", "info", "verify", "search", "demo", "settings"):
+    for command in ("ingest", "ask", "remove", "info", "verify", "search", "demo", "settings", "eval", "check"):
         assert command in result.stdout
     ingest_help = run_rag("ingest", "--help").stdout
     assert "--sync" in ingest_help and "GBK/GB18030 or Big5" in ingest_help
