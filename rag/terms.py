@@ -27,7 +27,7 @@ EN_STOP = frozenset(
     all each every no not only also very just so such get got there's what's is it's tell please mentioned""".split()
 )
 
-_ZH_STOP_AFFIXES = sorted((w for w in ZH_STOP if len(w) >= 1), key=len, reverse=True)
+_ZH_STOP_AFFIXES = sorted(ZH_STOP, key=lambda w: (-len(w), w))  # a fixed order: a set's varies by process
 
 
 def _strip_function_words(token: str) -> str:
