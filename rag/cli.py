@@ -311,18 +311,51 @@ def search(obj: _Context, query: str, index_dir: Path | None, top_k: int, as_jso
             click.echo(f"  {h.rank}. {h.score:.3f}  {Path(h.chunk.path).name}:{h.chunk.start}-{h.chunk.end}  {snippet[:70]}")
 
 
+def _llm_generator(settings: Settings) -> Any:
+    """The configured LLM generator (openai or gguf), its sentences checked by the offline judge."""
+    from rag.langchain_adapters import ChatModelGenerator, chat_model_from_settings
+
+    if settings.generator == "gguf":
+        from rag.local_llm import LocalGGUFServer
+
+        assert settings.gguf_path is not None
+        server = LocalGGUFServer(settings.gguf_path, context=settings.gguf_context, threads=settings.embed_threads)
+        model = chat_model_from_settings(settings, base_url=server.base_url, model=server.model_name, api_key=server.api_key)
+        generator = ChatModelGenerator(model, unsupported=settings.unsupported, backend=f"gguf {settings.gguf_path.name}")
+        generator.server = server  # type: ignore[attr-defined]  # keeps the in-process server alive with the generator
+        return generator
+    return ChatModelGenerator(
+        chat_model_from_settings(settings), unsupported=settings.unsupported, backend=f"openai {settings.llm_model} at {settings.llm_base_url}"
+    )
+
+
 def _service(settings: Settings) -> Any:
+    from rag.answering import ExtractiveGenerator
     from rag.service import QAService
 
     snapshot, embedder = _open(settings, check_embedder=True)
-    return QAService(snapshot, embedder, top_k=settings.top_k, max_question_chars=settings.max_question_chars)
+    generator = fallback = None
+    if settings.generator != "extractive":
+        generator = _llm_generator(settings)
+        fallback = ExtractiveGenerator(embedder, snapshot) if settings.fallback == "extractive" else None
+    return QAService(
+        snapshot, embedder, generator=generator, fallback=fallback, top_k=settings.top_k, max_question_chars=settings.max_question_chars
+    )
 
 
-def _print_answer(answer: Any) -> None:
-    click.echo(answer.text)
+def _print_answer(answer: Any, *, text_shown: bool = False) -> None:
+    if not text_shown:
+        click.echo(answer.text)
+    for note in answer.notes:
+        click.echo(f"  note: {note}", err=True)
     if answer.abstained:
         click.echo(f"  ({answer.reason})")
         return
+    flagged = [n for n, s in enumerate(answer.sentences, start=1) if not s.supported]
+    if flagged:
+        click.echo(f"\nNot supported by the sources (check before trusting): sentence(s) {', '.join(map(str, flagged))}")
+        for n in flagged:
+            click.echo(f"  {n}. {answer.sentences[n - 1].text}  ({answer.sentences[n - 1].reason})")
     click.echo("\nSources:")
     for c in answer.citations:
         quote = c.text.replace("\n", " ")
@@ -362,6 +395,14 @@ def _read_questions(path: Path) -> list[str | None]:
 @click.option("-k", "--top-k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default: setting top_k, 5).")
 @click.option("--source", "sources", multiple=True, help="Only search these sources (path or source id); repeatable.")
 @click.option("--passages", "show_passages", is_flag=True, help="With --json: include the retrieved passages.")
+@click.option("--generator", type=click.Choice(["extractive", "openai", "gguf"]), default=None,
+              help="Who writes the answer (default: setting generator, extractive). openai: llm_base_url + llm_model; gguf: gguf_path.")
+@click.option("--llm-base-url", default=None, help="OpenAI-compatible server, e.g. http://localhost:11434/v1.")
+@click.option("--llm-model", default=None, help="Model name on that server.")
+@click.option("--gguf", "gguf_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Local GGUF model file (generator gguf).")
+@click.option("--unsupported", type=click.Choice(["flag", "drop"]), default=None, help="Generated sentences the sources do not support: flag them (default) or drop them.")
+@click.option("--fallback", type=click.Choice(["none", "extractive"]), default=None, help="When the model fails: a clear error (none, default) or an extractive answer.")
+@click.option("--stream", is_flag=True, help="Print each sentence as soon as it is written and checked (text output).")
 @json_option
 @click.pass_obj
 def ask(
@@ -372,19 +413,31 @@ def ask(
     top_k: int | None,
     sources: tuple[str, ...],
     show_passages: bool,
+    generator: str | None,
+    llm_base_url: str | None,
+    llm_model: str | None,
+    gguf_path: Path | None,
+    unsupported: str | None,
+    fallback: str | None,
+    stream: bool,
     as_json: bool,
 ) -> None:
     """Answer QUESTION from the indexed documents, citing the sentences it comes from.
 
     When the documents do not answer it, says so (in the question's language) and cites
     nothing. The default answerer needs no language model: it picks the sentences of the
-    retrieved passages that answer the question.
+    retrieved passages that answer the question. With --generator openai or gguf a language
+    model writes the answer, and every sentence is checked against the passages it cites
+    before it is shown (--json adds per-sentence "supported" and "support").
     """
     from rag.service import QuestionError, answer_to_dict
 
     if (question is None) == (questions_file is None):
         raise click.UsageError("give either a QUESTION or --questions FILE")
-    settings = obj.settings(index_dir=index_dir, top_k=top_k)
+    settings = obj.settings(
+        index_dir=index_dir, top_k=top_k, generator=generator, llm_base_url=llm_base_url, llm_model=llm_model,
+        gguf_path=gguf_path, unsupported=unsupported, fallback=fallback,
+    )
     only = list(sources) or None
     if questions_file is not None:
         questions = _read_questions(questions_file)
@@ -400,6 +453,17 @@ def ask(
         return
     assert question is not None
     service = _service(settings)
+    if stream and not as_json:
+        shown = False
+        for event in service.stream(question, sources=only):
+            if event.kind == "sentence":
+                click.echo(event.text, nl=False)
+                shown = True
+            elif event.kind == "final" and event.answer is not None:
+                if shown:
+                    click.echo()
+                _print_answer(event.answer, text_shown=shown and not event.answer.abstained)
+        return
     answer = service.ask(question, sources=only)
     if as_json:
         _print_json(answer_to_dict(answer, passages=show_passages))
@@ -426,11 +490,16 @@ def demo(obj: _Context, index_dir: Path | None, question: str) -> None:
 @click.pass_obj
 def show_settings(obj: _Context) -> None:
     """Print the effective settings as TOML-style lines (usable as a --config file)."""
+    from pydantic import SecretStr
+
     from rag.settings import Settings
 
     settings = obj.settings()
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            click.echo(f"# {name} = (set, not shown)    # {field.description or ''}".rstrip())
+            continue
         if value is None:
             click.echo(f"# {name} = (unset)    # {field.description or ''}".rstrip())
             continue

@@ -103,7 +103,7 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
 @click.option("--corpus", "corpus", multiple=True, type=click.Path(path_type=Path), help="Corpus files or folders (instead of the one the dataset names); repeatable.")
 @click.option("--corpus-dir", type=click.Path(path_type=Path, file_okay=False), default=None, help="Where inline corpus documents are written (default: <index>.corpus beside the index).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("eval-report"), show_default=True, help="Folder for report.json and report.html.")
-@click.option("--generator", type=click.Choice(["extractive"]), default="extractive", show_default=True, help="Who writes the answers (LLM generators come with the LLM backends).")
+@click.option("--generator", type=click.Choice(["extractive", "openai", "gguf"]), default=None, help="Who writes the answers (default: setting generator, extractive); openai/gguf use the llm_*/gguf_* settings.")
 @click.option("-k", "--top-k", type=click.IntRange(1, 100), default=None, help="Passages the answer is drawn from (default: setting top_k, 5).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows.")
 @click.option("--fail-under", default=None, help="Comma-separated metric=fraction minimums, e.g. faithfulness=0.9,ndcg@10=0.95; exit status 3 when one falls short.")
@@ -116,7 +116,7 @@ def run(
     corpus: tuple[Path, ...],
     corpus_dir: Path | None,
     out_dir: Path,
-    generator: str,
+    generator: str | None,
     top_k: int | None,
     limit: int | None,
     fail_under: str | None,
@@ -144,10 +144,10 @@ def run(
     dataset = load_dataset(dataset_path, list(corpus) or None)
     if limit is not None:
         dataset = replace(dataset, rows=dataset.rows[:limit])
-    base = obj.settings(top_k=top_k)
+    base = obj.settings(top_k=top_k, generator=generator)
     index = index_dir or _default_index(dataset, base.index_dir)
     _prepare_index(obj, dataset, index, corpus_dir, quiet=as_json)
-    settings = obj.settings(index_dir=index, top_k=top_k)
+    settings = obj.settings(index_dir=index, top_k=top_k, generator=generator)
     service = _service(settings)
     checker = FaithfulnessChecker(LexicalJudge())
     started = time.perf_counter()
@@ -157,7 +157,7 @@ def run(
     finally:
         bar.close()
     config = {
-        "generator": generator,
+        "generator": service.generator.name,
         "judge": checker.judge.name,
         "embedder": service.snapshot.embedder.describe(),
         "top_k": settings.top_k,

@@ -18,6 +18,7 @@ __all__ = [
     "Passage",
     "Citation",
     "Answer",
+    "AnswerSentence",
     "EmbedderInfo",
     "sha256_hex",
     "source_id_for",
@@ -187,6 +188,18 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerSentence:
+    """One sentence of a generated answer: the passages it cites (markers), whether the checker
+    found it supported by them, how strongly (0-1), and why."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    support: float
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """An answer with its citations, or an abstention (``abstained``, no citations, a ``reason``)."""
 
@@ -199,3 +212,5 @@ class Answer:
     support: float
     reason: str = ""
     passages: tuple[Passage, ...] = ()
+    sentences: tuple[AnswerSentence, ...] = ()  # per-sentence checks (LLM answers)
+    notes: tuple[str, ...] = ()  # what the check changed: dropped sentences, markers that pointed nowhere

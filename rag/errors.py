@@ -10,11 +10,13 @@
     │   ├── EmptyDocumentError       no text: an empty file, a scanned PDF with no text layer
     │   ├── DecodeError              bytes that are not text in any supported encoding, or binary data
     │   └── CorruptFileError         a damaged or password-protected PDF or DOCX, malformed JSON
-    └── IndexStoreError           the index directory cannot be opened or written
-        ├── IndexNotFoundError       no index at that path yet
-        ├── IndexMismatchError       built with another embedder (or dimension) than the one configured
-        ├── IndexFormatError         a format version this release cannot read, or a damaged manifest
-        └── IndexLockedError         another process is writing to the index
+    ├── IndexStoreError           the index directory cannot be opened or written
+    │   ├── IndexNotFoundError       no index at that path yet
+    │   ├── IndexMismatchError       built with another embedder (or dimension) than the one configured
+    │   ├── IndexFormatError         a format version this release cannot read, or a damaged manifest
+    │   └── IndexLockedError         another process is writing to the index
+    └── GenerationError           the language model failed: server down, timeout, HTTP error, a
+                                  malformed reply or stream (the message names the backend)
 
 Library errors are wrapped with ``raise ... from exc`` so the cause stays visible in
 tracebacks while the message stays one readable line.
@@ -40,6 +42,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexFormatError",
     "IndexLockedError",
+    "GenerationError",
 ]
 
 
@@ -108,3 +111,7 @@ class IndexFormatError(IndexStoreError):
 
 class IndexLockedError(IndexStoreError):
     pass
+
+
+class GenerationError(RAGError):
+    """The language model could not answer; the message names the backend and what went wrong."""

@@ -1,17 +1,39 @@
 """LangChain at the edge: our components through LangChain's own interfaces.
 
-This is the one module that imports LangChain, so a LangChain upgrade touches one file.
-``EmbedderEmbeddings`` lets any LangChain vector store use our embedders (with their
-query/passage handling); the retriever and the answer chain join it with the answering issue.
+This is the one module that imports LangChain, so a LangChain upgrade touches one file:
+
+- :class:`EmbedderEmbeddings`: any LangChain vector store can use our embedders;
+- :class:`RagRetriever`: our retriever as a LangChain ``BaseRetriever`` (Documents carry the
+  source, offsets and scores in their metadata);
+- :class:`ChatModelGenerator`: answers written by any LangChain chat model (``ChatOpenAI`` for
+  OpenAI-compatible servers and the local GGUF server), checked sentence by sentence by
+  ``rag.generation``; ``stream()`` yields only checked sentences;
+- :func:`chat_model_from_settings` and :func:`rag_chain` (the whole pipeline as a ``Runnable``:
+  question -> retrieve -> numbered passages -> prompt -> chat model -> parse markers -> check
+  -> ``Answer``).
 """
 
 from __future__ import annotations
 
-from langchain_core.embeddings import Embeddings
+from collections.abc import Iterator, Sequence
+from typing import Any
 
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag.domain import Answer, Passage
+from rag.errors import GenerationError
+from rag.faithfulness import FaithfulnessChecker
+from rag.generation import AnswerEvent, Unsupported, check_reply, prompt_messages, stream_checked
 from rag.protocols import Embedder
 
-__all__ = ["EmbedderEmbeddings"]
+__all__ = ["ChatModelGenerator", "EmbedderEmbeddings", "RagRetriever", "chat_model_from_settings", "rag_chain"]
 
 
 class EmbedderEmbeddings(Embeddings):
@@ -25,3 +47,118 @@ class EmbedderEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.embedder.embed_queries([text])[0].tolist()  # type: ignore[no-any-return]
+
+
+def _document(p: Passage) -> LCDocument:
+    c = p.chunk
+    return LCDocument(
+        page_content=c.text,
+        metadata={"source": c.path, "source_id": c.source_id, "start": c.start, "end": c.end, "page": c.page,
+                  "heading": c.heading, "score": p.score, "rank": p.rank, "chunk_id": c.chunk_id},
+    )
+
+
+class RagRetriever(BaseRetriever):
+    """Our hybrid retriever (or any ``rag.retrieval.Retriever``) as a LangChain retriever."""
+
+    retriever: Any
+    top_k: int = 5
+    sources: list[str] | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        return [_document(p) for p in self.retriever.retrieve(query, self.top_k, self.sources)]
+
+
+def _messages(question: str, passages: Sequence[Passage]) -> list[SystemMessage | HumanMessage]:
+    (_, system), (_, user) = prompt_messages(question, passages)
+    return [SystemMessage(system), HumanMessage(user)]
+
+
+def _failure(backend: str, exc: Exception) -> GenerationError:
+    """One readable line for a failed model call, naming the backend."""
+    kind = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    detail = str(exc).splitlines()[0] if str(exc) else kind
+    if "Timeout" in kind:
+        what = "timed out"
+    elif "Connection" in kind:
+        what = "cannot be reached"
+    elif status is not None:
+        what = f"answered HTTP {status}"
+    else:
+        what = f"failed ({kind})"
+    return GenerationError(f"the language model {backend} {what}: {detail}")
+
+
+class ChatModelGenerator:
+    """Answers written by a LangChain chat model, every sentence checked before release."""
+
+    def __init__(
+        self,
+        chat_model: BaseChatModel,
+        checker: FaithfulnessChecker | None = None,
+        *,
+        unsupported: Unsupported = "flag",
+        backend: str = "",
+    ) -> None:
+        if unsupported not in ("flag", "drop"):
+            raise ValueError(f"unsupported must be 'flag' or 'drop', got {unsupported!r}")
+        self.chat_model = chat_model
+        self.checker = checker or FaithfulnessChecker()
+        self.unsupported: Unsupported = unsupported
+        self.backend = backend or type(chat_model).__name__
+        self.name = f"llm:{self.backend}"
+        self._chain: Runnable[Any, str] = chat_model | StrOutputParser()
+
+    def reply(self, question: str, passages: Sequence[Passage]) -> str:
+        """The model's raw reply (unchecked)."""
+        try:
+            return self._chain.invoke(_messages(question, passages))
+        except GenerationError:
+            raise
+        except Exception as exc:  # openai/httpx errors, malformed replies: one line naming the backend
+            raise _failure(self.backend, exc) from exc
+
+    def generate(self, question: str, passages: Sequence[Passage]) -> Answer:
+        reply = self.reply(question, passages)
+        return check_reply(reply, question, passages, self.checker, unsupported=self.unsupported, generator=self.name)
+
+    def stream(self, question: str, passages: Sequence[Passage], *, raw: bool = False) -> Iterator[AnswerEvent]:
+        """Checked sentences as they complete, then the final answer (see ``rag.generation``)."""
+
+        def chunks() -> Iterator[str]:
+            try:
+                yield from self._chain.stream(_messages(question, passages))
+            except GenerationError:
+                raise
+            except Exception as exc:
+                raise _failure(self.backend, exc) from exc
+
+        yield from stream_checked(chunks(), question, passages, self.checker, unsupported=self.unsupported, generator=self.name, raw=raw)
+
+
+def chat_model_from_settings(
+    settings: Any, *, base_url: str | None = None, model: str | None = None, api_key: str | None = None
+) -> BaseChatModel:
+    """``ChatOpenAI`` for the configured OpenAI-compatible server (or the given ``base_url``/``model``)."""
+    from langchain_openai import ChatOpenAI
+
+    key = api_key or (settings.llm_api_key.get_secret_value() if settings.llm_api_key is not None else "not-needed")
+    return ChatOpenAI(
+        base_url=base_url or settings.llm_base_url,
+        model=model or settings.llm_model,
+        api_key=key,
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_retries,
+        temperature=0.0,
+        max_tokens=settings.llm_max_tokens,
+    )
+
+
+def rag_chain(retriever: Any, generator: ChatModelGenerator, top_k: int = 5) -> Runnable[str, Answer]:
+    """The whole pipeline as one LangChain ``Runnable``: a question in, a checked ``Answer`` out."""
+
+    def answer(question: str) -> Answer:
+        return generator.generate(question, retriever.retrieve(question, top_k))
+
+    return RunnableLambda(answer, name="rag_chain")

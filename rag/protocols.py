@@ -7,9 +7,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from rag.domain import Chunk, Document, EmbedderInfo
+from rag.domain import Answer, Chunk, Document, EmbedderInfo, Passage
 
-__all__ = ["Embedder", "Chunker"]
+__all__ = ["Embedder", "Chunker", "Generator"]
 
 
 @runtime_checkable
@@ -29,3 +29,12 @@ class Chunker(Protocol):
     """Splits a document's stored text into chunks with offsets into that text."""
 
     def split(self, document: Document) -> list[Chunk]: ...
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """Writes the answer to a question from retrieved passages, with citations, or abstains."""
+
+    name: str
+
+    def generate(self, question: str, passages: Sequence[Passage]) -> Answer: ...

@@ -6,14 +6,17 @@ shared by the CLI and (later) the HTTP API.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+from dataclasses import replace
 
 from rag.answering import ExtractiveGenerator
 from rag.domain import Answer, Passage
-from rag.errors import RAGError
+from rag.errors import GenerationError, RAGError
 from rag.language import abstain_message, detect_language, script_of
-from rag.protocols import Embedder
+from rag.generation import AnswerEvent
+from rag.protocols import Embedder, Generator
 from rag.retrieval import HybridRetriever, Retriever
 from rag.store import IndexSnapshot
 
@@ -33,7 +36,8 @@ class QAService:
         embedder: Embedder,
         *,
         retriever: Retriever | None = None,
-        generator: ExtractiveGenerator | None = None,
+        generator: Generator | None = None,
+        fallback: Generator | None = None,
         top_k: int = 5,
         max_question_chars: int = 2000,
     ) -> None:
@@ -43,7 +47,8 @@ class QAService:
             raise ValueError(f"max_question_chars must be positive, got {max_question_chars}")
         self.snapshot = snapshot
         self.retriever = retriever or HybridRetriever(snapshot, embedder)
-        self.generator = generator or ExtractiveGenerator(embedder, snapshot)
+        self.generator: Generator = generator or ExtractiveGenerator(embedder, snapshot)
+        self.fallback = fallback
         self.top_k = top_k
         self.max_question_chars = max_question_chars
 
@@ -93,7 +98,41 @@ class QAService:
         if script is not None:
             return _abstained(question, language, f"the question is written in {script} script, which the documents do not use"), []
         ranking = self.retriever.retrieve(question, max(k, depth), sources)
-        return self.generator.generate(question, ranking[:k]), ranking
+        return self._generate(question, ranking[:k]), ranking
+
+    def _generate(self, question: str, passages: list[Passage]) -> Answer:
+        try:
+            return self.generator.generate(question, passages)
+        except GenerationError as exc:
+            if self.fallback is None:
+                raise
+            answer = self.fallback.generate(question, passages)
+            return replace(answer, notes=(*answer.notes, f"{exc}; answered by {self.fallback.name} instead"))
+
+    def stream(self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None) -> Iterator[AnswerEvent]:
+        """Checked sentences as the generator releases them, then the final answer. A generator
+        that cannot stream (the extractive one) gives its answer as one final event."""
+        question = self.check_question(question)
+        k = top_k or self.top_k
+        language = detect_language(question)
+        if self.snapshot.n_chunks == 0:
+            answer = _abstained(question, language, "the index holds no documents")
+            yield AnswerEvent("final", answer.text, answer=answer)
+            return
+        passages = self.retriever.retrieve(question, k, sources)
+        stream = getattr(self.generator, "stream", None)
+        if stream is None:
+            answer = self._generate(question, passages)
+            yield AnswerEvent("final", answer.text, answer=answer)
+            return
+        try:
+            yield from stream(question, passages)
+        except GenerationError as exc:
+            if self.fallback is None:
+                raise
+            answer = self.fallback.generate(question, passages)
+            answer = replace(answer, notes=(*answer.notes, f"{exc}; answered by {self.fallback.name} instead"))
+            yield AnswerEvent("final", answer.text, answer=answer)
 
 
 def _abstained(question: str, language: str, reason: str) -> Answer:
@@ -132,6 +171,13 @@ def answer_to_dict(answer: Answer, *, passages: bool = False) -> dict[str, Any]:
         "generator": answer.generator,
         "support": answer.support,
     }
+    if answer.sentences:
+        data["sentences"] = [
+            {"text": x.text, "citations": list(x.citations), "supported": x.supported, "support": x.support, "reason": x.reason}
+            for x in answer.sentences
+        ]
+    if answer.notes:
+        data["notes"] = list(answer.notes)
     if answer.abstained:
         data["reason"] = answer.reason
     if passages:

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rag.errors import ConfigError
@@ -63,6 +63,26 @@ class Settings(BaseSettings):
     top_k: int = Field(5, gt=0, le=100, description="Passages retrieved to answer a question.")
     max_question_chars: int = Field(2000, gt=0, description="Longer questions are refused with a clear message.")
 
+    generator: Literal["extractive", "openai", "gguf"] = Field(
+        "extractive",
+        description="Who writes answers: extractive (no model: cited sentences of the passages), openai (any "
+        "OpenAI-compatible chat server: llm_base_url, llm_model) or gguf (a local GGUF file, gguf_path; needs rag-cite[local]).",
+    )
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible server, e.g. http://localhost:11434/v1 (Ollama).")
+    llm_model: str | None = Field(None, description="Model name the server knows.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for the server (env: RAG_LLM_API_KEY); never printed.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before a model call is given up.")
+    llm_retries: int = Field(1, ge=0, le=10, description="Retries of a failed model call.")
+    llm_max_tokens: int = Field(512, gt=0, description="Longest reply the model may write.")
+    gguf_path: Path | None = Field(None, description="The GGUF model file for generator gguf.")
+    gguf_context: int = Field(4096, ge=512, description="Context window (tokens) of the local GGUF model.")
+    unsupported: Literal["flag", "drop"] = Field(
+        "flag", description="What happens to a generated sentence its passages do not support: flag it (supported: false) or drop it."
+    )
+    fallback: Literal["none", "extractive"] = Field(
+        "none", description="When the model fails (down, timeout, error): none (a clear error) or extractive (answer without it)."
+    )
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.chunk_overlap >= self.chunk_size:
@@ -71,6 +91,10 @@ class Settings(BaseSettings):
             )
         if self.embedder == "sentence-transformers" and not self.embedder_model:
             raise ValueError("embedder 'sentence-transformers' needs embedder_model (a model name or a local path)")
+        if self.generator == "openai" and not (self.llm_base_url and self.llm_model):
+            raise ValueError("generator 'openai' needs llm_base_url and llm_model (e.g. http://localhost:11434/v1 and qwen2.5)")
+        if self.generator == "gguf" and not self.gguf_path:
+            raise ValueError("generator 'gguf' needs gguf_path (a .gguf model file)")
         return self
 
     @property
