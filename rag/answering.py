@@ -35,24 +35,10 @@ from rag.language import abstain_message, detect_language
 from rag.protocols import Embedder
 from rag.sentences import split_sentences
 from rag.store import IndexSnapshot
-from rag.terms import EN_STOP, ZH_STOP, contains_term, content_terms
+from rag.terms import EN_STOP, ZH_STOP, contains_term, question_terms
 from rag.tokenize import keyword_tokens
 
 __all__ = ["ExtractiveGenerator", "AbstentionPolicy", "Evidence", "DEFAULT_POLICY", "question_terms", "expected_answer_type"]
-
-# English question phrases whose words are not what the question is about: "how long does it
-# take" asks for a duration; neither "long" nor "take" needs to occur in the answer.
-_HOW_PHRASE = re.compile(r"\bhow (long|many|much|often|far|old|big|large|soon)\b|多久|多长时间", re.IGNORECASE)
-_TAKE = re.compile(r"\b(take|takes|taking|took)\b", re.IGNORECASE)
-
-
-def question_terms(question: str) -> list[str]:
-    """A question's content terms: :func:`rag.terms.content_terms` without English question
-    phrases ("how long", "how many", and "take" in "how long does it take") or 多久."""
-    if re.search(r"\bhow long\b", question, re.IGNORECASE):
-        question = _TAKE.sub(" ", question)
-    return content_terms(_HOW_PHRASE.sub(" how ", question))
-
 
 _EN_NUMBER = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
@@ -395,7 +381,9 @@ class ExtractiveGenerator:
         except ValueError:
             return self._abstain(question, language, "the retrieved passages hold no sentences", 0.0, passages)
         support = self.policy.support(evidence)
-        if support < self.policy.threshold:
+        if support < self.policy.threshold or evidence.type_missing:
+            # A question that asks for a number, a year, a duration or a person is not answered by
+            # sentences that hold none, however well they match its words.
             return self._abstain(question, language, _why(evidence), support, passages)
         citations = tuple(
             Citation(

@@ -339,7 +339,8 @@ def _service(settings: Settings) -> Any:
         generator = _llm_generator(settings)
         fallback = ExtractiveGenerator(embedder, snapshot) if settings.fallback == "extractive" else None
     return QAService(
-        snapshot, embedder, generator=generator, fallback=fallback, top_k=settings.top_k, max_question_chars=settings.max_question_chars
+        snapshot, embedder, generator=generator, fallback=fallback, rewriter=generator,
+        top_k=settings.top_k, max_question_chars=settings.max_question_chars,
     )
 
 
@@ -388,6 +389,42 @@ def _read_questions(path: Path) -> list[str | None]:
     return questions
 
 
+def _generation_options(command: Any) -> Any:
+    """--generator, --llm-base-url, --llm-model, --gguf, --unsupported, --fallback (ask, chat)."""
+    options = [
+        click.option("--generator", type=click.Choice(["extractive", "openai", "gguf"]), default=None,
+                     help="Who writes the answer (default: setting generator, extractive). openai: llm_base_url + llm_model; gguf: gguf_path."),
+        click.option("--llm-base-url", default=None, help="OpenAI-compatible server, e.g. http://localhost:11434/v1."),
+        click.option("--llm-model", default=None, help="Model name on that server."),
+        click.option("--gguf", "gguf_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Local GGUF model file (generator gguf)."),
+        click.option("--unsupported", type=click.Choice(["flag", "drop"]), default=None,
+                     help="Generated sentences the sources do not support: flag them (default) or drop them."),
+        click.option("--fallback", type=click.Choice(["none", "extractive"]), default=None,
+                     help="When the model fails: a clear error (none, default) or an extractive answer."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _print_streamed(service: Any, question: str, **kwargs: Any) -> Any:
+    """Stream one answer: checked sentences as they come, then sources and notes. Returns the answer."""
+    shown = False
+    answer = None
+    for event in service.stream(question, **kwargs):
+        if event.kind == "sentence":
+            click.echo(event.text, nl=False)
+            shown = True
+        elif event.kind == "final" and event.answer is not None:
+            answer = event.answer
+            if shown:
+                click.echo()
+            if answer.standalone:
+                click.echo(f"  (searched for: {answer.standalone})")
+            _print_answer(answer, text_shown=shown and not answer.abstained)
+    return answer
+
+
 @cli.command()
 @click.argument("question", required=False)
 @index_option
@@ -395,13 +432,7 @@ def _read_questions(path: Path) -> list[str | None]:
 @click.option("-k", "--top-k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default: setting top_k, 5).")
 @click.option("--source", "sources", multiple=True, help="Only search these sources (path or source id); repeatable.")
 @click.option("--passages", "show_passages", is_flag=True, help="With --json: include the retrieved passages.")
-@click.option("--generator", type=click.Choice(["extractive", "openai", "gguf"]), default=None,
-              help="Who writes the answer (default: setting generator, extractive). openai: llm_base_url + llm_model; gguf: gguf_path.")
-@click.option("--llm-base-url", default=None, help="OpenAI-compatible server, e.g. http://localhost:11434/v1.")
-@click.option("--llm-model", default=None, help="Model name on that server.")
-@click.option("--gguf", "gguf_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Local GGUF model file (generator gguf).")
-@click.option("--unsupported", type=click.Choice(["flag", "drop"]), default=None, help="Generated sentences the sources do not support: flag them (default) or drop them.")
-@click.option("--fallback", type=click.Choice(["none", "extractive"]), default=None, help="When the model fails: a clear error (none, default) or an extractive answer.")
+@_generation_options
 @click.option("--stream", is_flag=True, help="Print each sentence as soon as it is written and checked (text output).")
 @json_option
 @click.pass_obj
@@ -454,21 +485,72 @@ def ask(
     assert question is not None
     service = _service(settings)
     if stream and not as_json:
-        shown = False
-        for event in service.stream(question, sources=only):
-            if event.kind == "sentence":
-                click.echo(event.text, nl=False)
-                shown = True
-            elif event.kind == "final" and event.answer is not None:
-                if shown:
-                    click.echo()
-                _print_answer(event.answer, text_shown=shown and not event.answer.abstained)
+        _print_streamed(service, question, sources=only)
         return
     answer = service.ask(question, sources=only)
     if as_json:
         _print_json(answer_to_dict(answer, passages=show_passages))
     else:
         _print_answer(answer)
+
+
+@cli.command()
+@index_option
+@click.option("-k", "--top-k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default: setting top_k, 5).")
+@_generation_options
+@click.pass_obj
+def chat(
+    obj: _Context,
+    index_dir: Path | None,
+    top_k: int | None,
+    generator: str | None,
+    llm_base_url: str | None,
+    llm_model: str | None,
+    gguf_path: Path | None,
+    unsupported: str | None,
+    fallback: str | None,
+) -> None:
+    """Ask question after question; follow-ups ("那大额的呢?", "how long does it take?") are
+    rewritten into standalone questions using the conversation (by the model when one is
+    configured, else by carrying the previous question's key terms) and the rewrite is shown.
+
+    One question per line on standard input; an empty line is skipped, /reset forgets the
+    conversation, /quit or end of input (Ctrl-D) ends it.
+    """
+    from rag.service import QuestionError
+
+    settings = obj.settings(
+        index_dir=index_dir, top_k=top_k, generator=generator, llm_base_url=llm_base_url, llm_model=llm_model,
+        gguf_path=gguf_path, unsupported=unsupported, fallback=fallback,
+    )
+    service = _service(settings)
+    interactive = sys.stdin.isatty()
+    history: list[tuple[str, str]] = []
+    if interactive:
+        click.echo("Ask a question (/reset forgets the conversation, /quit or Ctrl-D ends).")
+    while True:
+        if interactive:
+            click.echo("\n> ", nl=False)
+        line = sys.stdin.readline()
+        if not line:
+            break
+        question = line.strip()
+        if not question:
+            continue
+        if question in ("/quit", "/exit"):
+            break
+        if question == "/reset":
+            history.clear()
+            continue
+        if not interactive:
+            click.echo(f"> {question}")
+        try:
+            answer = _print_streamed(service, question, history=history)
+        except QuestionError as exc:
+            click.echo(f"rag: {exc}", err=True)
+            continue
+        if answer is not None:
+            history += [("user", question), ("assistant", answer.text)]
 
 
 @cli.command()

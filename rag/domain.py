@@ -214,3 +214,4 @@ class Answer:
     passages: tuple[Passage, ...] = ()
     sentences: tuple[AnswerSentence, ...] = ()  # per-sentence checks (LLM answers)
     notes: tuple[str, ...] = ()  # what the check changed: dropped sentences, markers that pointed nowhere
+    standalone: str = ""  # a follow-up question rewritten to stand alone (what was retrieved and answered)

@@ -30,6 +30,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.domain import Answer, Passage
 from rag.errors import GenerationError
 from rag.faithfulness import FaithfulnessChecker
+from rag.followup import Turn, clean_rewrite, rewrite_messages
 from rag.generation import AnswerEvent, Unsupported, check_reply, prompt_messages, stream_checked
 from rag.protocols import Embedder
 
@@ -118,6 +119,17 @@ class ChatModelGenerator:
             raise
         except Exception as exc:  # openai/httpx errors, malformed replies: one line naming the backend
             raise _failure(self.backend, exc) from exc
+
+    def rewrite(self, question: str, history: Sequence[Turn]) -> str:
+        """The follow-up ``question`` as a standalone question, written by the model."""
+        if not any(role == "user" for role, _ in history):
+            return question
+        (_, system), (_, user) = rewrite_messages(question, history)
+        try:
+            reply = self._chain.invoke([SystemMessage(system), HumanMessage(user)])
+        except Exception as exc:
+            raise _failure(self.backend, exc) from exc
+        return clean_rewrite(reply, question)
 
     def generate(self, question: str, passages: Sequence[Passage]) -> Answer:
         reply = self.reply(question, passages)

@@ -15,6 +15,7 @@ from rag.answering import ExtractiveGenerator
 from rag.domain import Answer, Passage
 from rag.errors import GenerationError, RAGError
 from rag.language import abstain_message, detect_language, script_of
+from rag.followup import QuestionRewriter, RuleBasedRewriter, Turn
 from rag.generation import AnswerEvent
 from rag.protocols import Embedder, Generator
 from rag.retrieval import HybridRetriever, Retriever
@@ -38,6 +39,7 @@ class QAService:
         retriever: Retriever | None = None,
         generator: Generator | None = None,
         fallback: Generator | None = None,
+        rewriter: QuestionRewriter | None = None,
         top_k: int = 5,
         max_question_chars: int = 2000,
     ) -> None:
@@ -49,6 +51,7 @@ class QAService:
         self.retriever = retriever or HybridRetriever(snapshot, embedder)
         self.generator: Generator = generator or ExtractiveGenerator(embedder, snapshot)
         self.fallback = fallback
+        self.rewriter: QuestionRewriter = rewriter or RuleBasedRewriter()
         self.top_k = top_k
         self.max_question_chars = max_question_chars
 
@@ -78,11 +81,32 @@ class QAService:
             return None
         return main
 
-    def ask(self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None) -> Answer:
-        return self.ask_ranked(question, top_k=top_k, sources=sources)[0]
+    def ask(
+        self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None, history: Sequence[Turn] = ()
+    ) -> Answer:
+        """The answer to ``question``; with a ``history`` of (role, text) turns, a follow-up is first
+        rewritten into a standalone question (``Answer.standalone``), which is what is retrieved."""
+        return self.ask_ranked(question, top_k=top_k, sources=sources, history=history)[0]
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The follow-up rewritten by the rewriter (the model when there is one; rules otherwise)."""
+        if not history:
+            return question
+        try:
+            return self.rewriter.rewrite(question, history)
+        except GenerationError:
+            if self.fallback is None:
+                raise
+            return RuleBasedRewriter().rewrite(question, history)
 
     def ask_ranked(
-        self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None, depth: int = 0
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        sources: Sequence[str] | None = None,
+        depth: int = 0,
+        history: Sequence[Turn] = (),
     ) -> tuple[Answer, list[Passage]]:
         """The answer and the ranking it came from: ``max(depth, top_k)`` passages are retrieved
         and the answer is drawn from the first ``top_k`` (evaluation scores retrieval deeper than
@@ -97,8 +121,12 @@ class QAService:
         script = self._foreign_script(question)
         if script is not None:
             return _abstained(question, language, f"the question is written in {script} script, which the documents do not use"), []
-        ranking = self.retriever.retrieve(question, max(k, depth), sources)
-        return self._generate(question, ranking[:k]), ranking
+        asked = self.standalone(question, history)
+        ranking = self.retriever.retrieve(asked, max(k, depth), sources)
+        answer = self._generate(asked, ranking[:k])
+        if asked != question:
+            answer = replace(answer, question=question, standalone=asked)
+        return answer, ranking
 
     def _generate(self, question: str, passages: list[Passage]) -> Answer:
         try:
@@ -109,7 +137,9 @@ class QAService:
             answer = self.fallback.generate(question, passages)
             return replace(answer, notes=(*answer.notes, f"{exc}; answered by {self.fallback.name} instead"))
 
-    def stream(self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None) -> Iterator[AnswerEvent]:
+    def stream(
+        self, question: str, *, top_k: int | None = None, sources: Sequence[str] | None = None, history: Sequence[Turn] = ()
+    ) -> Iterator[AnswerEvent]:
         """Checked sentences as the generator releases them, then the final answer. A generator
         that cannot stream (the extractive one) gives its answer as one final event."""
         question = self.check_question(question)
@@ -119,14 +149,20 @@ class QAService:
             answer = _abstained(question, language, "the index holds no documents")
             yield AnswerEvent("final", answer.text, answer=answer)
             return
-        passages = self.retriever.retrieve(question, k, sources)
+        asked = self.standalone(question, history)
+        passages = self.retriever.retrieve(asked, k, sources)
         stream = getattr(self.generator, "stream", None)
         if stream is None:
-            answer = self._generate(question, passages)
+            answer = self._generate(asked, passages)
+            if asked != question:
+                answer = replace(answer, question=question, standalone=asked)
             yield AnswerEvent("final", answer.text, answer=answer)
             return
         try:
-            yield from stream(question, passages)
+            for event in stream(asked, passages):
+                if event.kind == "final" and event.answer is not None and asked != question:
+                    event = replace(event, answer=replace(event.answer, question=question, standalone=asked))
+                yield event
         except GenerationError as exc:
             if self.fallback is None:
                 raise
@@ -169,6 +205,7 @@ def answer_to_dict(answer: Answer, *, passages: bool = False) -> dict[str, Any]:
         ],
         "language": answer.language,
         "generator": answer.generator,
+        **({"standalone_question": answer.standalone} if answer.standalone else {}),
         "support": answer.support,
     }
     if answer.sentences:

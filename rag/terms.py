@@ -12,7 +12,7 @@ import re
 
 from rag.tokenize import keyword_tokens
 
-__all__ = ["ZH_STOP", "EN_STOP", "content_terms", "contains_term"]
+__all__ = ["EN_STOP", "ZH_STOP", "contains_term", "content_terms", "question_terms"]
 
 # Function words and question words: they say what is asked, not what it is about.
 ZH_STOP = frozenset(
@@ -67,3 +67,17 @@ def contains_term(text: str, term: str) -> bool:
     if _CJK_RE.search(term):
         return term in text
     return re.search(rf"(?<![a-z0-9\u00c0-\u024f]){re.escape(term.lower())}", text.lower()) is not None
+
+
+# English question phrases whose words are not what the question is about: "how long does it
+# take" asks for a duration; neither "long" nor "take" needs to occur in the answer.
+_HOW_PHRASE = re.compile(r"\bhow (long|many|much|often|far|old|big|large|soon)\b|多久|多长时间", re.IGNORECASE)
+_TAKE = re.compile(r"\b(take|takes|taking|took)\b", re.IGNORECASE)
+
+
+def question_terms(question: str) -> list[str]:
+    """A question's content terms: :func:`rag.terms.content_terms` without English question
+    phrases ("how long", "how many", and "take" in "how long does it take") or 多久."""
+    if re.search(r"\bhow long\b", question, re.IGNORECASE):
+        question = _TAKE.sub(" ", question)
+    return content_terms(_HOW_PHRASE.sub(" how ", question))

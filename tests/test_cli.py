@@ -277,3 +277,16 @@ def test_ask_bad_input_gives_clear_messages(corpus: Path, index: Path, tmp_path:
     assert empty["abstained"] and empty["reason"] == "the index holds no documents"
     usage = run_rag("ask", "--index", str(index))
     assert usage.returncode == 2 and "give either a QUESTION or --questions FILE" in usage.stderr
+
+
+def test_chat_rewrites_follow_ups_and_keeps_going_after_bad_input(index: Path) -> None:
+    lines = "客服可以解答哪些常见的技术问题?\n那充值呢?\n\n" + "x" * 3000 + "\n/reset\n比特币交易客服能提供哪些服务?\n/quit\nnever asked\n"
+    result = subprocess.run(
+        [str(RAG_BIN), "chat", "--index", str(index)], input=lines, capture_output=True, text=True, timeout=300,
+        env={k: v for k, v in os.environ.items() if not k.startswith("RAG_")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("\n> ") + result.stdout.startswith("> ") == 4  # the empty line skipped, /quit ends it
+    assert "(searched for: 那充值呢? 客服 解答 常见 技术 问题)" in result.stdout
+    assert "never asked" not in result.stdout
+    assert "characters long" in result.stderr and "Traceback" not in result.stderr
