@@ -329,6 +329,25 @@ def _llm_generator(settings: Settings) -> Any:
     )
 
 
+def _judge(settings: Settings, kind: str, *, similarity: bool = False) -> Any:
+    """The faithfulness judge: offline (lexical; with the embedder's similarity if asked) or the
+    configured language model (generator openai or gguf)."""
+    from rag.faithfulness import LexicalJudge
+
+    if kind == "offline":
+        from rag.embedders import embedder_from_settings
+
+        return LexicalJudge(embedder_from_settings(settings) if similarity else None)
+    if settings.generator == "extractive":
+        raise click.UsageError("--judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)")
+    from rag.langchain_adapters import ChatModelJudge
+
+    generator = _llm_generator(settings)
+    judge = ChatModelJudge(generator.chat_model, backend=generator.backend)
+    judge.generator = generator  # type: ignore[attr-defined]  # keeps a local model's server alive
+    return judge
+
+
 def _service(settings: Settings) -> Any:
     from rag.answering import ExtractiveGenerator
     from rag.service import QAService

@@ -107,6 +107,8 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
 @click.option("-k", "--top-k", type=click.IntRange(1, 100), default=None, help="Passages the answer is drawn from (default: setting top_k, 5).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows.")
 @click.option("--fail-under", default=None, help="Comma-separated metric=fraction minimums, e.g. faithfulness=0.9,ndcg@10=0.95; exit status 3 when one falls short.")
+@click.option("--judge", "judge_kind", type=click.Choice(["offline", "llm"]), default="offline", show_default=True,
+              help="Who judges faithfulness and citations: the offline checker, or the configured language model (llm_* / gguf_* settings).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (report.json's summary, thresholds, passed) instead of text.")
 @click.pass_obj
 def run(
@@ -120,6 +122,7 @@ def run(
     top_k: int | None,
     limit: int | None,
     fail_under: str | None,
+    judge_kind: str,
     as_json: bool,
 ) -> None:
     """Answer every question of DATASET and score it; write report.json and report.html.
@@ -137,8 +140,8 @@ def run(
     from eval.report_html import write_report_html
     from eval.runner import build_report, run_rows
     from eval.thresholds import parse_fail_under
-    from rag.cli import _service
-    from rag.faithfulness import FaithfulnessChecker, LexicalJudge
+    from rag.cli import _judge, _service
+    from rag.faithfulness import FaithfulnessChecker
 
     thresholds = parse_fail_under(fail_under, _metric_names()) if fail_under else {}
     dataset = load_dataset(dataset_path, list(corpus) or None)
@@ -149,7 +152,7 @@ def run(
     _prepare_index(obj, dataset, index, corpus_dir, quiet=as_json)
     settings = obj.settings(index_dir=index, top_k=top_k, generator=generator)
     service = _service(settings)
-    checker = FaithfulnessChecker(LexicalJudge())
+    checker = FaithfulnessChecker(_judge(settings, judge_kind))
     started = time.perf_counter()
     bar = tqdm(total=len(dataset.rows), unit="question", desc="evaluating", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
     try:
@@ -279,30 +282,57 @@ def compare(before: Path, after: Path, as_json: bool) -> None:
         click.echo(format_comparison(result))
 
 
+def _judge_options(command: Any) -> Any:
+    """--judge and the language model to judge with (rag check)."""
+    options = [
+        click.option("--judge", "judge_kind", type=click.Choice(["offline", "llm"]), default="offline", show_default=True,
+                     help="offline: the lexical checker (no model). llm: the configured language model judges each statement."),
+        click.option("--generator", type=click.Choice(["openai", "gguf"]), default=None, help="With --judge llm: which model backend (default: setting generator)."),
+        click.option("--llm-base-url", default=None, help="With --judge llm: OpenAI-compatible server."),
+        click.option("--llm-model", default=None, help="With --judge llm: model name on that server."),
+        click.option("--gguf", "gguf_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help="With --judge llm: local GGUF file."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @click.command("check")
 @click.option("--context", "contexts", multiple=True, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
               help="A passage the answer rests on (a text file); repeatable: markers [1], [2]... point at them in order.")
 @click.option("--answer", required=True, help="The answer to check (markers [n] optional).")
 @click.option("--question", default=None, help="The question it answers (its words are not counted as the answer's evidence).")
 @click.option("--similarity", is_flag=True, help="Also weigh the embedder's statement-passage similarity (loads the model; measured no better on the validation sets, see BENCHMARKS.md).")
+@_judge_options
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @click.pass_obj
-def check(obj: _Context, contexts: tuple[Path, ...], answer: str, question: str | None, similarity: bool, as_json: bool) -> None:
+def check(
+    obj: _Context,
+    contexts: tuple[Path, ...],
+    answer: str,
+    question: str | None,
+    similarity: bool,
+    judge_kind: str,
+    generator: str | None,
+    llm_base_url: str | None,
+    llm_model: str | None,
+    gguf_path: Path | None,
+    as_json: bool,
+) -> None:
     """Check ANSWER against its sources: each statement supported or not, with the reason.
 
     Exit status 0 when every statement is supported, 3 when one is not.
     """
     from ingest.loaders import extract_document, read_source
-    from rag.embedders import embedder_from_settings
-    from rag.faithfulness import FaithfulnessChecker, LexicalJudge
+    from rag.cli import _judge
+    from rag.faithfulness import FaithfulnessChecker
 
-    settings = obj.settings()
+    settings = obj.settings(generator=generator, llm_base_url=llm_base_url, llm_model=llm_model, gguf_path=gguf_path)
     passages = []
     for path in contexts:
         data = read_source(path, max_bytes=int(settings.max_file_mb * 1024 * 1024))
         passages.append(extract_document(path, data).text)
-    judge = LexicalJudge(embedder_from_settings(settings) if similarity else None)
-    checker = FaithfulnessChecker(judge)
+    checker = FaithfulnessChecker(_judge(settings, judge_kind, similarity=similarity))
     result = checker.check(answer, passages, question)
     cited = {n: text for n, text in enumerate(passages, start=1)}
     citation_verdicts = checker.check_cited(answer, cited, question)

@@ -54,6 +54,7 @@ from rag.terms import contains_term, content_terms
 
 __all__ = [
     "DEFAULT_SUPPORT_POLICY",
+    "JUDGE_INSTRUCTIONS",
     "SIMILARITY_SUPPORT_POLICY",
     "FaithfulnessChecker",
     "FaithfulnessResult",
@@ -63,6 +64,8 @@ __all__ = [
     "StatementVerdict",
     "SupportEvidence",
     "SupportPolicy",
+    "judge_messages",
+    "parse_judgement",
     "split_statements",
 ]
 
@@ -380,6 +383,36 @@ def _why(evidence: SupportEvidence, supported: bool) -> str:
     if supported:
         return f"supported by {where} ({facts}{'; ' + detail if detail else ''})"
     return f"not supported: best match {where} ({facts}){'; ' + detail if detail else ''}"
+
+
+# -- the LLM judge's prompt (the call itself is in rag.langchain_adapters.ChatModelJudge) --
+
+JUDGE_INSTRUCTIONS = (
+    "You check whether a statement is supported by passages. A statement is SUPPORTED only if "
+    "every fact in it is stated in the passages; otherwise it is UNSUPPORTED. Reply with one word, "
+    "SUPPORTED or UNSUPPORTED, then a short reason on the same line."
+)
+
+
+def judge_messages(statement: str, passages: Sequence[str], question: str | None = None) -> list[tuple[str, str]]:
+    """(role, content) pairs asking a chat model for one statement's verdict."""
+    numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(passages, start=1))
+    asked = f"Question it answers: {question}\n" if question else ""
+    return [("system", JUDGE_INSTRUCTIONS), ("user", f"Passages:\n\n{numbered}\n\n{asked}Statement: {statement}")]
+
+
+def parse_judgement(reply: str) -> tuple[bool | None, str]:
+    """(supported, reason) from the judge's reply; ``None`` when it says neither word."""
+    text = reply.strip()
+    upper = text.upper()
+    if re.search(r"\b(UNSUPPORTED|NOT SUPPORTED|不支持|无法支持)\b", upper) or upper.startswith(("NO", "UNSUPPORTED")):
+        supported: bool | None = False
+    elif re.search(r"\bSUPPORTED\b|支持", upper) or upper.startswith("YES"):
+        supported = True
+    else:
+        supported = None
+    reason = re.sub(r"^\W*(UN)?SUPPORTED\W*", "", text, flags=re.IGNORECASE).strip().splitlines()
+    return supported, (reason[0] if reason else "")
 
 
 # -- the checker -----------------------------------------------------------------------

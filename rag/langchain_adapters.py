@@ -29,12 +29,12 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.domain import Answer, Passage
 from rag.errors import GenerationError
-from rag.faithfulness import FaithfulnessChecker
+from rag.faithfulness import FaithfulnessChecker, Statement, StatementVerdict, judge_messages, parse_judgement
 from rag.followup import Turn, clean_rewrite, rewrite_messages
 from rag.generation import AnswerEvent, Unsupported, check_reply, prompt_messages, stream_checked
 from rag.protocols import Embedder
 
-__all__ = ["ChatModelGenerator", "EmbedderEmbeddings", "RagRetriever", "chat_model_from_settings", "rag_chain"]
+__all__ = ["ChatModelGenerator", "ChatModelJudge", "EmbedderEmbeddings", "RagRetriever", "chat_model_from_settings", "rag_chain"]
 
 
 class EmbedderEmbeddings(Embeddings):
@@ -147,6 +147,35 @@ class ChatModelGenerator:
                 raise _failure(self.backend, exc) from exc
 
         yield from stream_checked(chunks(), question, passages, self.checker, unsupported=self.unsupported, generator=self.name, raw=raw)
+
+
+class ChatModelJudge:
+    """The LLM judge: a chat model asked, statement by statement, whether the passages support it
+    (the :class:`rag.faithfulness.Judge` protocol, beside the offline ``LexicalJudge``)."""
+
+    def __init__(self, chat_model: BaseChatModel, *, backend: str = "") -> None:
+        self.backend = backend or type(chat_model).__name__
+        self.name = f"llm:{self.backend}"
+        self._chain: Runnable[Any, str] = chat_model | StrOutputParser()
+
+    def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
+        verdicts = []
+        for text in statements:
+            if not passages:
+                verdicts.append(StatementVerdict(Statement(text, 0, len(text)), False, 0.0, "no passage to check against"))
+                continue
+            (_, system), (_, user) = judge_messages(text, passages, question)
+            try:
+                reply = self._chain.invoke([SystemMessage(system), HumanMessage(user)])
+            except Exception as exc:
+                raise _failure(self.backend, exc) from exc
+            supported, why = parse_judgement(reply)
+            if supported is None:
+                verdicts.append(StatementVerdict(Statement(text, 0, len(text)), False, 0.0, f"the judge gave no verdict: {reply.strip()[:80]!r}"))
+                continue
+            reason = f"{'supported' if supported else 'not supported'} (judge {self.backend})" + (f": {why}" if why else "")
+            verdicts.append(StatementVerdict(Statement(text, 0, len(text)), supported, 1.0 if supported else 0.0, reason))
+        return verdicts
 
 
 def chat_model_from_settings(

@@ -112,3 +112,16 @@ def test_a_failing_model_is_one_clear_error_naming_the_backend() -> None:
 def test_a_copied_question_is_not_an_answer() -> None:
     answer = _generator("1. 什么是比特币交易客服?[1]").generate("提现需要多久?", PASSAGES)
     assert answer.abstained and answer.sentences[0].reason.startswith("a question, not an answer")
+
+
+def test_the_llm_judge_parses_verdicts_and_never_guesses() -> None:
+    from rag.faithfulness import FaithfulnessChecker
+    from rag.langchain_adapters import ChatModelJudge
+
+    replies = iter([AIMessage("SUPPORTED: passage 1 says so"), AIMessage("UNSUPPORTED - five is not one"), AIMessage("I think so?")])
+    judge = ChatModelJudge(GenericFakeChatModel(messages=replies), backend="scripted")
+    result = FaithfulnessChecker(judge).check("提现需要1个工作日。提现需要5个工作日。提现很快。", [FAQ])
+    assert [v.supported for v in result.verdicts] == [True, False, False]
+    assert result.verdicts[0].reason == "supported (judge scripted): passage 1 says so"
+    assert result.verdicts[2].reason.startswith("the judge gave no verdict")
+    assert result.judge == "llm:scripted" and result.score == 1 / 3

@@ -173,3 +173,16 @@ def test_fallback_extractive_answers_anyway(index: Path) -> None:
     answer = json.loads(result.stdout)
     assert answer["generator"] == "extractive" and not answer["abstained"] and answer["citations"]
     assert "cannot be reached" in answer["notes"][0] and "answered by extractive instead" in answer["notes"][0]
+
+
+def test_rag_check_with_the_llm_judge(server: LocalGGUFServer, tmp_path: Path) -> None:
+    context = tmp_path / "faq.txt"
+    context.write_text(SAMPLE.read_text(encoding="utf-8")[:600], encoding="utf-8")
+    result = run_rag("check", "--context", str(context), "--answer", "比特币交易客服是专门为加密货币交易提供支持和服务的客服团队。", "--json",
+                     "--judge", "llm", "--generator", "openai", "--llm-base-url", server.base_url, "--llm-model", "qwen",
+                     env={"RAG_LLM_API_KEY": server.api_key}, timeout=300)
+    assert result.returncode in (0, 3), result.stderr
+    data = json.loads(result.stdout)
+    assert data["judge"] == f"llm:openai qwen at {server.base_url}"
+    (statement,) = data["statements"]
+    assert isinstance(statement["supported"], bool) and "judge openai" in statement["reason"] or "no verdict" in statement["reason"]
