@@ -197,9 +197,29 @@ def chat_model_from_settings(
 
 
 def rag_chain(retriever: Any, generator: ChatModelGenerator, top_k: int = 5) -> Runnable[str, Answer]:
-    """The whole pipeline as one LangChain ``Runnable``: a question in, a checked ``Answer`` out."""
+    """The whole pipeline as LangChain runnables, a question in and a checked ``Answer`` out:
+    retrieve -> numbered passages and prompt -> chat model -> reply text -> parse markers and
+    check every sentence -> ``Answer``."""
+    from operator import itemgetter
 
-    def answer(question: str) -> Answer:
-        return generator.generate(question, retriever.retrieve(question, top_k))
+    from langchain_core.runnables import RunnablePassthrough
 
-    return RunnableLambda(answer, name="rag_chain")
+    def retrieve(question: str) -> dict[str, Any]:
+        return {"question": question, "passages": retriever.retrieve(question, top_k)}
+
+    def prompt(state: dict[str, Any]) -> dict[str, Any]:
+        return {**state, "messages": _messages(state["question"], state["passages"])}
+
+    def check(state: dict[str, Any]) -> Answer:
+        return check_reply(
+            state["reply"], state["question"], state["passages"], generator.checker, unsupported=generator.unsupported, generator=generator.name
+        )
+
+    model = itemgetter("messages") | generator.chat_model | StrOutputParser()
+    chain = (
+        RunnableLambda(retrieve, name="retrieve")
+        | RunnableLambda(prompt, name="numbered_passages_prompt")
+        | RunnablePassthrough.assign(reply=model)
+        | RunnableLambda(check, name="parse_and_check")
+    )
+    return chain.with_config(run_name="rag_chain")
