@@ -44,8 +44,12 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "idx"
 
 
+# Short replies keep these tests quick on 2 cores; the checks do not depend on length.
+QUICK = {"RAG_LLM_MAX_TOKENS": "160"}
+
+
 def _ask(index: Path, question: str, *args: str, env: dict[str, str] | None = None) -> dict[str, object]:
-    result = run_rag("ask", question, "--index", str(index), "--json", *args, env=env, timeout=300)
+    result = run_rag("ask", question, "--index", str(index), "--json", *args, env={**QUICK, **(env or {})}, timeout=300)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
@@ -85,7 +89,7 @@ def test_unsupported_sentences_never_reach_the_reader_with_drop(index: Path, ser
 
 
 def test_gguf_backend_in_process_and_streaming(index: Path, gguf: Path) -> None:
-    result = run_rag("ask", "比特币交易客服能提供哪些服务?", "--index", str(index), "--generator", "gguf", "--gguf", str(gguf), "--stream", timeout=300)
+    result = run_rag("ask", "比特币交易客服能提供哪些服务?", "--index", str(index), "--generator", "gguf", "--gguf", str(gguf), "--stream", env=QUICK, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Sources:" in result.stdout or "文档中没有找到" in result.stdout
     assert result.stderr.strip() == "" or "note:" in result.stderr  # llama.cpp's own log stays quiet
@@ -180,7 +184,7 @@ def test_rag_check_with_the_llm_judge(server: LocalGGUFServer, tmp_path: Path) -
     context.write_text(SAMPLE.read_text(encoding="utf-8")[:600], encoding="utf-8")
     result = run_rag("check", "--context", str(context), "--answer", "比特币交易客服是专门为加密货币交易提供支持和服务的客服团队。", "--json",
                      "--judge", "llm", "--generator", "openai", "--llm-base-url", server.base_url, "--llm-model", "qwen",
-                     env={"RAG_LLM_API_KEY": server.api_key}, timeout=300)
+                     env={**QUICK, "RAG_LLM_API_KEY": server.api_key}, timeout=300)
     assert result.returncode in (0, 3), result.stderr
     data = json.loads(result.stdout)
     assert data["judge"] == f"llm:openai qwen at {server.base_url}"
