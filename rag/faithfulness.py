@@ -77,6 +77,7 @@ _EN_NAME_RE = re.compile(
 )
 _ZH_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _HAS_WORD = re.compile(r"\w")
+_LIST_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.)、）]|[（(]?[一二三四五六七八九十]+[、.）)]|[-*•·])\s*")
 
 
 # -- statements ------------------------------------------------------------------------
@@ -296,6 +297,7 @@ class LexicalJudge:
 
     def evidence(self, statement: str, passages: Sequence[str], question: str | None = None) -> SupportEvidence | None:
         """The features of the best window for one statement (no similarity), or None without passages."""
+        statement = _LIST_ITEM.sub("", statement)  # "2. 客服..." — the list number is layout, not a claim
         terms = content_terms(statement)
         asked = question or ""
         novel = [t for t in terms if not contains_term(asked, t)] if asked else terms
