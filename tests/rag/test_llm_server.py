@@ -119,6 +119,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(b"this is not json")
+        elif self.mode == "garbage-stream":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            self.wfile.write(b'data: {"choices": [{"delta": {"content": "Withdrawals take"}}]}\n\ndata: {broken\n\n')
         else:  # hang: accept and answer nothing until the test is over
             self.server.stop.wait(30)  # type: ignore[attr-defined]
 
@@ -167,6 +172,15 @@ def test_timeout_does_not_hang(index: Path, fake_server: str) -> None:
 @pytest.mark.parametrize("fake_server", ["garbage"], indirect=True)
 def test_malformed_reply(index: Path, fake_server: str) -> None:
     assert "failed" in _fails(index, fake_server) or "HTTP" in _fails(index, fake_server)
+
+
+@pytest.mark.parametrize("fake_server", ["garbage-stream"], indirect=True)
+def test_malformed_stream(index: Path, fake_server: str) -> None:
+    result = run_rag("ask", "提现需要多久?", "--index", str(index), "--generator", "openai", "--llm-base-url", fake_server,
+                     "--llm-model", "m", "--stream", env={"RAG_LLM_RETRIES": "0", "RAG_LLM_TIMEOUT": "3"}, timeout=60)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().startswith("rag: error: the language model openai m at " + fake_server)
+    assert "Withdrawals take" not in result.stdout  # nothing unchecked was shown before the failure
 
 
 def test_fallback_extractive_answers_anyway(index: Path) -> None:
