@@ -312,21 +312,9 @@ def search(obj: _Context, query: str, index_dir: Path | None, top_k: int, as_jso
 
 
 def _llm_generator(settings: Settings) -> Any:
-    """The configured LLM generator (openai or gguf), its sentences checked by the offline judge."""
-    from rag.langchain_adapters import ChatModelGenerator, chat_model_from_settings
+    from rag.compose import llm_generator
 
-    if settings.generator == "gguf":
-        from rag.local_llm import LocalGGUFServer
-
-        assert settings.gguf_path is not None
-        server = LocalGGUFServer(settings.gguf_path, context=settings.gguf_context, threads=settings.embed_threads)
-        model = chat_model_from_settings(settings, base_url=server.base_url, model=server.model_name, api_key=server.api_key)
-        generator = ChatModelGenerator(model, unsupported=settings.unsupported, backend=f"gguf {settings.gguf_path.name}")
-        generator.server = server  # type: ignore[attr-defined]  # keeps the in-process server alive with the generator
-        return generator
-    return ChatModelGenerator(
-        chat_model_from_settings(settings), unsupported=settings.unsupported, backend=f"openai {settings.llm_model} at {settings.llm_base_url}"
-    )
+    return llm_generator(settings)
 
 
 def _judge(settings: Settings, kind: str, *, similarity: bool = False) -> Any:
@@ -349,18 +337,10 @@ def _judge(settings: Settings, kind: str, *, similarity: bool = False) -> Any:
 
 
 def _service(settings: Settings) -> Any:
-    from rag.answering import ExtractiveGenerator
-    from rag.service import QAService
+    from rag.compose import llm_generator, qa_service
 
     snapshot, embedder = _open(settings, check_embedder=True)
-    generator = fallback = None
-    if settings.generator != "extractive":
-        generator = _llm_generator(settings)
-        fallback = ExtractiveGenerator(embedder, snapshot) if settings.fallback == "extractive" else None
-    return QAService(
-        snapshot, embedder, generator=generator, fallback=fallback, rewriter=generator,
-        top_k=settings.top_k, max_question_chars=settings.max_question_chars,
-    )
+    return qa_service(snapshot, embedder, settings, llm_generator(settings))
 
 
 def _print_answer(answer: Any, *, text_shown: bool = False) -> None:
@@ -587,6 +567,54 @@ def demo(obj: _Context, index_dir: Path | None, question: str) -> None:
     _print_answer(_service(settings).ask(question))
 
 
+@cli.command()
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface; set api_keys first).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@_generation_options
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info", show_default=True, help="Server log level.")
+@click.pass_obj
+def serve(
+    obj: _Context,
+    index_dir: Path | None,
+    host: str,
+    port: int,
+    generator: str | None,
+    llm_base_url: str | None,
+    llm_model: str | None,
+    gguf_path: Path | None,
+    unsupported: str | None,
+    fallback: str | None,
+    log_level: str,
+) -> None:
+    """Serve the HTTP API, an OpenAI-compatible endpoint and a web page.
+
+    \b
+    http://HOST:PORT/                      a chat page: ask, see citations, upload documents
+    POST /v1/query                         an answer with citations (as 'rag ask --json')
+    POST /v1/chat/completions, /v1/models  OpenAI's protocol, for Open WebUI, LibreChat, ...
+    /v1/documents                          upload (multipart), list, text, delete
+    /health, /ready, /docs                 liveness, readiness, the OpenAPI docs
+
+    Same index and settings as the other commands. Models load once, at startup; a new index
+    version (an upload here, or 'rag ingest' elsewhere) is picked up by the next request. With
+    the setting api_keys (env RAG_API_KEYS=key1,key2) every endpoint but /, /docs,
+    /openapi.json, /health and /ready needs 'Authorization: Bearer KEY'.
+    """
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = obj.settings(
+        index_dir=index_dir, generator=generator, llm_base_url=llm_base_url, llm_model=llm_model,
+        gguf_path=gguf_path, unsupported=unsupported, fallback=fallback,
+    )
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+        click.echo(f"rag: warning: listening on {host} without API keys: anyone who can reach it can read and change the index (set api_keys)", err=True)
+    click.echo(f"rag: serving {settings.index_dir} on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+
+
 @cli.command("settings")
 @click.pass_obj
 def show_settings(obj: _Context) -> None:
@@ -598,8 +626,9 @@ def show_settings(obj: _Context) -> None:
     settings = obj.settings()
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
-        if isinstance(value, SecretStr):
-            click.echo(f"# {name} = (set, not shown)    # {field.description or ''}".rstrip())
+        if isinstance(value, SecretStr) or (isinstance(value, list) and any(isinstance(v, SecretStr) for v in value)):
+            shown = f"{len(value)} set" if isinstance(value, list) else "set"
+            click.echo(f"# {name} = ({shown}, not shown)    # {field.description or ''}".rstrip())
             continue
         if value is None:
             click.echo(f"# {name} = (unset)    # {field.description or ''}".rstrip())

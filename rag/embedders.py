@@ -60,6 +60,7 @@ class E5Embedder:
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+        self._calls = threading.Lock()  # one call at a time into the C engine (it threads internally)
 
     @property
     def info(self) -> EmbedderInfo:
@@ -83,7 +84,8 @@ class E5Embedder:
         out = np.empty((len(texts), self.DIM), dtype=np.float32)
         for lo in range(0, len(texts), self.batch_size):
             batch = list(texts[lo : lo + self.batch_size])
-            vectors = model.query(batch) if is_query else model.passage(batch)
+            with self._calls:
+                vectors = model.query(batch) if is_query else model.passage(batch)
             out[lo : lo + len(batch)] = np.asarray(vectors, dtype=np.float32).reshape(len(batch), self.DIM)
         return _as_float32_rows(out, len(texts), self.DIM)
 
@@ -223,14 +225,15 @@ class SentenceTransformerEmbedder:
         elif kind == "passage":
             prompt_name = next((n for n in ("document", "passage") if n in prompts), None)
         prefix = "" if prompt_name else self._prefixes[0 if kind == "query" else 1]
-        vectors = model.encode(
-            [prefix + t for t in texts],
-            batch_size=self.batch_size,
-            prompt_name=prompt_name,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:  # one encode at a time: the model is shared by the server's threads
+            vectors = model.encode(
+                [prefix + t for t in texts],
+                batch_size=self.batch_size,
+                prompt_name=prompt_name,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return _as_float32_rows(vectors, len(texts), self._dim)
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:

@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rag.errors import ConfigError
@@ -83,6 +83,24 @@ class Settings(BaseSettings):
         "none", description="When the model fails (down, timeout, error): none (a clear error) or extractive (answer without it)."
     )
 
+    api_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="rag serve: API keys clients must send as 'Authorization: Bearer KEY' (env RAG_API_KEYS, "
+        "comma-separated); empty: no key needed. Never printed.",
+    )
+    upload_dir: Path | None = Field(
+        None, description="rag serve: where uploaded documents are kept (default: the index directory's name + '-uploads', beside it)."
+    )
+    max_request_mb: float = Field(100.0, gt=0, description="rag serve: largest request body; larger ones get 413.")
+    max_top_k: int = Field(20, gt=0, le=100, description="rag serve: the largest top_k a request may ask for.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> "Settings":
         if self.chunk_overlap >= self.chunk_size:
@@ -100,6 +118,15 @@ class Settings(BaseSettings):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def max_request_bytes(self) -> int:
+        return int(self.max_request_mb * 1024 * 1024)
+
+    @property
+    def uploads_path(self) -> Path:
+        """Where ``rag serve`` keeps uploaded files: never inside the index directory."""
+        return self.upload_dir or self.index_dir.parent / f"{self.index_dir.name}-uploads"
 
     @classmethod
     def settings_customise_sources(

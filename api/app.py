@@ -1,0 +1,426 @@
+"""The HTTP API: ``create_app(settings)`` builds the FastAPI application ``rag serve`` runs.
+
+Routes: ``/v1/query``, ``/v1/documents`` (upload, list, text, delete), the OpenAI-compatible
+``/v1/chat/completions`` and ``/v1/models``, ``/health``, ``/ready``, the web page at ``/`` and
+the OpenAPI docs at ``/docs``. Errors are JSON ``{"error": {"message", "type", "code"}}`` (the
+shape OpenAI clients read) with the status that says why: 400/413/415/422 for bad input, 401
+without a valid key, 404, 409 while another process writes the index, 502 when the language
+model fails, 503 before an index exists. Library errors are translated here, at the boundary.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, File, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import openai_compat as oa
+from api.schemas import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    DeleteOut,
+    DocumentList,
+    DocumentText,
+    ErrorResponse,
+    Health,
+    ModelList,
+    QueryRequest,
+    QueryResponse,
+    Ready,
+    UploadOut,
+)
+from api.state import NotReady, Pipeline, UploadError, document_dict, safe_filename
+from rag.errors import GenerationError, IndexLockedError, IndexStoreError, RAGError
+from rag.language import detect_language
+from rag.settings import Settings
+
+__all__ = ["create_app", "ApiError"]
+
+log = logging.getLogger("rag.api")
+STATIC = Path(__file__).parent / "static"
+
+
+class ApiError(Exception):
+    """An error response: status, one-line message, OpenAI-style type."""
+
+    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.details = details
+
+
+def _error(status: int, message: str, kind: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"message": message, "type": kind, "code": status}
+    if details:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+_KINDS = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
+          409: "conflict", 413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
+          502: "upstream_error", 503: "not_ready"}
+
+
+def translate(exc: RAGError) -> ApiError:
+    """A library error as the HTTP error a client should see."""
+    from rag.service import QuestionError
+
+    if isinstance(exc, QuestionError):
+        return ApiError(422, str(exc))
+    if isinstance(exc, UploadError):
+        return ApiError(exc.status, str(exc), _KINDS.get(exc.status, "invalid_request_error"))
+    if isinstance(exc, NotReady):
+        return ApiError(503, str(exc), "not_ready")
+    if isinstance(exc, IndexLockedError):
+        return ApiError(409, str(exc), "conflict")
+    if isinstance(exc, IndexStoreError):
+        return ApiError(503, str(exc), "not_ready")
+    if isinstance(exc, GenerationError):
+        return ApiError(502, str(exc), "upstream_error")
+    return ApiError(500, str(exc), "server_error")
+
+
+class BodyLimit:
+    """Refuses request bodies over ``limit`` bytes with 413: by Content-Length before reading, and
+    by counting for chunked bodies (the handler never sees more than the limit)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        message = f"the request body is over the limit of {self.limit / 1048576:g} MB (setting max_request_mb)"
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.limit
+                except ValueError:
+                    await _error(400, "malformed Content-Length header", "invalid_request_error")(scope, receive, send)
+                    return
+                if too_big:
+                    await _error(413, message, "invalid_request_error", headers={"Connection": "close"})(scope, receive, send)
+                    return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > self.limit:
+                    raise ApiError(413, message)
+            return msg
+
+        await self.app(scope, counted, send)
+
+
+def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastAPI:
+    """The application over ``settings`` (index, models, keys, limits). ``pipeline`` lets a caller
+    share already loaded models; by default they load at startup (lifespan)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal pipeline
+        if pipeline is None:
+            from rag.compose import llm_generator
+
+            llm = await run_in_threadpool(llm_generator, settings)
+            pipeline = Pipeline(settings, llm=llm)
+        await run_in_threadpool(pipeline.load)
+        app.state.pipeline = pipeline
+        try:
+            yield
+        finally:
+            server = getattr(pipeline.llm, "server", None)
+            if server is not None:
+                server.close()
+
+    app = FastAPI(
+        title="rag-cite",
+        summary="Answers from your documents, with checked citations.",
+        description="Question answering over Chinese and English documents: every answer cites where it comes from, "
+        "and abstains when the documents do not say. `/v1/chat/completions` speaks OpenAI's protocol for chat frontends.",
+        version=_version(),
+        lifespan=lifespan,
+        responses={422: {"model": ErrorResponse, "description": "Malformed request"}},
+    )
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+
+    # -- errors --------------------------------------------------------------------------
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return _error(exc.status, exc.message, exc.kind, exc.details, headers)
+
+    @app.exception_handler(RAGError)
+    async def _rag_error(request: Request, exc: RAGError) -> JSONResponse:
+        api = translate(exc)
+        if api.status >= 500 and api.status != 503:
+            log.error("%s %s: %s", request.method, request.url.path, exc)
+        return _error(api.status, api.message, api.kind)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in exc.errors()]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(p for p in first["loc"] if p != "body") or "request"
+        return _error(422, f"invalid request: {where}: {first['msg']}", "invalid_request_error", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
+        return _error(exc.status_code, detail, _KINDS.get(exc.status_code, "invalid_request_error"), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return _error(500, f"internal error: {type(exc).__name__}", "server_error")
+
+    app.state.api_keys = [k.get_secret_value().encode() for k in settings.api_keys]
+
+    Keyed = [Depends(require_key)]
+    errors = {r: {"model": ErrorResponse} for r in (401, 503)}
+
+    # -- public ----------------------------------------------------------------------------
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/health", response_model=Health, tags=["service"], summary="Liveness: the process answers")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", response_model=Ready, tags=["service"], summary="Readiness: models and an index are loaded",
+             responses={503: {"model": ErrorResponse, "description": "Models loading, or no index yet"}})
+    def ready(p: PipelineDep) -> dict[str, Any]:
+        return p.status()
+
+    # -- questions -------------------------------------------------------------------------
+
+    def _limits(top_k: int | None) -> None:
+        if top_k is not None and top_k > settings.max_top_k:
+            raise ApiError(422, f"top_k {top_k} is over the limit of {settings.max_top_k} (setting max_top_k)")
+
+    @app.post("/v1/query", response_model=QueryResponse, response_model_exclude_none=True, tags=["questions"],
+              summary="Answer a question from the documents, with citations", dependencies=Keyed, responses=errors | {502: {"model": ErrorResponse}})
+    def query(body: QueryRequest, p: PipelineDep) -> dict[str, Any]:
+        from rag.service import answer_to_dict
+
+        _limits(body.top_k)
+        service = p.service()
+        history = [(t.role, t.content) for t in body.history]
+        answer, ranking = service.ask_ranked(body.question, top_k=body.top_k, sources=body.sources or None, history=history)
+        if body.passages:
+            from dataclasses import replace
+
+            answer = replace(answer, passages=tuple(ranking))
+        return answer_to_dict(answer, passages=body.passages)
+
+    # -- documents -------------------------------------------------------------------------
+
+    @app.get("/v1/documents", response_model=DocumentList, tags=["documents"], summary="List the indexed sources", dependencies=Keyed, responses=errors)
+    def list_documents(p: PipelineDep) -> dict[str, Any]:
+        try:
+            snapshot = p.snapshot()
+        except NotReady:
+            return {"documents": [], "index_version": None}
+        return {"documents": [document_dict(s) for s in snapshot.sources()], "index_version": snapshot.version}
+
+    @app.get("/v1/documents/{document_id}/text", response_model=DocumentText, tags=["documents"],
+             summary="A source's stored text (citation offsets index into it)", dependencies=Keyed, responses=errors | {404: {"model": ErrorResponse}})
+    def document_text(document_id: str, p: PipelineDep) -> dict[str, Any]:
+        snapshot = p.snapshot()
+        record = next((s for s in snapshot.sources() if s.source_id == document_id), None)
+        if record is None:
+            raise ApiError(404, f"no document with id {document_id!r}", "not_found_error")
+        return {"id": record.source_id, "name": Path(record.path).name, "source": record.path, "text": snapshot.source_text(document_id)}
+
+    @app.delete("/v1/documents/{document_id}", response_model=DeleteOut, tags=["documents"], summary="Remove a source from the index",
+                dependencies=Keyed, responses=errors | {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
+    def delete_document(document_id: str, p: PipelineDep) -> dict[str, Any]:
+        try:
+            return p.delete(document_id)
+        except KeyError:
+            raise ApiError(404, f"no document with id {document_id!r}", "not_found_error") from None
+
+    @app.post("/v1/documents", response_model=UploadOut, status_code=201, tags=["documents"],
+              summary="Upload and ingest files (txt, md, html, pdf, docx, json, jsonl)", dependencies=Keyed,
+              responses=errors | {r: {"model": ErrorResponse} for r in (400, 409, 413, 415)})
+    async def upload(files: Annotated[list[UploadFile], File(description="One or more files.")], p: PipelineDep) -> Any:
+        from ingest.loaders import SUPPORTED_SUFFIXES
+
+        if not files:
+            raise ApiError(422, "no files: send one or more as multipart field 'files'")
+        names = []
+        for f in files:
+            name = safe_filename(f.filename)
+            suffix = Path(name).suffix.lower()
+            if suffix not in SUPPORTED_SUFFIXES:
+                kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+                raise ApiError(415, f"{name}: unsupported kind of file '{suffix or '(no extension)'}'; supported: {kinds}")
+            if f.size is not None and f.size > settings.max_file_bytes:
+                raise ApiError(413, f"{name}: {f.size / 1048576:.1f} MB is over the limit of {settings.max_file_mb:g} MB (setting max_file_mb)")
+            names.append(name)
+        if len(set(names)) != len(names):
+            raise ApiError(400, "two files have the same name: upload them separately or rename one")
+        staging = await run_in_threadpool(p.staging_dir)
+        try:
+            staged = []
+            for name, f in zip(names, files):
+                target = staging / name
+                with target.open("wb") as out:
+                    while block := await f.read(1 << 20):
+                        out.write(block)
+                        if out.tell() > settings.max_file_bytes:
+                            raise ApiError(413, f"{name}: over the limit of {settings.max_file_mb:g} MB (setting max_file_mb)")
+                staged.append((name, target))
+            result = await run_in_threadpool(p.ingest_uploads, staged)
+        finally:
+            await run_in_threadpool(p.discard, staging)
+        body = {"documents": result.documents, "skipped": result.skipped, "index_version": result.index_version, "seconds": result.seconds}
+        if not result.documents:
+            reasons = "; ".join(f"{s['name']}: {s['reason']}" for s in result.skipped)
+            raise ApiError(422, f"nothing ingested: {reasons}", details=result.skipped)
+        return body
+
+    # -- OpenAI-compatible -------------------------------------------------------------------
+
+    @app.get("/v1/models", response_model=ModelList, tags=["openai"], summary="The model this server offers", dependencies=Keyed, responses=errors)
+    def models() -> dict[str, Any]:
+        return {"object": "list", "data": [{"id": oa.MODEL_ID, "object": "model", "created": 0, "owned_by": "rag-cite"}]}
+
+    @app.post(
+        "/v1/chat/completions",
+        response_model=ChatCompletion,
+        tags=["openai"],
+        summary="OpenAI-compatible chat: the last user message is answered from the documents",
+        dependencies=Keyed,
+        responses=errors | {400: {"model": ErrorResponse}, 502: {"model": ErrorResponse},
+                            200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "With stream: server-sent events, ending with data: [DONE]"}},
+    )
+    def chat_completions(body: ChatCompletionRequest, p: PipelineDep) -> Any:
+        model = body.model or oa.MODEL_ID
+        chore = oa.housekeeping_reply(body.messages)
+        if chore is not None:
+            _task, content = chore
+            if body.stream:
+                return _stream_text(content, model)
+            return oa.completion(content, model, citations=[], sources=[], rag=None)
+        try:
+            question, history = oa.split_messages(body.messages)
+        except ValueError as exc:
+            raise ApiError(400, str(exc)) from None
+        service = p.service()
+        question = service.check_question(question)
+        if body.stream:
+            return StreamingResponse(_stream_answer(service, question, history, model), media_type="text/event-stream",
+                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        from rag.service import answer_to_dict
+
+        answer = service.ask(question, history=history)
+        rag = answer_to_dict(answer)
+        return oa.completion(answer.text + oa.sources_markdown(answer), model, citations=rag["citations"], sources=oa.openwebui_sources(answer), rag=rag)
+
+    return app
+
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from the setting api_keys (only when keys are configured).")
+
+
+def require_key(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+    keys: list[bytes] = request.app.state.api_keys
+    if not keys:
+        return
+    given = (credentials.credentials if credentials else "").encode()
+    # compare against every key, so the time taken does not tell which one nearly matched
+    if not credentials or not sum(secrets.compare_digest(given, k) for k in keys):
+        raise ApiError(401, "a valid API key is required: send 'Authorization: Bearer KEY'", "authentication_error")
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    found: Pipeline | None = getattr(request.app.state, "pipeline", None)
+    if found is None or not found.loaded:
+        raise ApiError(503, "the models are still loading", "not_ready")
+    return found
+
+
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def _stream_text(content: str, model: str) -> StreamingResponse:
+    def events() -> Iterator[str]:
+        cid = oa.new_id()
+        yield oa.chunk(cid, model, {"role": "assistant", "content": content})
+        yield oa.chunk(cid, model, {}, finish=True, citations=[], sources=[])
+        yield oa.DONE
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+
+
+def _stream_answer(service: Any, question: str, history: list[tuple[str, str]], model: str) -> Iterator[str]:
+    """Checked sentences as they are released, then the sources (markdown, Open WebUI source
+    events, and structured on the last chunk), then ``[DONE]``. An error after the stream began is
+    an ``error`` event (the status line has been sent), then ``[DONE]``."""
+    from rag.service import answer_to_dict
+
+    cid = oa.new_id()
+    joiner = "" if detect_language(question) == "zh" else " "
+    yield oa.chunk(cid, model, {"role": "assistant", "content": ""})
+    try:
+        shown = 0
+        answer = None
+        for event in service.stream(question, history=history):
+            if event.kind == "sentence":
+                yield oa.chunk(cid, model, {"content": (joiner if shown else "") + event.text})
+                shown += 1
+            elif event.kind == "final":
+                answer = event.answer
+        if answer is None:
+            raise GenerationError("the answer stream ended without an answer")
+        if not shown or answer.abstained:
+            yield oa.chunk(cid, model, {"content": ("\n\n" if shown else "") + answer.text})
+        markdown = oa.sources_markdown(answer)
+        if markdown:
+            yield oa.chunk(cid, model, {"content": markdown})
+        sources = oa.openwebui_sources(answer)
+        for source in sources:
+            yield oa.chunk(cid, model, None, event={"type": "source", "data": source})
+        rag = answer_to_dict(answer)
+        yield oa.chunk(cid, model, {}, finish=True, citations=rag["citations"], sources=sources, rag=rag)
+    except RAGError as exc:
+        api = translate(exc)
+        yield f"data: {json.dumps({'error': {'message': api.message, 'type': api.kind, 'code': api.status}}, ensure_ascii=False)}\n\n"
+    yield oa.DONE
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rag-cite")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,228 @@
+"""What the server shares between requests: the models (loaded once) and the current index version.
+
+Every request asks :class:`Pipeline` for the service of the last committed index version. When
+an ingest (here, or by ``rag ingest`` in another process) commits a new version, the next request
+opens it and later requests use it; requests already running keep the snapshot they started
+with, which stays readable after its directory is collected (the vectors and the keyword index
+are in memory, the metadata database is an open file). No request ever sees a half-written
+version: versions become visible only by the atomic switch of ``CURRENT``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from rag.errors import IndexNotFoundError, IngestError, RAGError
+from rag.settings import Settings
+
+__all__ = ["Pipeline", "NotReady", "UploadError", "safe_filename", "UploadResult"]
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+
+
+class NotReady(RAGError):
+    """No index yet, or the models are still loading: the server answers 503."""
+
+
+class UploadError(RAGError):
+    """An upload that cannot be taken; ``status`` is the HTTP status that says why."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def safe_filename(name: str | None) -> str:
+    """The last component of a client's file name, cleaned so it cannot escape the upload folder
+    (no separators, no ``..``, no control characters, no leading dot, at most 200 characters)."""
+    raw = unicodedata.normalize("NFC", (name or "").replace("\\", "/"))
+    base = PurePosixPath(raw).name
+    base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
+    if len(base) > 200:
+        stem, dot, suffix = base.rpartition(".")
+        base = (stem[: 200 - len(suffix) - 1] + dot + suffix) if dot and len(suffix) <= 10 else base[:200]
+    if not base or base in {".", ".."}:
+        raise UploadError(f"unusable file name {name!r}: give the file a name such as notes.md", 400)
+    return base
+
+
+@dataclass
+class UploadResult:
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    index_version: str | None = None
+    seconds: float = 0.0
+
+
+class Pipeline:
+    """The models and the index, shared by the server's threads."""
+
+    def __init__(self, settings: Settings, embedder: Any = None, llm: Any = None) -> None:
+        from rag.embedders import embedder_from_settings
+        from rag.store import IndexStore
+
+        self.settings = settings
+        self.embedder = embedder or embedder_from_settings(settings)
+        self.llm = llm
+        self.store = IndexStore(settings.index_dir, keep_versions=settings.keep_versions)
+        self.uploads = settings.uploads_path
+        self._service: Any = None
+        self._version: str | None = None
+        self._switch = threading.Lock()
+        self._writing = threading.Lock()  # one ingest or delete at a time in this process
+        self.loaded = False
+
+    def load(self) -> None:
+        """Load the models (before the server takes requests): the first question is not slow."""
+        self.embedder.embed_queries(["warm-up"])
+        try:
+            self.service()
+        except NotReady:
+            pass  # no index yet: documents can still be uploaded
+        self.loaded = True
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def service(self) -> Any:
+        """The question-answering service of the last committed index version."""
+        from rag.compose import qa_service
+
+        version = self.store.current_version()
+        if version is None:
+            raise NotReady(
+                f"no index yet at {self.store.root}: upload documents (POST /v1/documents) or run 'rag ingest PATH --index {self.store.root}'"
+            )
+        if version != self._version:
+            with self._switch:
+                if version != self._version:
+                    try:
+                        snapshot = self.store.open(self.embedder.info)
+                    except IndexNotFoundError as exc:
+                        raise NotReady(str(exc)) from exc
+                    self._service = qa_service(snapshot, self.embedder, self.settings, self.llm)
+                    self._version = snapshot.version
+        return self._service
+
+    def snapshot(self) -> Any:
+        return self.service().snapshot
+
+    def status(self) -> dict[str, Any]:
+        snapshot = self.snapshot()
+        return {
+            "status": "ready",
+            "index_version": snapshot.version,
+            "sources": snapshot.n_sources,
+            "chunks": snapshot.n_chunks,
+            "embedder": snapshot.embedder.describe(),
+            "generator": self.settings.generator,
+        }
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _ingestor(self) -> Any:
+        from ingest.pipeline import ingestor_from_settings
+
+        return ingestor_from_settings(self.settings, embedder=self.embedder)
+
+    def _sources_by_path(self) -> dict[str, Any]:
+        try:
+            return {s.path: s for s in self.snapshot().sources()}
+        except NotReady:
+            return {}
+
+    def ingest_uploads(self, files: list[tuple[str, Path]]) -> UploadResult:
+        """Ingest uploaded files: (safe name, a staged file of that name holding its bytes).
+
+        Each file is first read and split where it lies; only the ones that load are moved into
+        the upload folder (replacing an earlier upload of the same name) and ingested, in one
+        commit. Files that fail are reported with the reason and change nothing.
+        """
+        import time
+
+        from ingest.loaders import extract_document, read_source
+
+        started = time.monotonic()
+        result = UploadResult()
+        ingestor = self._ingestor()
+        accepted: list[tuple[str, Path]] = []
+        for name, temp in files:
+            try:
+                data = read_source(temp, max_bytes=self.settings.max_file_bytes)
+                document = extract_document(temp, data, text_field=self.settings.json_text_field)
+                if not ingestor.chunker.split(document):
+                    raise IngestError(name, "no text to index after chunking")
+            except IngestError as exc:
+                result.skipped.append({"name": name, "reason": exc.reason})
+                continue
+            accepted.append((name, temp))
+        if not accepted:
+            return result
+        with self._writing:
+            before = self._sources_by_path()
+            self.uploads.mkdir(parents=True, exist_ok=True)
+            targets = []
+            for name, temp in accepted:
+                target = (self.uploads / name).resolve()
+                if target.parent != self.uploads.resolve():  # safe_filename makes this impossible; belt and braces
+                    raise UploadError(f"file name {name!r} escapes the upload folder", 400)
+                os.replace(temp, target)
+                targets.append(target)
+            report = ingestor.ingest(targets)
+            after = self._sources_by_path()
+        for skipped in report.skipped:
+            result.skipped.append({"name": Path(skipped.path).name, "reason": skipped.reason})
+        for target in targets:
+            record = after.get(str(target))
+            if record is None:
+                continue
+            old = before.get(str(target))
+            status = "added" if old is None else ("unchanged" if old.content_hash == record.content_hash else "updated")
+            result.documents.append(_document_dict(record) | {"status": status})
+        result.index_version = report.version
+        result.seconds = round(time.monotonic() - started, 3)
+        return result
+
+    def delete(self, source_id: str) -> dict[str, Any]:
+        """Remove a source from the index, and its uploaded file when it was uploaded here."""
+        with self._writing:
+            record = next((s for s in self._sources_by_path().values() if s.source_id == source_id), None)
+            if record is None:
+                raise KeyError(source_id)
+            report = self._ingestor().remove([record.path])
+            path = Path(record.path)
+            if path.parent.resolve() == self.uploads.resolve() and path.exists():
+                path.unlink()
+        return {"id": source_id, "name": path.name, "chunks_removed": report.chunks_removed, "index_version": report.version}
+
+    def staging_dir(self) -> Path:
+        """A private folder for one upload's files, beside the upload folder (same file system)."""
+        path = self.uploads.parent / f".{self.uploads.name}-staging" / uuid.uuid4().hex
+        path.mkdir(parents=True)
+        return path
+
+    @staticmethod
+    def discard(path: Path) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _document_dict(record: Any) -> dict[str, Any]:
+    return {
+        "id": record.source_id,
+        "name": Path(record.path).name,
+        "source": record.path,
+        "kind": record.kind,
+        "size": record.size,
+        "chunks": record.n_chunks,
+        "ingested_at": record.ingested_at,
+    }
+
+
+document_dict = _document_dict

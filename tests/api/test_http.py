@@ -1,0 +1,230 @@
+"""The HTTP API over the real server (uvicorn in a subprocess), the real embedder and a real index."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.api.conftest import KEY, copy_index
+from tests.tools.server import rag_server
+
+pytestmark = [pytest.mark.api, pytest.mark.model]
+
+ANSWERABLE = "客服可以解答哪些常见的技术问题?"
+UNANSWERABLE = "今天比特币价格是多少?"
+
+
+def error_of(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]["code"] == status and body["error"]["message"]
+    return str(body["error"]["message"])
+
+
+def test_health_ready_docs_and_page_need_no_key(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as anonymous:
+        assert anonymous.get("/health").json() == {"status": "ok"}
+        ready = anonymous.get("/ready").json()
+        assert ready["status"] == "ready" and ready["sources"] == 1 and ready["chunks"] > 0
+        assert "swagger" in anonymous.get("/docs").text.lower()
+        schema = anonymous.get("/openapi.json").json()
+        assert {"/v1/query", "/v1/documents", "/v1/chat/completions", "/v1/models"} <= set(schema["paths"])
+        page = anonymous.get("/")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert "/static/app.js" in page.text and "http" not in page.text.split("<body>")[1].replace("http-equiv", "")
+        assert anonymous.get("/static/app.js").status_code == 200
+
+
+def test_every_other_endpoint_needs_a_valid_key(server: str) -> None:
+    with httpx.Client(base_url=server, timeout=30) as anonymous:
+        for method, path, body in [
+            ("POST", "/v1/query", {"question": ANSWERABLE}),
+            ("GET", "/v1/documents", None),
+            ("GET", "/v1/models", None),
+            ("POST", "/v1/chat/completions", {"model": "rag-cite", "messages": [{"role": "user", "content": "hi"}]}),
+            ("DELETE", "/v1/documents/abc", None),
+        ]:
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {KEY}"}):
+                response = anonymous.request(method, path, json=body, headers=headers)
+                assert "API key" in error_of(response, 401), (method, path, headers)
+                assert response.headers["www-authenticate"] == "Bearer"
+        assert anonymous.get("/v1/models", headers={"Authorization": "Bearer other-key"}).status_code == 200
+
+
+def test_query_answers_with_citations_that_resolve_to_the_stored_text(client: httpx.Client) -> None:
+    response = client.post("/v1/query", json={"question": ANSWERABLE, "passages": True})
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["abstained"] is False and answer["generator"] == "extractive" and answer["citations"]
+    assert "技术问题" in answer["answer"] and answer["passages"][0]["rank"] == 1
+    for citation in answer["citations"]:
+        assert f"[{citation['marker']}]" in answer["answer"]
+        text = client.get(f"/v1/documents/{citation['source_id']}/text").json()["text"]
+        assert text[citation["start"] : citation["end"]] == citation["text"]
+
+
+def test_query_abstains_and_follows_up(client: httpx.Client) -> None:
+    refused = client.post("/v1/query", json={"question": UNANSWERABLE}).json()
+    assert refused["abstained"] is True and refused["citations"] == [] and refused["reason"]
+    follow = client.post(
+        "/v1/query",
+        json={"question": "那提现呢?", "history": [{"role": "user", "content": "充值需要多长时间?"}, {"role": "assistant", "content": "..."}]},
+    ).json()
+    assert follow["standalone_question"] != "那提现呢?" and "提现" in follow["standalone_question"]
+
+
+def test_bad_queries_get_clear_4xx_errors(client: httpx.Client) -> None:
+    assert "empty" in error_of(client.post("/v1/query", json={"question": "   "}), 422)
+    assert "2,000" in error_of(client.post("/v1/query", json={"question": "比" * 100_000}), 422)
+    assert "max_top_k" in error_of(client.post("/v1/query", json={"question": ANSWERABLE, "top_k": 99}), 422)
+    assert "top_k" in error_of(client.post("/v1/query", json={"question": ANSWERABLE, "top_k": 0}), 422)
+    assert "question" in error_of(client.post("/v1/query", json={}), 422)
+    assert "extra" in error_of(client.post("/v1/query", json={"question": "x", "bogus": 1}), 422).lower()
+    malformed = client.post("/v1/query", content=b'{"question": ', headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 422 and "json" in malformed.text.lower()
+    assert client.post("/v1/query", content=b"\xff\xfe", headers={"Content-Type": "application/json"}).status_code == 422
+    assert "no such endpoint" in error_of(client.get("/v1/nothing"), 404)
+    assert error_of(client.put("/v1/query", json={}), 405)
+    assert "no document" in error_of(client.get("/v1/documents/nope/text"), 404)
+    assert "no document" in error_of(client.delete("/v1/documents/nope"), 404)
+    too_big = client.post("/v1/query", content=b"x" * (4 * 1024 * 1024), headers={"Content-Type": "application/json"})
+    assert "max_request_mb" in error_of(too_big, 413)
+
+
+def upload(client: httpx.Client, *files: tuple[str, bytes]) -> httpx.Response:
+    return client.post("/v1/documents", files=[("files", (name, io.BytesIO(data))) for name, data in files])
+
+
+def test_upload_list_read_update_and_delete(client: httpx.Client) -> None:
+    text = "The refund desk answers within 48 hours. 退款服务台在四十八小时内答复。\n"
+    added = upload(client, ("refunds.md", text.encode()))
+    assert added.status_code == 201, added.text
+    doc = added.json()["documents"][0]
+    assert doc["name"] == "refunds.md" and doc["status"] == "added" and doc["chunks"] >= 1
+    listed = {d["id"]: d for d in client.get("/v1/documents").json()["documents"]}
+    assert doc["id"] in listed and len(listed) == 2
+    assert client.get(f"/v1/documents/{doc['id']}/text").json()["text"].strip() == text.strip()
+    answer = client.post("/v1/query", json={"question": "How fast does the refund desk answer?"}).json()
+    assert not answer["abstained"] and any(c["source_id"] == doc["id"] for c in answer["citations"])
+
+    assert upload(client, ("refunds.md", text.encode())).json()["documents"][0]["status"] == "unchanged"
+    updated = upload(client, ("refunds.md", (text + "Refunds go back to the card used.\n").encode())).json()
+    assert updated["documents"][0]["status"] == "updated" and updated["documents"][0]["id"] == doc["id"]
+
+    deleted = client.delete(f"/v1/documents/{doc['id']}")
+    assert deleted.status_code == 200 and deleted.json()["chunks_removed"] >= 1
+    assert doc["id"] not in {d["id"] for d in client.get("/v1/documents").json()["documents"]}
+    assert not Path(doc["source"]).exists()  # the uploaded file is gone too
+    after = client.post("/v1/query", json={"question": "How fast does the refund desk answer?"}).json()
+    assert all(c["source_id"] != doc["id"] for c in after["citations"])
+
+
+def test_bad_uploads_are_refused_and_change_nothing(client: httpx.Client) -> None:
+    before = client.get("/v1/documents").json()
+    assert ".pdf" in error_of(upload(client, ("tool.exe", b"MZ\x90\x00")), 415)
+    assert "max_file_mb" in error_of(upload(client, ("big.txt", b"a " * 600_000)), 413)
+    assert "max_request_mb" in error_of(upload(client, *[(f"part{i}.txt", b"b " * 400_000) for i in range(5)]), 413)
+    assert "empty" in error_of(upload(client, ("empty.txt", b"")), 422)
+    assert "pdf" in error_of(upload(client, ("broken.pdf", b"%PDF-1.7\nnot really a pdf")), 422).lower()
+    assert error_of(upload(client, ("binary.txt", bytes(range(256)) * 50)), 422)
+    assert "name" in error_of(upload(client, ("..", b"hello")), 400)
+    assert "same name" in error_of(upload(client, ("a.txt", b"one"), ("a.txt", b"two")), 400)
+    assert error_of(client.post("/v1/documents", data={"x": "1"}), 422)
+    assert error_of(client.post("/v1/documents", json={"files": []}), 422)
+    assert client.get("/v1/documents").json() == before
+
+
+def test_upload_names_never_escape_the_upload_folder(client: httpx.Client) -> None:
+    response = upload(client, ("../../../../tmp/escape.txt", "越狱的文件名。A file name that tries to escape.".encode()),
+                      ("..\\..\\win.txt", b"Backslashes are not separators here."))
+    assert response.status_code == 201, response.text
+    docs = response.json()["documents"]
+    assert {d["name"] for d in docs} == {"escape.txt", "win.txt"}
+    folders = {Path(d["source"]).parent for d in docs}
+    assert len(folders) == 1 and next(iter(folders)).name.endswith("-uploads")
+    for d in docs:
+        client.delete(f"/v1/documents/{d['id']}")
+
+
+def test_a_mixed_upload_ingests_the_good_files_and_reports_the_bad(client: httpx.Client) -> None:
+    response = upload(client, ("good.txt", "提现通常在一个工作日内到账。".encode()), ("bad.pdf", b"%PDF-garbage"))
+    assert response.status_code == 201
+    body = response.json()
+    assert [d["name"] for d in body["documents"]] == ["good.txt"] and body["skipped"][0]["name"] == "bad.pdf"
+    client.delete(f"/v1/documents/{body['documents'][0]['id']}")
+
+
+def test_queries_keep_working_while_documents_are_ingested(client: httpx.Client, server: str) -> None:
+    """Queries during ingestion see the last committed version: never an error, never half a version."""
+    results: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def ask() -> None:
+        with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {KEY}"}, timeout=120) as c:
+            while not stop.is_set():
+                r = c.post("/v1/query", json={"question": ANSWERABLE})
+                results.append((r.status_code, len(r.json().get("citations", []))))
+
+    askers = [threading.Thread(target=ask) for _ in range(3)]
+    for t in askers:
+        t.start()
+    try:
+        ids = []
+        for i in range(3):
+            text = "\n".join(f"第{i}号公告的第{j}条:平台维护期间暂停充值和提现服务。" for j in range(40))
+            r = upload(client, (f"notice-{i}.txt", text.encode()))
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["documents"][0]["id"])
+        versions = client.get("/ready").json()["index_version"]
+    finally:
+        stop.set()
+        for t in askers:
+            t.join()
+    assert len(results) >= 3 and all(status == 200 and n > 0 for status, n in results), results
+    assert len(client.get("/v1/documents").json()["documents"]) == 4 and versions
+    for doc_id in ids:
+        assert client.delete(f"/v1/documents/{doc_id}").status_code == 200
+
+
+def test_without_an_index_the_server_is_live_not_ready_and_an_upload_creates_it(tmp_path: Path) -> None:
+    with rag_server(tmp_path / "new-index", ready=False) as base, httpx.Client(base_url=base, timeout=120) as c:
+        assert c.get("/health").status_code == 200
+        assert "no index yet" in error_of(c.get("/ready"), 503)
+        assert "no index yet" in error_of(c.post("/v1/query", json={"question": ANSWERABLE}), 503)
+        chat = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": ANSWERABLE}]})
+        assert error_of(chat, 503)
+        assert c.get("/v1/documents").json() == {"documents": [], "index_version": None}
+        r = upload(c, ("faq.txt", "客服可以协助用户完成账户注册和身份验证。".encode()))
+        assert r.status_code == 201, r.text
+        assert c.get("/ready").json()["sources"] == 1
+        answer = c.post("/v1/query", json={"question": "客服可以协助完成什么?"}).json()
+        assert not answer["abstained"] and answer["citations"][0]["text"].startswith("客服可以协助")
+        assert (tmp_path / "new-index-uploads" / "faq.txt").exists()
+
+
+def test_the_server_picks_up_a_version_committed_by_another_process(sample_index: Path, tmp_path: Path) -> None:
+    from tests.conftest import run_rag
+
+    index = copy_index(sample_index, tmp_path)
+    extra = tmp_path / "extra.txt"
+    extra.write_text("Night shifts at the exchange end at six in the morning.\n", encoding="utf-8")
+    with rag_server(index) as base, httpx.Client(base_url=base, timeout=120) as c:
+        before = c.get("/ready").json()
+        assert run_rag("ingest", str(extra), "--index", str(index)).returncode == 0
+        after = c.get("/ready").json()
+        assert after["index_version"] != before["index_version"] and after["sources"] == before["sources"] + 1
+        answer = c.post("/v1/query", json={"question": "When do night shifts end?"}).json()
+        assert any(c_["source"] == str(extra) for c_ in answer["citations"])
+
+
+def test_openapi_documents_error_bodies_and_limits(server: str) -> None:
+    schema = httpx.get(server + "/openapi.json").json()
+    query = schema["paths"]["/v1/query"]["post"]
+    assert {"200", "401", "422", "503"} <= set(query["responses"])
+    assert query["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
+    assert json.dumps(schema).count("max_top_k") >= 1
