@@ -40,7 +40,7 @@ __all__ = [
 MODEL_ID = "rag-cite"
 
 _SOURCES_HEADING = {"zh": "来源", "en": "Sources"}
-_SOURCES_BLOCK = re.compile(r"\n\n(?:\*\*)?(?:Sources|来源)(?:\*\*)?[:：]?\n(?:- \[\d+\].*(?:\n|$))+\s*$")
+_SOURCES_BLOCK = re.compile(r"\n\n\*{0,2}(?:Sources|来源)[:：]?\*{0,2}[:：]?\n(?:- \[\d+\].*(?:\n|$))+\s*$")
 
 
 def message_text(content: str | list[dict[str, Any]] | None) -> str:
