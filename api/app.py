@@ -8,8 +8,8 @@ without a valid key, 404, 409 while another process writes the index, 502 when t
 model fails, 503 before an index exists. Library errors are translated here, at the boundary.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: FastAPI reads the route signatures, and the
+# request models built in create_app() (with the settings' limits) are local names.
 import json
 import logging
 import secrets
@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, File, Request, UploadFile
+from pydantic import Field, create_model
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
@@ -160,7 +162,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         "and abstains when the documents do not say. `/v1/chat/completions` speaks OpenAI's protocol for chat frontends.",
         version=_version(),
         lifespan=lifespan,
-        responses={422: {"model": ErrorResponse, "description": "Malformed request"}},
+        responses={400: {"model": ErrorResponse, "description": "Unreadable request"}, 422: {"model": ErrorResponse, "description": "Malformed request"}},
     )
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
 
@@ -188,9 +190,15 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "error"
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
-        return _error(exc.status_code, detail, _KINDS.get(exc.status_code, "invalid_request_error"), headers=getattr(exc, "headers", None))
+        if exc.status_code == 405:
+            # Allow: every method of the path (each method is its own route, so Starlette names one)
+            allowed = sorted({m for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.match(request.url.path) for m in r.methods})
+            headers = {"Allow": ", ".join(allowed)}
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+        return _error(exc.status_code, detail, _KINDS.get(exc.status_code, "invalid_request_error"), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -221,13 +229,22 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
 
     # -- questions -------------------------------------------------------------------------
 
+    # The request model with this server's limits, so that /openapi.json states them.
+    Query = create_model(
+        "QueryRequest",
+        __base__=QueryRequest,
+        question=(str, Field(min_length=1, max_length=settings.max_question_chars, pattern=r"\S",
+                             description=f"The question (at most {settings.max_question_chars:,} characters: setting max_question_chars).")),
+        top_k=(int | None, Field(None, ge=1, le=settings.max_top_k, strict=True, description=f"Passages to read (1 to {settings.max_top_k}: setting max_top_k).")),
+    )
+
     def _limits(top_k: int | None) -> None:
         if top_k is not None and top_k > settings.max_top_k:
             raise ApiError(422, f"top_k {top_k} is over the limit of {settings.max_top_k} (setting max_top_k)")
 
     @app.post("/v1/query", response_model=QueryResponse, response_model_exclude_none=True, tags=["questions"],
               summary="Answer a question from the documents, with citations", dependencies=Keyed, responses=errors | {502: {"model": ErrorResponse}})
-    def query(body: QueryRequest, p: PipelineDep) -> dict[str, Any]:
+    def query(body: Query, p: PipelineDep) -> dict[str, Any]:  # type: ignore[valid-type]
         from rag.service import answer_to_dict
 
         _limits(body.top_k)
@@ -345,7 +362,24 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         rag = answer_to_dict(answer)
         return oa.completion(answer.text + oa.sources_markdown(answer), model, citations=rag["citations"], sources=oa.openwebui_sources(answer), rag=rag)
 
+    if not settings.api_keys:
+        app.openapi = lambda: _without_security(app)  # type: ignore[method-assign]
     return app
+
+
+def _without_security(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI schema of a server without keys: no operation asks for one."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(title=app.title, version=app.version, summary=app.summary, description=app.description, routes=app.routes)
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                operation.pop("security", None)
+                operation.get("responses", {}).pop("401", None)
+        schema.get("components", {}).pop("securitySchemes", None)
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from the setting api_keys (only when keys are configured).")

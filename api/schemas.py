@@ -55,7 +55,7 @@ class QueryRequest(BaseModel):
     history: list[Turn] = Field(default_factory=list, max_length=100, description="Earlier turns: a follow-up is rewritten into a standalone question.")
     sources: list[str] | None = Field(None, max_length=1000, description="Answer only from these sources (ids or paths).")
     top_k: int | None = Field(None, ge=1, description="Passages to read (at most the setting max_top_k).")
-    passages: bool = Field(False, description="Include the retrieved passages with their scores.")
+    passages: bool = Field(False, strict=True, description="Include the retrieved passages with their scores.")
 
 
 class CitationOut(BaseModel):
@@ -83,8 +83,8 @@ class PassageOut(BaseModel):
     source: str
     start: int
     end: int
-    dense_rank: int | None
-    keyword_rank: int | None
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
 
 
 class QueryResponse(BaseModel):
@@ -177,7 +177,7 @@ class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
-    stream: bool = False
+    stream: bool = Field(False, strict=True)
 
 
 class ModelCard(BaseModel):
