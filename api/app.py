@@ -182,7 +182,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in exc.errors()]
+        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": _friendly(e), "type": str(e.get("type", ""))} for e in exc.errors()]
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(p for p in first["loc"] if p != "body") or "request"
         return _error(422, f"invalid request: {where}: {first['msg']}", "invalid_request_error", details)
@@ -449,6 +449,23 @@ def _stream_answer(service: Any, question: str, history: list[tuple[str, str]], 
         api = translate(exc)
         yield f"data: {json.dumps({'error': {'message': api.message, 'type': api.kind, 'code': api.status}}, ensure_ascii=False)}\n\n"
     yield oa.DONE
+
+
+_SETTING_OF = {"question": "max_question_chars", "top_k": "max_top_k"}
+
+
+def _friendly(error: Any) -> str:
+    """Pydantic's message, said plainly for the limits a client meets most."""
+    field = str(error.get("loc", ("",))[-1])
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if field == "question" and kind == "string_pattern_mismatch":
+        return "the question is empty"
+    if kind == "string_too_long" and field in _SETTING_OF:
+        return f"longer than the limit of {ctx.get('max_length')} characters (setting {_SETTING_OF[field]})"
+    if kind == "less_than_equal" and field in _SETTING_OF:
+        return f"over the limit of {ctx.get('le')} (setting {_SETTING_OF[field]})"
+    return str(error.get("msg", "invalid"))
 
 
 def _version() -> str:

@@ -80,8 +80,8 @@ def test_query_abstains_and_follows_up(client: httpx.Client) -> None:
 
 def test_bad_queries_get_clear_4xx_errors(client: httpx.Client) -> None:
     assert "empty" in error_of(client.post("/v1/query", json={"question": "   "}), 422)
-    assert "2000" in error_of(client.post("/v1/query", json={"question": "比" * 100_000}), 422)
-    assert "20" in error_of(client.post("/v1/query", json={"question": ANSWERABLE, "top_k": 99}), 422)
+    assert "2000 characters (setting max_question_chars)" in error_of(client.post("/v1/query", json={"question": "比" * 100_000}), 422)
+    assert "limit of 20 (setting max_top_k)" in error_of(client.post("/v1/query", json={"question": ANSWERABLE, "top_k": 99}), 422)
     assert "top_k" in error_of(client.post("/v1/query", json={"question": ANSWERABLE, "top_k": 0}), 422)
     assert "question" in error_of(client.post("/v1/query", json={}), 422)
     assert "extra" in error_of(client.post("/v1/query", json={"question": "x", "bogus": 1}), 422).lower()
