@@ -1,7 +1,7 @@
 """The ``rag`` command: a thin layer that parses, calls the library and prints.
 
 This module (with rag/cli_eval.py, which holds the evaluation commands) is the one composition
-root: it imports ``ingest``, ``eval`` (and later ``api``) inside its commands, so ``rag --help`` stays instant and the core stays free of them.
+root: it imports ``ingest``, ``eval`` and ``api`` inside its commands, so ``rag --help`` stays instant and the core stays free of them.
 Errors of this package become one line on stderr and a non-zero exit status.
 """
 
@@ -85,6 +85,7 @@ def cli(ctx: click.Context, config: Path | None, embedder: str | None, embedder_
       rag ingest docs/ --index my-index  ingest files and folders (incremental)
       rag ask "问题?" --index my-index    answer from the documents, with citations
       rag info --index my-index          what an index holds
+      rag serve --index my-index         HTTP API, OpenAI-compatible endpoint and a web page
     """
     ctx.obj = _Context(config, {"embedder": embedder, "embedder_model": embedder_model})
 
@@ -611,8 +612,22 @@ def serve(
     )
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         click.echo(f"rag: warning: listening on {host} without API keys: anyone who can reach it can read and change the index (set api_keys)", err=True)
+    from api.state import Pipeline
+    from rag.compose import llm_generator
+
+    # Load everything before listening, so that a bad index or model is one clear line, not a traceback.
+    click.echo(f"rag: loading models and the index {settings.index_dir} ...", err=True)
+    pipeline = Pipeline(settings, llm=llm_generator(settings))
+    try:
+        pipeline.load()
+    except BaseException:
+        if getattr(pipeline.llm, "server", None) is not None:
+            pipeline.llm.server.close()
+        raise
+    if not pipeline.store.exists():
+        click.echo(f"rag: no index yet at {settings.index_dir}: upload documents (page or POST /v1/documents) to create it", err=True)
     click.echo(f"rag: serving {settings.index_dir} on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    uvicorn.run(create_app(settings, pipeline=pipeline), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
 
 
 @cli.command("settings")

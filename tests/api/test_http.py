@@ -228,3 +228,15 @@ def test_openapi_documents_error_bodies_and_limits(server: str) -> None:
     assert {"200", "401", "422", "503"} <= set(query["responses"])
     assert query["responses"]["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
     assert json.dumps(schema).count("max_top_k") >= 1
+
+
+def test_serve_refuses_a_bad_setup_in_one_line_before_listening(sample_index: Path) -> None:
+    from tests.conftest import run_rag
+
+    mismatch = run_rag("--embedder", "sentence-transformers", "--embedder-model", "all-MiniLM-L6-v2", "serve", "--index", str(sample_index), timeout=120)
+    assert mismatch.returncode == 1 and "Traceback" not in mismatch.stderr
+    assert mismatch.stderr.strip().splitlines()[-1].startswith("rag: error: index") and "embedder" in mismatch.stderr
+    missing_model = run_rag("serve", "--index", str(sample_index), "--generator", "gguf", "--gguf", "/nonexistent.gguf", timeout=120)
+    assert missing_model.returncode == 1 and "rag: error: gguf: no model file" in missing_model.stderr
+    bad_setting = run_rag("serve", "--index", str(sample_index), env={"RAG_MAX_TOP_K": "0"}, timeout=60)
+    assert bad_setting.returncode == 1 and "max_top_k" in bad_setting.stderr and "Traceback" not in bad_setting.stderr
