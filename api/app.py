@@ -128,7 +128,8 @@ class BodyLimit:
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
                 if seen > self.limit:
-                    raise ApiError(413, message)
+                    # an HTTPException, which FastAPI lets through its body parsing (other errors become 400)
+                    raise StarletteHTTPException(413, message)
             return msg
 
         await self.app(scope, counted, send)

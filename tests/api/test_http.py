@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 import json
 import threading
 from pathlib import Path
@@ -240,3 +241,31 @@ def test_serve_refuses_a_bad_setup_in_one_line_before_listening(sample_index: Pa
     assert missing_model.returncode == 1 and "rag: error: gguf: no model file" in missing_model.stderr
     bad_setting = run_rag("serve", "--index", str(sample_index), env={"RAG_MAX_TOP_K": "0"}, timeout=60)
     assert bad_setting.returncode == 1 and "max_top_k" in bad_setting.stderr and "Traceback" not in bad_setting.stderr
+
+
+def test_a_writer_in_another_process_is_a_409_and_chunked_bodies_are_bounded(client: httpx.Client) -> None:
+    import fcntl
+    import os
+
+    ready = upload(client, ("probe.txt", "探针文件。A probe file.".encode()))
+    assert ready.status_code == 201
+    doc = ready.json()["documents"][0]
+    uploads = Path(doc["source"]).parent
+    index = uploads.parent / uploads.name.removesuffix("-uploads")
+    fd = os.open(index / ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # as 'rag ingest' in another process holds it
+        assert "another process is writing" in error_of(upload(client, ("later.txt", b"Later.")), 409)
+        assert "another process" in error_of(client.delete(f"/v1/documents/{doc['id']}"), 409)
+        assert client.post("/v1/query", json={"question": ANSWERABLE}).status_code == 200  # readers never wait
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    assert client.delete(f"/v1/documents/{doc['id']}").status_code == 200
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: the server counts
+        for _ in range(64):
+            yield b" " * (64 * 1024)
+
+    response = client.post("/v1/query", content=chunked(), headers={"Content-Type": "application/json"})
+    assert "max_request_mb" in error_of(response, 413)
