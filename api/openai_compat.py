@@ -40,7 +40,7 @@ __all__ = [
 MODEL_ID = "rag-cite"
 
 _SOURCES_HEADING = {"zh": "来源", "en": "Sources"}
-_SOURCES_BLOCK = re.compile(r"\n\n\*{0,2}(?:Sources|来源)[:：]?\*{0,2}[:：]?\n(?:- \[\d+\].*(?:\n|$))+\s*$")
+_SOURCES_BLOCK = re.compile(r"\n\n\*{0,2}(?:Sources|来源)[:：]?\*{0,2}[:：]?\n(?:\d+\. .*(?:\n|$))+\s*$")
 
 
 def message_text(content: str | list[dict[str, Any]] | None) -> str:
@@ -140,17 +140,19 @@ def _quote(text: str, limit: int = 80) -> str:
 
 
 def sources_markdown(answer: Answer) -> str:
-    """The markdown sources list appended to the content: ``- [n] name:start-end “quote”``."""
+    """The markdown sources list appended to the content: ``n. name:start-end “quote”``, an ordered
+    list numbered like the markers (not ``[n]`` again: Open WebUI would turn those into chips too)."""
     if answer.abstained or not answer.citations:
         return ""
     heading = _SOURCES_HEADING.get(answer.language, "Sources")
-    lines = [f"- [{c.marker}] {_name(c)}:{c.start}-{c.end} “{_quote(c.text)}”" for c in answer.citations]
+    lines = [f"{c.marker}. {_name(c)}:{c.start}-{c.end} “{_quote(c.text)}”" for c in sorted(answer.citations, key=lambda c: c.marker)]
     return f"\n\n**{heading}:**\n" + "\n".join(lines)
 
 
 def openwebui_sources(answer: Answer) -> list[dict[str, Any]]:
     """One Open WebUI source object per citation, in marker order (Open WebUI numbers the sources
-    it groups by ``metadata[].source``: a key per citation keeps ``[n]`` pointing at the n-th)."""
+    it groups by ``metadata[].source``: a key per citation keeps ``[n]`` pointing at the n-th).
+    No ``distances``: our fused scores are not on the 0-1 scale Open WebUI shows as relevance."""
     sources = []
     for c in sorted(answer.citations, key=lambda c: c.marker):
         name = f"{_name(c)} [{c.marker}]"
@@ -161,7 +163,6 @@ def openwebui_sources(answer: Answer) -> list[dict[str, Any]]:
                 "metadata": [
                     {"source": f"{c.source_id}:{c.start}-{c.end}", "name": name, "source_id": c.source_id, "start": c.start, "end": c.end, **({"page": c.page} if c.page else {})}
                 ],
-                "distances": [round(float(c.score), 4)],
             }
         )
     return sources

@@ -49,7 +49,7 @@ def test_openai_sync_non_streaming(openai_client: OpenAI) -> None:
     assert completion.choices[0].finish_reason == "stop" and "技术问题" in content
     extra = completion.model_extra or {}
     check_citations(extra["citations"], content)
-    assert "**来源:**" in content and "- [1] bitcoin-exchange-support-faq.zh.txt:" in content
+    assert "**来源:**" in content and "\n1. bitcoin-exchange-support-faq.zh.txt:" in content
     assert len(extra["sources"]) == len(extra["citations"]) and extra["rag"]["abstained"] is False
 
 

@@ -51,7 +51,7 @@ def test_librechat_title_and_ordinary_questions() -> None:
 
 
 def test_split_messages_takes_the_last_user_turn_and_cleans_history() -> None:
-    answer_with_sources = "One business day. [1]\n\n**Sources:**\n- [1] faq.txt:10-40 “Withdrawals take one business day.”"
+    answer_with_sources = "One business day. [1]\n\n**Sources:**\n1. faq.txt:10-40 “Withdrawals take one business day.”"
     question, history = split_messages(msgs(
         ("system", "be nice"), ("user", "How long do withdrawals take?"), ("assistant", answer_with_sources),
         ("user", [{"type": "text", "text": "And deposits?"}, {"type": "image_url", "image_url": {"url": "x"}}]),
@@ -74,7 +74,8 @@ ANSWER = Answer(
 def test_sources_markdown_numbers_every_citation() -> None:
     md = sources_markdown(ANSWER)
     assert md.startswith("\n\n**来源:**\n")
-    assert "- [1] faq.txt:10-20 “一般一个工作日到账。”" in md and "- [2] faq.txt:30-38" in md
+    assert "\n1. faq.txt:10-20 “一般一个工作日到账。”\n2. faq.txt:30-38" in md
+    assert md.count("[") == 0  # no second set of markers for frontends to turn into links
     refused = Answer("q", "文档中没有找到答案。", True, (), "zh", "extractive", 0.0, reason="r")
     assert sources_markdown(refused) == ""
 
@@ -86,12 +87,11 @@ def test_open_webui_source_objects_follow_its_documented_shape() -> None:
     sources = openwebui_sources(ANSWER)
     assert len(sources) == 2
     for n, source in enumerate(sources, start=1):
-        assert set(source) == {"source", "document", "metadata", "distances"}
+        assert set(source) == {"source", "document", "metadata"}
         assert set(source["source"]) >= {"id", "name"} and isinstance(source["source"]["name"], str)
         assert isinstance(source["document"], list) and isinstance(source["metadata"], list)
-        assert len(source["document"]) == len(source["metadata"]) == len(source["distances"]) == 1
+        assert len(source["document"]) == len(source["metadata"]) == 1
         assert source["metadata"][0]["source"] and source["metadata"][0]["name"].endswith(f"[{n}]")
-        assert all(-1 <= d <= 1 for d in source["distances"])
     assert [s["document"][0] for s in sources] == [c.text for c in ANSWER.citations]
     keys = [s["metadata"][0]["source"] for s in sources]
     assert len(set(keys)) == len(keys)  # one group per citation: [1] and [2] stay distinct in the same file
