@@ -31,7 +31,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(sample_index
              "--checks", "all", "--exclude-checks", "positive_data_acceptance",
              "--max-examples", "25", "--seed", "1", "--workers", "1", "--no-color",
              "--report", "har", "--report-har-path", str(har)],
-            capture_output=True, text=True, timeout=600,
+            capture_output=True, text=True, timeout=600, cwd=tmp_path,  # st keeps a cache in its working directory
         )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     entries = json.loads(har.read_text())["log"]["entries"]
