@@ -367,7 +367,7 @@ def run_latency(datasets: Sequence[Dataset], e5: CachedEmbedder, work: Path, n_q
     vectors = e5.embed_passages(embed_texts)  # the vectors the index holds (cached: not embedded again)
     metadatas = [{"source": c.path, "vector_id": c.vector_id} for c in chunks]
 
-    embedder = embedder_from_settings(settings)  # a live, uncached E5Embedder shared by every method
+    embedder = embedder_from_settings(settings, query_cache=0)  # a live, uncached E5Embedder shared by every method
     ours = HybridRetriever(snapshot, embedder)
     lc_faiss = FAISS.from_embeddings(list(zip(texts, vectors.tolist())), EmbedderEmbeddings(embedder), metadatas=metadatas)
 

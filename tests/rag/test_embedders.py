@@ -76,3 +76,29 @@ def test_missing_local_model_is_a_clear_error(tmp_path: Path, monkeypatch: pytes
     embedder = SentenceTransformerEmbedder(str(tmp_path / "no-such-model"))
     with pytest.raises(EmbedderError, match="cannot load sentence-transformers model"):
         embedder.embed_queries(["x"])
+
+
+def test_query_cache_embeds_each_recent_text_once_and_forgets_the_oldest() -> None:
+    import numpy as np
+
+    from rag.embedders import VectorCache
+
+    calls: list[list[str]] = []
+
+    def embed(texts):  # type: ignore[no-untyped-def]
+        calls.append(list(texts))
+        return np.asarray([[len(t), i] for i, t in enumerate(texts)], dtype=np.float32).reshape(len(texts), 2)
+
+    cache = VectorCache(size=2)
+    first = cache.get(["a", "bb"], embed)
+    again = cache.get(["bb", "a", "bb"], embed)
+    assert calls == [["a", "bb"]] and again.tolist() == [first[1].tolist(), first[0].tolist(), first[1].tolist()]
+    cache.get(["ccc"], embed)  # evicts the least recently used: "bb" (the last call used "bb", then "a")
+    cache.get(["a"], embed)
+    cache.get(["bb"], embed)
+    assert calls == [["a", "bb"], ["ccc"], ["bb"]]
+    assert cache.get([], embed).shape == (0, 2)
+    uncached = VectorCache(size=0)
+    uncached.get(["a"], embed)
+    uncached.get(["a"], embed)
+    assert calls[-2:] == [["a"], ["a"]]
