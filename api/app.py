@@ -166,6 +166,13 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         responses={400: {"model": ErrorResponse, "description": "Unreadable request"}, 422: {"model": ErrorResponse, "description": "Malformed request"}},
     )
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"], max_age=600,
+        )
 
     # -- errors --------------------------------------------------------------------------
 

@@ -91,10 +91,15 @@ class Settings(BaseSettings):
     upload_dir: Path | None = Field(
         None, description="rag serve: where uploaded documents are kept (default: the index directory's name + '-uploads', beside it)."
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="rag serve: web origins allowed to call the API from a browser (env RAG_CORS_ORIGINS, comma-separated, "
+        "e.g. https://chat.example.com; '*' for any). Empty: same origin only (chat frontends call from their server).",
+    )
     max_request_mb: float = Field(100.0, gt=0, description="rag serve: largest request body; larger ones get 413.")
     max_top_k: int = Field(20, gt=0, le=100, description="rag serve: the largest top_k a request may ask for.")
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):

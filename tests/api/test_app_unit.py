@@ -104,3 +104,18 @@ def test_malformed_chat_requests_are_4xx(tmp_path: Path, messages: list[Any]) ->
     with _client(tmp_path, GenericFakeChatModel(messages=iter([]))) as client:
         response = client.post("/v1/chat/completions", json={"model": "rag-cite", "messages": messages})
     assert response.status_code in (400, 422) and response.json()["error"]["message"]
+
+
+def test_cross_origin_browsers_only_when_configured(tmp_path: Path) -> None:
+    preflight = {"Origin": "https://chat.example.com", "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization, content-type"}
+    model = GenericFakeChatModel(messages=iter([]))
+    with _client(tmp_path / "open", model, cors_origins=["https://chat.example.com"]) as client:
+        allowed = client.options("/v1/query", headers=preflight)
+        assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == "https://chat.example.com"
+        other = client.options("/v1/query", headers={**preflight, "Origin": "https://evil.example"})
+        assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
+        assert client.get("/health", headers={"Origin": "https://chat.example.com"}).headers["access-control-allow-origin"] == "https://chat.example.com"
+    with _client(tmp_path / "closed", GenericFakeChatModel(messages=iter([]))) as client:
+        assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://chat.example.com"}).headers
+        assert client.options("/v1/query", headers=preflight).status_code == 405
+    assert Settings.model_validate({"cors_origins": "https://a.example, https://b.example"}).cors_origins == ["https://a.example", "https://b.example"]
