@@ -23,7 +23,7 @@ from typing import Any
 from rag.errors import IndexNotFoundError, IngestError, RAGError
 from rag.settings import Settings
 
-__all__ = ["Pipeline", "NotReady", "UploadError", "safe_filename", "UploadResult"]
+__all__ = ["Pipeline", "NotReady", "UploadError", "safe_filename", "UploadResult", "document_dict"]
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
@@ -82,6 +82,8 @@ class Pipeline:
 
     def load(self) -> None:
         """Load the models (before the server takes requests): the first question is not slow."""
+        if self.loaded:
+            return
         self.embedder.embed_queries(["warm-up"])
         try:
             self.service()
@@ -185,7 +187,7 @@ class Pipeline:
                 continue
             old = before.get(str(target))
             status = "added" if old is None else ("unchanged" if old.content_hash == record.content_hash else "updated")
-            result.documents.append(_document_dict(record) | {"status": status})
+            result.documents.append(document_dict(record) | {"status": status})
         result.index_version = report.version
         result.seconds = round(time.monotonic() - started, 3)
         return result
@@ -213,7 +215,7 @@ class Pipeline:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _document_dict(record: Any) -> dict[str, Any]:
+def document_dict(record: Any) -> dict[str, Any]:
     return {
         "id": record.source_id,
         "name": Path(record.path).name,
@@ -224,5 +226,3 @@ def _document_dict(record: Any) -> dict[str, Any]:
         "ingested_at": record.ingested_at,
     }
 
-
-document_dict = _document_dict

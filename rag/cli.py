@@ -610,11 +610,19 @@ def serve(
         index_dir=index_dir, generator=generator, llm_base_url=llm_base_url, llm_model=llm_model,
         gguf_path=gguf_path, unsupported=unsupported, fallback=fallback,
     )
-    if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
-        click.echo(f"rag: warning: listening on {host} without API keys: anyone who can reach it can read and change the index (set api_keys)", err=True)
     from api.state import Pipeline
     from rag.compose import llm_generator
 
+    import socket
+
+    try:  # a port in use is one clear line, before the models load
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        reason = str(exc.strerror or exc).split(" (while attempting")[0]
+        raise RAGError(f"cannot listen on {host}:{port}: {reason} (choose another --host or --port)") from exc
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+        click.echo(f"rag: warning: listening on {host} without API keys: anyone who can reach it can read and change the index (set api_keys)", err=True)
     # Load everything before listening, so that a bad index or model is one clear line, not a traceback.
     click.echo(f"rag: loading models and the index {settings.index_dir} ...", err=True)
     pipeline = Pipeline(settings, llm=llm_generator(settings))

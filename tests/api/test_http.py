@@ -274,3 +274,11 @@ def test_a_writer_in_another_process_is_a_409_and_chunked_bodies_are_bounded(cli
 
     response = client.post("/v1/query", content=chunked(), headers={"Content-Type": "application/json"})
     assert "max_request_mb" in error_of(response, 413)
+
+
+def test_serve_on_a_port_in_use_is_one_line(server: str, sample_index: Path) -> None:
+    from tests.conftest import run_rag
+
+    port = server.rsplit(":", 1)[1]
+    busy = run_rag("serve", "--index", str(sample_index), "--port", port, timeout=60)
+    assert busy.returncode == 1 and busy.stderr.strip() == f"rag: error: cannot listen on 127.0.0.1:{port}: Address already in use (choose another --host or --port)"
