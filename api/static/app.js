@@ -89,15 +89,26 @@ function renderAnswer(node, rag) {
   const byMarker = new Map(rag.citations.map((c) => [c.marker, c]));
   const flagged = new Set((rag.sentences || []).filter((s) => !s.supported).map((s) => s.text));
   const body = el("div", { class: "text" });
-  for (const part of rag.answer.split(/(\[\d+\])/)) {
-    const m = /^\[(\d+)\]$/.exec(part);
-    const citation = m && byMarker.get(Number(m[1]));
-    if (citation) {
-      const button = el("button", { class: "cite", type: "button", title: citation.text }, `[${citation.marker}]`);
-      button.addEventListener("click", () => showCitation(citation, button));
-      body.append(button);
-    } else if (part) {
-      body.append(part);
+  const cite = (marker) => {
+    const citation = byMarker.get(marker);
+    if (!citation) return `[${marker}]`;
+    const button = el("button", { class: "cite", type: "button", title: citation.text }, `[${citation.marker}]`);
+    button.addEventListener("click", () => showCitation(citation, button));
+    return button;
+  };
+  if (rag.sentences && rag.sentences.length && !rag.abstained) {
+    // a language model's answer: sentence by sentence, with the checker's verdict on each
+    const joiner = rag.language === "zh" ? "" : " ";
+    rag.sentences.forEach((s, i) => {
+      if (i) body.append(joiner);
+      const span = el("span", s.supported ? {} : { class: "flagged", title: `not supported by the cited passages: ${s.reason}` }, s.text);
+      body.append(span, ...s.citations.map(cite));
+    });
+  } else {
+    for (const part of rag.answer.split(/(\[\d+\])/)) {
+      const m = /^\[(\d+)\]$/.exec(part);
+      if (m) body.append(cite(Number(m[1])));
+      else if (part) body.append(part);
     }
   }
   if (flagged.size) body.classList.add("has-flagged");

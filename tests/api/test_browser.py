@@ -99,3 +99,52 @@ def test_ask_see_the_answer_and_click_a_citation(browser: object, server: str, t
     logs = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]  # type: ignore[attr-defined]
     # the one error is the first, keyless request that made the page ask for the key
     assert len(logs) == 1 and "/v1/documents" in logs[0] and "401" in logs[0], logs
+
+
+def test_a_language_model_answer_shows_its_unsupported_sentence_flagged(browser: object, tmp_path: Path) -> None:
+    """A real uvicorn server in this process, with a scripted chat model whose second sentence its
+    passage does not support: the page marks that sentence and keeps the supported one plain."""
+    import itertools
+    import threading
+
+    import uvicorn
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from api.app import create_app
+    from api.state import Pipeline
+    from ingest.pipeline import ingestor_from_settings
+    from rag.langchain_adapters import ChatModelGenerator
+    from rag.settings import Settings
+    from tests.conftest import HashEmbedder
+    from tests.tools.server import free_port
+
+    (tmp_path / "faq.txt").write_text("提现一般需要1个工作日到账。大额提现需要人工审核。\n", encoding="utf-8")
+    settings = Settings(index_dir=tmp_path / "idx", generator="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="scripted")
+    embedder = HashEmbedder()
+    ingestor_from_settings(settings, embedder=embedder).ingest([tmp_path / "faq.txt"])
+    reply = AIMessage("提现一般需要1个工作日到账[1]。比特币的创始人是中本聪[1]。")
+    llm = ChatModelGenerator(GenericFakeChatModel(messages=itertools.cycle([reply])), backend="scripted")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, pipeline=Pipeline(settings, embedder=embedder, llm=llm)), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        driver = browser
+        wait = WebDriverWait(driver, 60)  # type: ignore[arg-type]
+        wait.until(lambda _: server.started)
+        driver.get(f"http://127.0.0.1:{port}/")  # type: ignore[attr-defined]
+        question = driver.find_element(By.ID, "question")  # type: ignore[attr-defined]
+        question.send_keys("提现需要多久?")
+        question.send_keys(Keys.ENTER)
+        flagged = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.assistant .flagged"))
+        assert [f.text for f in flagged] == ["比特币的创始人是中本聪。"]
+        assert "not supported" in (flagged[0].get_attribute("title") or "")
+        answer = driver.find_element(By.CSS_SELECTOR, ".msg.assistant").text  # type: ignore[attr-defined]
+        assert "提现一般需要1个工作日到账" in answer and "answered by llm:scripted" in answer and "1 sentence(s) not supported" in answer
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
