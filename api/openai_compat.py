@@ -40,7 +40,9 @@ __all__ = [
 MODEL_ID = "rag-cite"
 
 _SOURCES_HEADING = {"zh": "来源", "en": "Sources"}
-_SOURCES_BLOCK = re.compile(r"\n\n\*{0,2}(?:Sources|来源)[:：]?\*{0,2}[:：]?\n(?:\d+\. .*(?:\n|$))+\s*$")
+_UNSUPPORTED_HEADING = {"zh": "未得到来源支持(请核实)", "en": "Not supported by the sources (check before trusting)"}
+# Our footer, cut from earlier answers when they come back as history.
+_FOOTER = re.compile(r"\n\n\*\*(?:Sources|来源|Not supported by the sources|未得到来源支持)[\s\S]*$")
 
 
 def message_text(content: str | list[dict[str, Any]] | None) -> str:
@@ -62,7 +64,7 @@ def split_messages(messages: Sequence[Any]) -> tuple[str, list[tuple[str, str]]]
     history: list[tuple[str, str]] = []
     for message in messages[:-1]:
         if message.role in ("user", "assistant"):
-            text = _SOURCES_BLOCK.sub("", message_text(message.content)).strip()
+            text = _FOOTER.sub("", message_text(message.content)).strip()
             if text:
                 history.append((message.role, text))
     return question, history
@@ -140,13 +142,23 @@ def _quote(text: str, limit: int = 80) -> str:
 
 
 def sources_markdown(answer: Answer) -> str:
-    """The markdown sources list appended to the content: ``n. name:start-end “quote”``, an ordered
-    list numbered like the markers (not ``[n]`` again: Open WebUI would turn those into chips too)."""
+    """The footer appended to the content: which sentences the checker could not verify (a
+    language model's answer with flagged sentences), then the sources as an ordered list
+    ``n. name:start-end “quote”`` numbered like the markers (not ``[n]`` again: Open WebUI would
+    turn those into chips too)."""
     if answer.abstained or not answer.citations:
         return ""
+    parts = []
+    flagged = [(n, s) for n, s in enumerate(answer.sentences, start=1) if not s.supported]
+    if flagged:
+        heading = _UNSUPPORTED_HEADING.get(answer.language, _UNSUPPORTED_HEADING["en"])
+        which = ("; ".join(f"第{n}句 “{_quote(s.text, 60)}”" for n, s in flagged) if answer.language == "zh"
+                 else "; ".join(f"sentence {n} “{_quote(s.text, 60)}”" for n, s in flagged))
+        parts.append(f"**{heading}:** {which}")
     heading = _SOURCES_HEADING.get(answer.language, "Sources")
     lines = [f"{c.marker}. {_name(c)}:{c.start}-{c.end} “{_quote(c.text)}”" for c in sorted(answer.citations, key=lambda c: c.marker)]
-    return f"\n\n**{heading}:**\n" + "\n".join(lines)
+    parts.append(f"**{heading}:**\n" + "\n".join(lines))
+    return "\n\n" + "\n\n".join(parts)
 
 
 def openwebui_sources(answer: Answer) -> list[dict[str, Any]]:

@@ -96,3 +96,20 @@ def test_open_webui_source_objects_follow_its_documented_shape() -> None:
     keys = [s["metadata"][0]["source"] for s in sources]
     assert len(set(keys)) == len(keys)  # one group per citation: [1] and [2] stay distinct in the same file
     assert sources[1]["metadata"][0]["page"] == 3
+
+
+def test_flagged_sentences_are_named_in_the_footer_and_the_footer_is_cut_from_history() -> None:
+    from dataclasses import replace
+
+    from rag.domain import AnswerSentence
+
+    flagged = replace(ANSWER, sentences=(
+        AnswerSentence("一般一个工作日到账。", (1,), True, 0.9, "quoted"),
+        AnswerSentence("再次提现要等待。", (2,), False, 0.2, "no overlap"),
+    ))
+    md = sources_markdown(flagged)
+    assert md.startswith("\n\n**未得到来源支持(请核实):** 第2句 “再次提现要等待。”\n\n**来源:**\n1. faq.txt")
+    english = sources_markdown(replace(flagged, language="en"))
+    assert "**Not supported by the sources (check before trusting):** sentence 2" in english
+    _, history = split_messages(msgs(("user", "q"), ("assistant", flagged.text + md), ("user", "again")))
+    assert history[1] == ("assistant", flagged.text)
