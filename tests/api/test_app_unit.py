@@ -15,7 +15,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
-from api.app import create_app
+from api.app import create_app, get_pipeline
 from api.state import Pipeline
 from ingest.pipeline import ingestor_from_settings
 from rag.langchain_adapters import ChatModelGenerator
@@ -50,7 +50,10 @@ def _client(tmp_path: Path, model: GenericFakeChatModel, **settings: Any) -> Tes
     (tmp_path / "faq.txt").write_text(FAQ, encoding="utf-8")
     ingestor_from_settings(config, embedder=embedder).ingest([tmp_path / "faq.txt"])
     llm = ChatModelGenerator(model, backend="openai scripted at http://127.0.0.1:9/v1", unsupported=config.unsupported)
-    return TestClient(create_app(config, pipeline=Pipeline(config, embedder=embedder, llm=llm)))
+    app = create_app(config)
+    pipeline = Pipeline(config, embedder=embedder, llm=llm)
+    app.dependency_overrides[get_pipeline] = lambda: pipeline  # no lifespan: nothing else is loaded
+    return TestClient(app)
 
 
 def _events(body: str) -> list[Any]:
