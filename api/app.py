@@ -2,10 +2,11 @@
 
 Routes: ``/v1/query``, ``/v1/documents`` (upload, list, text, delete), the OpenAI-compatible
 ``/v1/chat/completions`` and ``/v1/models``, ``/health``, ``/ready``, the web page at ``/`` and
-the OpenAPI docs at ``/docs``. Errors are JSON ``{"error": {"message", "type", "code"}}`` (the
+the OpenAPI docs at ``/docs`` and ``/redoc`` (their scripts served from the fastapi-offline
+package: no CDN). Errors are JSON ``{"error": {"message", "type", "code"}}`` (the
 shape OpenAI clients read) with the status that says why: 400/413/415/422 for bad input, 401
 without a valid key, 404, 409 while another process writes the index, 502 when the language
-model fails, 503 before an index exists. Library errors are translated here, at the boundary.
+model fails, 503 for questions before an index exists. Library errors are translated here, at the boundary.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the route signatures, and the
@@ -13,6 +14,7 @@ model fails, 503 before an index exists. Library errors are translated here, at 
 import json
 import logging
 import secrets
+from importlib import resources
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,6 +55,9 @@ __all__ = ["create_app", "ApiError"]
 
 log = logging.getLogger("rag.api")
 STATIC = Path(__file__).parent / "static"
+DOCS_ASSETS = Path(str(resources.files("fastapi_offline") / "static"))  # Swagger UI and ReDoc, MIT/Apache-2.0
+PUBLIC = ("/", "/health", "/ready", "/docs", "/redoc", "/openapi.json")
+PUBLIC_PREFIXES = ("/static/", "/static-docs/")
 
 
 class ApiError(Exception):
@@ -135,6 +140,38 @@ class BodyLimit:
         await self.app(scope, counted, send)
 
 
+class KeyCheck:
+    """With API keys configured, refuses every request but the public ones (the page, its files,
+    the docs, /health, /ready) without a valid ``Authorization: Bearer KEY``, before its body is
+    read. (The routes also declare the key, for the OpenAPI schema.)"""
+
+    def __init__(self, app: ASGIApp, keys: list[bytes]) -> None:
+        self.app = app
+        self.keys = keys
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.keys or _is_public(scope["path"]) or scope["method"] == "OPTIONS":
+            await self.app(scope, receive, send)
+            return
+        header = dict(scope.get("headers", [])).get(b"authorization", b"")
+        scheme, _, given = header.partition(b" ")
+        if scheme.lower() != b"bearer" or not valid_key(given.strip(), self.keys):
+            response = _error(401, "a valid API key is required: send 'Authorization: Bearer KEY'", "authentication_error",
+                              headers={"WWW-Authenticate": "Bearer"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _is_public(path: str) -> bool:
+    return path in PUBLIC or path.startswith(PUBLIC_PREFIXES)
+
+
+def valid_key(given: bytes, keys: list[bytes]) -> bool:
+    # compared with every key, so the time taken does not tell which one nearly matched
+    return bool(given) and sum(secrets.compare_digest(given, k) for k in keys) > 0
+
+
 def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastAPI:
     """The application over ``settings`` (index, models, keys, limits). ``pipeline`` lets a caller
     share already loaded models; by default they load at startup (lifespan)."""
@@ -166,9 +203,12 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         "and abstains when the documents do not say. `/v1/chat/completions` speaks OpenAI's protocol for chat frontends.",
         version=_version(),
         lifespan=lifespan,
+        docs_url=None,  # served below from local files: the CDN FastAPI uses is out of reach offline
+        redoc_url=None,
         responses={400: {"model": ErrorResponse, "description": "Unreadable request"}, 422: {"model": ErrorResponse, "description": "Malformed request"}},
     )
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(KeyCheck, keys=[k.get_secret_value().encode() for k in settings.api_keys])
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -195,6 +235,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": _friendly(e), "type": str(e.get("type", ""))} for e in exc.errors()]
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        if first["type"] == "json_invalid":
+            return _error(400, f"the body is not valid JSON: {first['msg']}", "invalid_request_error", details)
         where = ".".join(p for p in first["loc"] if p != "body") or "request"
         return _error(422, f"invalid request: {where}: {first['msg']}", "invalid_request_error", details)
 
@@ -207,6 +249,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         if exc.status_code == 405:
             # Allow: every method of the path (each method is its own route, so Starlette names one)
             allowed = sorted({m for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.match(request.url.path) for m in r.methods})
+            if not allowed and request.url.path.startswith("/static/"):
+                allowed = ["GET", "HEAD"]
             headers = {"Allow": ", ".join(allowed)}
             detail = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
         return _error(exc.status_code, detail, _KINDS.get(exc.status_code, "invalid_request_error"), headers=headers)
@@ -223,17 +267,32 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
 
     # -- public ----------------------------------------------------------------------------
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static-docs", StaticFiles(directory=DOCS_ASSETS), name="static-docs")
 
-    @app.get("/health", response_model=Health, tags=["service"], summary="Liveness: the process answers")
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> Any:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="rag-cite API", swagger_js_url="/static-docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/static-docs/swagger-ui.css", swagger_favicon_url="/static-docs/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> Any:
+        from fastapi.openapi.docs import get_redoc_html
+
+        return get_redoc_html(openapi_url="/openapi.json", title="rag-cite API", redoc_js_url="/static-docs/redoc.standalone.js",
+                              redoc_favicon_url="/static-docs/favicon.png", with_google_fonts=False)
+
+    @app.api_route("/health", methods=["GET", "HEAD"], response_model=Health, tags=["service"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/ready", response_model=Ready, tags=["service"], summary="Readiness: models and an index are loaded",
+    @app.api_route("/ready", methods=["GET", "HEAD"], response_model=Ready, tags=["service"], summary="Readiness: models and an index are loaded",
              responses={503: {"model": ErrorResponse, "description": "Models loading, or no index yet"}})
     def ready(p: PipelineDep) -> dict[str, Any]:
         return p.status()
@@ -317,15 +376,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
             raise ApiError(400, "two files have the same name: upload them separately or rename one")
         staging = await run_in_threadpool(p.staging_dir)
         try:
-            staged = []
-            for name, f in zip(names, files):
-                target = staging / name
-                with target.open("wb") as out:
-                    while block := await f.read(1 << 20):
-                        out.write(block)
-                        if out.tell() > settings.max_file_bytes:
-                            raise ApiError(413, f"{name}: over the limit of {settings.max_file_mb:g} MB (setting max_file_mb)")
-                staged.append((name, target))
+            staged = [(name, await run_in_threadpool(_stage, f, staging / name, settings)) for name, f in zip(names, files)]
             result = await run_in_threadpool(p.ingest_uploads, staged)
         finally:
             await run_in_threadpool(p.discard, staging)
@@ -365,8 +416,10 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         service = p.service()
         question = service.check_question(question)
         if body.stream:
-            return StreamingResponse(_stream_answer(service, question, history, model), media_type="text/event-stream",
-                                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            events = service.stream(question, history=history)
+            # The first event before the status line: a model that is down is a 502, not a 200 stream.
+            first = next(events, None)
+            return StreamingResponse(_stream_answer(first, events, question, model), media_type="text/event-stream", headers=SSE_HEADERS)
         from rag.service import answer_to_dict
 
         answer = service.ask(question, history=history)
@@ -398,11 +451,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API key from the setting 
 
 def require_key(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
     keys: list[bytes] = request.app.state.api_keys
-    if not keys:
-        return
-    given = (credentials.credentials if credentials else "").encode()
-    # compare against every key, so the time taken does not tell which one nearly matched
-    if not credentials or not sum(secrets.compare_digest(given, k) for k in keys):
+    if keys and not valid_key((credentials.credentials if credentials else "").encode(), keys):
         raise ApiError(401, "a valid API key is required: send 'Authorization: Bearer KEY'", "authentication_error")
 
 
@@ -416,6 +465,24 @@ def get_pipeline(request: Request) -> Pipeline:
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
+def _stage(upload: UploadFile, target: Path, settings: Settings) -> Path:
+    """Copy an uploaded file (already spooled by the multipart parser) to ``target``, within the size limit."""
+    name = target.name
+    try:
+        with target.open("wb") as out:
+            upload.file.seek(0)
+            while block := upload.file.read(1 << 20):
+                out.write(block)
+                if out.tell() > settings.max_file_bytes:
+                    raise ApiError(413, f"{name}: over the limit of {settings.max_file_mb:g} MB (setting max_file_mb)")
+    except OSError as exc:
+        raise ApiError(400, f"{name}: cannot store this file name here ({exc.strerror or exc}): rename it") from exc
+    return target
+
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
 def _stream_text(content: str, model: str) -> StreamingResponse:
     def events() -> Iterator[str]:
         cid = oa.new_id()
@@ -423,13 +490,15 @@ def _stream_text(content: str, model: str) -> StreamingResponse:
         yield oa.chunk(cid, model, {}, finish=True, citations=[], sources=[])
         yield oa.DONE
 
-    return StreamingResponse(events(), media_type="text/event-stream")
+    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-def _stream_answer(service: Any, question: str, history: list[tuple[str, str]], model: str) -> Iterator[str]:
-    """Checked sentences as they are released, then the sources (markdown, Open WebUI source
-    events, and structured on the last chunk), then ``[DONE]``. An error after the stream began is
-    an ``error`` event (the status line has been sent), then ``[DONE]``."""
+def _stream_answer(first: Any, events: Iterator[Any], question: str, model: str) -> Iterator[str]:
+    """Checked sentences as they are released, then the sources (footer, Open WebUI source events,
+    and structured on the last chunk), then ``[DONE]``. An error after the stream began is an
+    ``error`` event (the status line has been sent), then ``[DONE]``."""
+    from itertools import chain
+
     from rag.service import answer_to_dict
 
     cid = oa.new_id()
@@ -438,7 +507,7 @@ def _stream_answer(service: Any, question: str, history: list[tuple[str, str]], 
     try:
         shown = 0
         answer = None
-        for event in service.stream(question, history=history):
+        for event in chain([first] if first is not None else [], events):
             if event.kind == "sentence":
                 yield oa.chunk(cid, model, {"content": (joiner if shown else "") + event.text})
                 shown += 1
@@ -446,7 +515,9 @@ def _stream_answer(service: Any, question: str, history: list[tuple[str, str]], 
                 answer = event.answer
         if answer is None:
             raise GenerationError("the answer stream ended without an answer")
-        if not shown or answer.abstained:
+        if not shown or answer.abstained or not answer.sentences:
+            # nothing streamed yet, an abstention, or a fallback that answered after the model
+            # failed mid-stream: its own whole text, which its citations belong to
             yield oa.chunk(cid, model, {"content": ("\n\n" if shown else "") + answer.text})
         markdown = oa.sources_markdown(answer)
         if markdown:
@@ -458,8 +529,15 @@ def _stream_answer(service: Any, question: str, history: list[tuple[str, str]], 
         yield oa.chunk(cid, model, {}, finish=True, citations=rag["citations"], sources=sources, rag=rag)
     except RAGError as exc:
         api = translate(exc)
-        yield f"data: {json.dumps({'error': {'message': api.message, 'type': api.kind, 'code': api.status}}, ensure_ascii=False)}\n\n"
+        yield _error_event(api.message, api.kind, api.status)
+    except Exception as exc:  # noqa: BLE001 - the status line is sent: say so in the stream, never just stop
+        log.exception("unexpected error in a streamed answer")
+        yield _error_event(f"internal error: {type(exc).__name__}", "server_error", 500)
     yield oa.DONE
+
+
+def _error_event(message: str, kind: str, status: int) -> str:
+    return f"data: {json.dumps({'error': {'message': message, 'type': kind, 'code': status}}, ensure_ascii=False)}\n\n"
 
 
 _SETTING_OF = {"question": "max_question_chars", "top_k": "max_top_k"}

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode(value: Any) -> Any:
+    """Refuse text with unpaired surrogates (valid JSON escapes, but not Unicode: they cannot be
+    encoded, stored or sent back)."""
+    texts = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    for text in texts:
+        if isinstance(text, dict):
+            text = text.get("text", "")
+        if isinstance(text, str) and _SURROGATE.search(text):
+            raise ValueError("contains an unpaired surrogate escape (\\ud800-\\udfff): not valid Unicode text")
+    return value
 
 __all__ = [
     "ErrorBody",
@@ -48,6 +64,8 @@ class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str = Field(max_length=100_000)
 
+    _check_unicode = field_validator("content")(_unicode)
+
 
 class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -56,6 +74,8 @@ class QueryRequest(BaseModel):
     sources: list[str] | None = Field(None, max_length=1000, description="Answer only from these sources (ids or paths).")
     top_k: int | None = Field(None, ge=1, description="Passages to read (at most the setting max_top_k).")
     passages: bool = Field(False, strict=True, description="Include the retrieved passages with their scores.")
+
+    _check_unicode = field_validator("question", "sources")(_unicode)
 
 
 class CitationOut(BaseModel):
@@ -170,6 +190,8 @@ class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[dict[str, Any]] | None = None
 
+    _check_unicode = field_validator("content")(_unicode)
+
 
 class ChatCompletionRequest(BaseModel):
     """OpenAI's chat completion request. Sampling options (temperature, ...) are accepted and ignored."""
@@ -178,6 +200,8 @@ class ChatCompletionRequest(BaseModel):
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
     stream: bool = Field(False, strict=True)
+
+    _check_unicode = field_validator("model")(_unicode)
 
 
 class ModelCard(BaseModel):

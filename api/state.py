@@ -46,9 +46,14 @@ def safe_filename(name: str | None) -> str:
     raw = unicodedata.normalize("NFC", (name or "").replace("\\", "/"))
     base = PurePosixPath(raw).name
     base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
-    if len(base) > 200:
+    base = "".join(ch for ch in base if not 0xD800 <= ord(ch) <= 0xDFFF)
+    if len(base.encode()) > 200:  # file systems count bytes (255 at most): 200 leaves room
         stem, dot, suffix = base.rpartition(".")
-        base = (stem[: 200 - len(suffix) - 1] + dot + suffix) if dot and len(suffix) <= 10 else base[:200]
+        if not dot or len(suffix) > 10:
+            stem, dot, suffix = base, "", ""
+        room = 200 - len(dot + suffix)
+        stem = stem.encode()[:room].decode(errors="ignore")
+        base = stem + dot + suffix
     if not base or base in {".", ".."}:
         raise UploadError(f"unusable file name {name!r}: give the file a name such as notes.md", 400)
     return base
@@ -170,14 +175,28 @@ class Pipeline:
         with self._writing:
             before = self._sources_by_path()
             self.uploads.mkdir(parents=True, exist_ok=True)
-            targets = []
-            for name, temp in accepted:
-                target = (self.uploads / name).resolve()
-                if target.parent != self.uploads.resolve():  # safe_filename makes this impossible; belt and braces
-                    raise UploadError(f"file name {name!r} escapes the upload folder", 400)
-                os.replace(temp, target)
-                targets.append(target)
-            report = ingestor.ingest(targets)
+            targets: list[Path] = []
+            replaced: list[tuple[Path, Path]] = []  # (file in the upload folder, its previous content kept aside)
+            try:
+                for name, temp in accepted:
+                    target = (self.uploads / name).resolve()
+                    if target.parent != self.uploads.resolve():  # safe_filename makes this impossible; belt and braces
+                        raise UploadError(f"file name {name!r} escapes the upload folder", 400)
+                    if target.exists():
+                        kept = temp.with_name(f".previous-{name}")
+                        os.replace(target, kept)
+                        replaced.append((target, kept))
+                    os.replace(temp, target)
+                    targets.append(target)
+                report = ingestor.ingest(targets)
+            except BaseException:
+                # Nothing was committed (another writer holds the index, the embedder failed, ...):
+                # put the upload folder back as it was, so it still matches the index.
+                for target in targets:
+                    target.unlink(missing_ok=True)
+                for target, kept in replaced:
+                    os.replace(kept, target)
+                raise
             after = self._sources_by_path()
         for skipped in report.skipped:
             result.skipped.append({"name": Path(skipped.path).name, "reason": skipped.reason})

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from rag.settings import Settings
     from rag.store import IndexSnapshot
 
-__all__ = ["llm_generator", "qa_service"]
+__all__ = ["llm_generator", "qa_service", "redacted_url"]
 
 
 def llm_generator(settings: Settings) -> Any:
@@ -32,8 +32,26 @@ def llm_generator(settings: Settings) -> Any:
         generator.server = server  # type: ignore[attr-defined]  # keeps the in-process server alive with the generator
         return generator
     return ChatModelGenerator(
-        chat_model_from_settings(settings), unsupported=settings.unsupported, backend=f"openai {settings.llm_model} at {settings.llm_base_url}"
+        chat_model_from_settings(settings), unsupported=settings.unsupported,
+        backend=f"openai {settings.llm_model} at {redacted_url(settings.llm_base_url or '')}",
     )
+
+
+def redacted_url(url: str) -> str:
+    """The URL without what may be a secret (user:password@, a query string): error messages and
+    logs name the backend, and reach HTTP clients."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "(a malformed URL)"
 
 
 def qa_service(snapshot: IndexSnapshot, embedder: Embedder, settings: Settings, llm: Any = None) -> QAService:

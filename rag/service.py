@@ -166,7 +166,9 @@ class QAService:
         except GenerationError as exc:
             if self.fallback is None:
                 raise
-            answer = self.fallback.generate(question, passages)
+            answer = self.fallback.generate(asked, passages)
+            if asked != question:
+                answer = replace(answer, question=question, standalone=asked)
             answer = replace(answer, notes=(*answer.notes, f"{exc}; answered by {self.fallback.name} instead"))
             yield AnswerEvent("final", answer.text, answer=answer)
 

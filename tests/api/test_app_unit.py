@@ -92,7 +92,7 @@ def test_a_stream_cut_off_mid_answer_ends_with_an_error_event_naming_the_backend
 
 def test_a_model_that_is_down_is_a_502_naming_the_backend_unless_falling_back(tmp_path: Path) -> None:
     with _client(tmp_path, _Down(messages=iter([]))) as client:
-        for path, body in (("/v1/query", {"question": QUESTION}), ("/v1/chat/completions", _chat(False))):
+        for path, body in (("/v1/query", {"question": QUESTION}), ("/v1/chat/completions", _chat(False)), ("/v1/chat/completions", _chat(True))):
             response = client.post(path, json=body)
             assert response.status_code == 502 and "openai scripted" in response.json()["error"]["message"]
     with _client(tmp_path / "fb", _Down(messages=iter([])), fallback="extractive") as client:
@@ -122,3 +122,35 @@ def test_cross_origin_browsers_only_when_configured(tmp_path: Path) -> None:
         assert "access-control-allow-origin" not in client.get("/health", headers={"Origin": "https://chat.example.com"}).headers
         assert client.options("/v1/query", headers=preflight).status_code == 405
     assert Settings.model_validate({"cors_origins": "https://a.example, https://b.example"}).cors_origins == ["https://a.example", "https://b.example"]
+
+
+def test_a_fallback_after_a_cut_off_stream_sends_its_own_whole_answer(tmp_path: Path) -> None:
+    with _client(tmp_path, _CutOff(messages=iter([])), fallback="extractive") as client:
+        events = _events(client.post("/v1/chat/completions", json=_chat(True)).text)
+    content = "".join(e["choices"][0]["delta"].get("content", "") for e in events if isinstance(e, dict) and e.get("choices"))
+    final = events[-2]["rag"]
+    assert final["generator"] == "extractive" and "instead" in final["notes"][-1]
+    # the model's one released sentence, then the fallback's whole answer that the sources belong to
+    assert content.startswith("提现一般需要1个工作日到账。[1]\n\n" + final["answer"] + "\n\n**来源:**")
+
+
+def test_text_that_is_not_unicode_is_a_422_everywhere(tmp_path: Path) -> None:
+    bodies = [
+        b'{"messages": [{"role": "user", "content": "a\\ud800b"}]}',
+        b'{"model": "\\ud800", "messages": [{"role": "user", "content": "ok"}]}',
+        b'{"stream": true, "messages": [{"role": "user", "content": [{"type": "text", "text": "x\\udc00"}]}]}',
+    ]
+    with _client(tmp_path, GenericFakeChatModel(messages=iter([]))) as client:
+        for body in bodies:
+            response = client.post("/v1/chat/completions", content=body, headers={"Content-Type": "application/json"})
+            assert response.status_code == 422 and "surrogate" in response.json()["error"]["message"], body
+
+
+def test_backend_urls_lose_their_secrets_in_messages() -> None:
+    from rag.compose import llm_generator, redacted_url
+
+    assert redacted_url("http://user:pw@127.0.0.1:9/v1?api-key=x") == "http://127.0.0.1:9/v1"
+    assert redacted_url("http://[::1]:8080/v1") == "http://[::1]:8080/v1"
+    settings = Settings(generator="openai", llm_base_url="http://user:pw@127.0.0.1:9/v1?key=s3cret", llm_model="m")
+    backend = llm_generator(settings).backend
+    assert "pw" not in backend and "s3cret" not in backend and "127.0.0.1:9" in backend

@@ -55,6 +55,18 @@ def test_every_other_endpoint_needs_a_valid_key(server: str) -> None:
                 assert "API key" in error_of(response, 401), (method, path, headers)
                 assert response.headers["www-authenticate"] == "Bearer"
         assert anonymous.get("/v1/models", headers={"Authorization": "Bearer other-key"}).status_code == 200
+        # refused before the body is read: malformed or oversized bodies without a key are 401, not 400/413
+        assert error_of(anonymous.post("/v1/query", content=b"{bad", headers={"Content-Type": "application/json"}), 401)
+        big = iter([b"x" * (1 << 20)] * 8)
+        assert error_of(anonymous.post("/v1/documents", content=big, headers={"Content-Type": "multipart/form-data; boundary=b"}), 401)
+        for path in ("/v1/documents/", "/static/../v1/documents", "/v1/models?x=/health"):
+            assert anonymous.get(path, follow_redirects=True).status_code in (401, 404), path
+        assert anonymous.head("/health").status_code == 200 and anonymous.head("/").status_code == 200
+        docs = anonymous.get("/docs").text
+        assert "/static-docs/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+        assert anonymous.get("/static-docs/swagger-ui-bundle.js").status_code == 200
+        redoc = anonymous.get("/redoc").text
+        assert "/static-docs/redoc.standalone.js" in redoc and "googleapis" not in redoc and "cdn" not in redoc.lower()
 
 
 def test_query_answers_with_citations_that_resolve_to_the_stored_text(client: httpx.Client) -> None:
@@ -86,9 +98,10 @@ def test_bad_queries_get_clear_4xx_errors(client: httpx.Client) -> None:
     assert "top_k" in error_of(client.post("/v1/query", json={"question": ANSWERABLE, "top_k": 0}), 422)
     assert "question" in error_of(client.post("/v1/query", json={}), 422)
     assert "extra" in error_of(client.post("/v1/query", json={"question": "x", "bogus": 1}), 422).lower()
-    malformed = client.post("/v1/query", content=b'{"question": ', headers={"Content-Type": "application/json"})
-    assert malformed.status_code == 422 and "json" in malformed.text.lower()
-    assert client.post("/v1/query", content=b"\xff\xfe", headers={"Content-Type": "application/json"}).status_code == 422
+    assert "not valid JSON" in error_of(client.post("/v1/query", content=b'{"question": ', headers={"Content-Type": "application/json"}), 400)
+    assert error_of(client.post("/v1/query", content=b"\xff\xfe", headers={"Content-Type": "application/json"}), 400)
+    surrogate = client.post("/v1/query", content=b'{"question": "a\\ud800b"}', headers={"Content-Type": "application/json"})
+    assert "unicode" in error_of(surrogate, 422).lower()
     assert "no such endpoint" in error_of(client.get("/v1/nothing"), 404)
     assert error_of(client.put("/v1/query", json={}), 405)
     assert "no document" in error_of(client.get("/v1/documents/nope/text"), 404)
@@ -155,6 +168,14 @@ def test_upload_names_never_escape_the_upload_folder(client: httpx.Client) -> No
     assert len(folders) == 1 and next(iter(folders)).name.endswith("-uploads")
     for d in docs:
         client.delete(f"/v1/documents/{d['id']}")
+
+
+def test_long_chinese_file_names_are_shortened_to_fit_the_file_system(client: httpx.Client) -> None:
+    response = upload(client, ("文" * 100 + ".txt", "一个名字很长的文件。".encode()))
+    assert response.status_code == 201, response.text
+    doc = response.json()["documents"][0]
+    assert doc["name"].endswith("文.txt") and len(doc["name"].encode()) <= 200
+    client.delete(f"/v1/documents/{doc['id']}")
 
 
 def test_a_mixed_upload_ingests_the_good_files_and_reports_the_bad(client: httpx.Client) -> None:
@@ -260,7 +281,11 @@ def test_a_writer_in_another_process_is_a_409_and_chunked_bodies_are_bounded(cli
     fd = os.open(index / ".lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # as 'rag ingest' in another process holds it
-        assert "another process is writing" in error_of(upload(client, ("later.txt", b"Later.")), 409)
+        before = Path(doc["source"]).read_bytes()
+        refused = upload(client, ("probe.txt", "新的内容。New content.".encode()), ("later.txt", b"Later."))
+        assert "another process is writing" in error_of(refused, 409)
+        # the upload folder is as it was: still what the index holds, nothing half-uploaded
+        assert Path(doc["source"]).read_bytes() == before and not (uploads / "later.txt").exists()
         assert "another process" in error_of(client.delete(f"/v1/documents/{doc['id']}"), 409)
         assert client.post("/v1/query", json={"question": ANSWERABLE}).status_code == 200  # readers never wait
     finally:
