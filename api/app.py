@@ -2,8 +2,8 @@
 
 Routes: ``/v1/query``, ``/v1/documents`` (upload, list, text, delete), the OpenAI-compatible
 ``/v1/chat/completions`` and ``/v1/models``, ``/health``, ``/ready``, the web page at ``/`` and
-the OpenAPI docs at ``/docs`` and ``/redoc`` (their scripts served from the fastapi-offline
-package: no CDN). Errors are JSON ``{"error": {"message", "type", "code"}}`` (the
+the OpenAPI docs at ``/docs`` (Swagger UI's files served from the fastapi-offline package: no
+CDN; no ReDoc, which loads a logo from its CDN). Errors are JSON ``{"error": {"message", "type", "code"}}`` (the
 shape OpenAI clients read) with the status that says why: 400/413/415/422 for bad input, 401
 without a valid key, 404, 409 while another process writes the index, 502 when the language
 model fails, 503 for questions before an index exists. Library errors are translated here, at the boundary.
@@ -55,8 +55,8 @@ __all__ = ["create_app", "ApiError"]
 
 log = logging.getLogger("rag.api")
 STATIC = Path(__file__).parent / "static"
-DOCS_ASSETS = Path(str(resources.files("fastapi_offline") / "static"))  # Swagger UI and ReDoc, MIT/Apache-2.0
-PUBLIC = ("/", "/health", "/ready", "/docs", "/redoc", "/openapi.json")
+DOCS_ASSETS = Path(str(resources.files("fastapi_offline") / "static"))  # Swagger UI (Apache-2.0), packaged by fastapi-offline (MIT)
+PUBLIC = ("/", "/health", "/ready", "/docs", "/openapi.json")
 PUBLIC_PREFIXES = ("/static/", "/static-docs/")
 
 
@@ -280,13 +280,6 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
 
         return get_swagger_ui_html(openapi_url="/openapi.json", title="rag-cite API", swagger_js_url="/static-docs/swagger-ui-bundle.js",
                                    swagger_css_url="/static-docs/swagger-ui.css", swagger_favicon_url="/static-docs/favicon.png")
-
-    @app.get("/redoc", include_in_schema=False)
-    def redoc() -> Any:
-        from fastapi.openapi.docs import get_redoc_html
-
-        return get_redoc_html(openapi_url="/openapi.json", title="rag-cite API", redoc_js_url="/static-docs/redoc.standalone.js",
-                              redoc_favicon_url="/static-docs/favicon.png", with_google_fonts=False)
 
     @app.api_route("/health", methods=["GET", "HEAD"], response_model=Health, tags=["service"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:

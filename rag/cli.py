@@ -595,12 +595,12 @@ def serve(
     POST /v1/query                         an answer with citations (as 'rag ask --json')
     POST /v1/chat/completions, /v1/models  OpenAI's protocol, for Open WebUI, LibreChat, ...
     /v1/documents                          upload (multipart), list, text, delete
-    /health, /ready, /docs, /redoc         liveness, readiness, the OpenAPI docs
+    /health, /ready, /docs                 liveness, readiness, the OpenAPI docs
 
     Same index and settings as the other commands. Models load once, at startup; a new index
     version (an upload here, or 'rag ingest' elsewhere) is picked up by the next request. With
     the setting api_keys (env RAG_API_KEYS=key1,key2) every endpoint but the page
-    (/, /static/*), the docs (/docs, /redoc, /openapi.json), /health and /ready
+    (/, /static/*), the docs (/docs, /openapi.json), /health and /ready
     needs 'Authorization: Bearer KEY'.
     """
     import uvicorn

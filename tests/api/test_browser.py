@@ -148,3 +148,18 @@ def test_a_language_model_answer_shows_its_unsupported_sentence_flagged(browser:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_the_api_docs_render_offline(browser: object, server: str) -> None:
+    """/docs loads Swagger UI from us (the fastapi-offline package), nothing from a CDN."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    wait = WebDriverWait(driver, 60)  # type: ignore[arg-type]
+    driver.get(server + "/docs")  # type: ignore[attr-defined]
+    wait.until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, ".information-container"), "rag-cite"))
+    assert "/v1/chat/completions" in driver.find_element(By.ID, "swagger-ui").text  # type: ignore[attr-defined]
+    loaded = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")  # type: ignore[attr-defined]
+    assert loaded and all(url.startswith(server) for url in loaded), loaded
