@@ -232,6 +232,10 @@ class Pipeline:
     @staticmethod
     def discard(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
+        try:
+            path.parent.rmdir()  # the staging folder itself, once no upload is using it
+        except OSError:
+            pass
 
 
 def document_dict(record: Any) -> dict[str, Any]:

@@ -231,6 +231,7 @@ def test_without_an_index_the_server_is_live_not_ready_and_an_upload_creates_it(
         answer = c.post("/v1/query", json={"question": "客服可以协助完成什么?"}).json()
         assert not answer["abstained"] and answer["citations"][0]["text"].startswith("客服可以协助")
         assert (tmp_path / "new-index-uploads" / "faq.txt").exists()
+        assert sorted(p.name for p in tmp_path.iterdir() if "new-index" in p.name) == ["new-index", "new-index-uploads"]  # no staging left
 
 
 def test_the_server_picks_up_a_version_committed_by_another_process(sample_index: Path, tmp_path: Path) -> None:
