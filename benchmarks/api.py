@@ -14,8 +14,8 @@ The two servers, each one uvicorn process with one worker, started by this scrip
            no answer (what a user gets without an LLM). The endpoint is a plain ``def``, which
            FastAPI runs in its thread pool, as it runs ours. Its store is, by default, built by
            this script from our index's chunk texts and the vectors our index holds for them
-           (``FAISS.from_embeddings`` + ``save_local``) and loaded by the server with
-           ``FAISS.load_local``, the way a user's server loads a store ingested offline: the two
+           (written as ``chunks.json`` + ``vectors.npy``, no pickle) and put into a FAISS store
+           by the server at start-up with ``FAISS.from_embeddings`` (no embedding): the two
            servers then search the same 516 chunks with the same vectors and only the serving
            path differs. ``--recipe-splitter`` has the recipe split the passage files itself
            (``RecursiveCharacterTextSplitter``, 500 characters, overlap 50, the separators of
@@ -114,8 +114,9 @@ class Question(BaseModel):
 def recipe_app(corpus: Path | None, store: Path | None = None, threads: int = THREADS) -> Any:
     """The FastAPI app a user would write around the LangChain recipe (no LLM: the top 5 documents).
 
-    With ``store``: ``FAISS.load_local`` of a vector store saved beforehand (an offline ingest step,
-    as ``rag ingest`` is for ours). Without: split the .txt files of ``corpus`` and
+    With ``store``: ``FAISS.from_embeddings`` over texts and vectors saved beforehand (an offline
+    ingest step, as ``rag ingest`` is for ours; not ``FAISS.load_local``, which unpickles).
+    Without: split the .txt files of ``corpus`` and
     ``FAISS.from_documents`` them at start-up."""
     import warnings
 
@@ -130,7 +131,14 @@ def recipe_app(corpus: Path | None, store: Path | None = None, threads: int = TH
 
     embeddings = EmbedderEmbeddings(E5Embedder(threads=threads, query_cache=0))
     if store is not None:
-        vectorstore = FAISS.load_local(str(store), embeddings, allow_dangerous_deserialization=True)
+        import json
+
+        import numpy as np
+
+        saved = json.loads((store / "chunks.json").read_text(encoding="utf-8"))
+        vectors = np.load(store / "vectors.npy", allow_pickle=False)
+        pairs = [(c["text"], v.tolist()) for c, v in zip(saved, vectors, strict=True)]
+        vectorstore = FAISS.from_embeddings(pairs, embeddings, metadatas=[c["metadata"] for c in saved])
     else:
         assert corpus is not None
         files = sorted(corpus.rglob("*.txt"))
@@ -156,22 +164,20 @@ def recipe_app(corpus: Path | None, store: Path | None = None, threads: int = TH
 def save_recipe_store(index_dir: Path, dest: Path) -> int:
     """The recipe's FAISS store over exactly our index's chunks: their texts, with the vectors our
     index holds for them (read from its index.faiss: nothing is embedded again). Returns the chunk count."""
-    import warnings
+    import json
 
-    warnings.filterwarnings("ignore", category=DeprecationWarning)
     import faiss
-    from langchain_community.vectorstores import FAISS
+    import numpy as np
 
-    from rag.embedders import E5Embedder
-    from rag.langchain_adapters import EmbedderEmbeddings
     from rag.store import IndexStore
 
     with IndexStore(index_dir).open() as snapshot:
         chunks = snapshot.chunks()
         ours = faiss.read_index(str(snapshot.path / "index.faiss"))
-    pairs = [(c.text, ours.reconstruct(c.vector_id).tolist()) for c in chunks]
-    metadatas = [{"source": c.path, "start": c.start, "end": c.end} for c in chunks]
-    FAISS.from_embeddings(pairs, EmbedderEmbeddings(E5Embedder(threads=THREADS, query_cache=0)), metadatas=metadatas).save_local(str(dest))
+    dest.mkdir(parents=True, exist_ok=True)
+    saved = [{"text": c.text, "metadata": {"source": c.path, "start": c.start, "end": c.end}} for c in chunks]
+    (dest / "chunks.json").write_text(json.dumps(saved, ensure_ascii=False), encoding="utf-8")
+    np.save(dest / "vectors.npy", np.stack([ours.reconstruct(c.vector_id) for c in chunks]).astype(np.float32), allow_pickle=False)
     return len(chunks)
 
 
@@ -495,13 +501,13 @@ def main() -> None:
     alone = parser.add_argument_group("the baseline server alone (what the benchmark starts in a subprocess)")
     alone.add_argument("--serve-recipe", action="store_true", help="serve the LangChain recipe (POST /query {\"question\"}) on 127.0.0.1:--port, and nothing else")
     alone.add_argument("--corpus", type=Path, help="--serve-recipe: a folder of .txt files to split and embed at start-up")
-    alone.add_argument("--store", type=Path, help="--serve-recipe: a FAISS store saved with save_local, loaded instead of --corpus")
+    alone.add_argument("--store", type=Path, help="--serve-recipe: chunk texts and vectors (chunks.json, vectors.npy) saved beforehand, used instead of --corpus")
     alone.add_argument("--port", type=int, default=8001, help="--serve-recipe: the port (default 8001)")
     args = parser.parse_args()
 
     if args.serve_recipe:
         if not ((args.store and args.store.is_dir()) or (args.corpus and args.corpus.is_dir())):
-            sys.exit("benchmarks/api.py --serve-recipe: pass --store DIR (a saved FAISS store) or --corpus DIR (a folder of .txt files)")
+            sys.exit("benchmarks/api.py --serve-recipe: pass --store DIR (saved chunk texts and vectors) or --corpus DIR (a folder of .txt files)")
         serve_recipe(args.corpus, args.store, args.port)
         return
 
@@ -555,7 +561,7 @@ def main() -> None:
         else:
             save_recipe_store(index_dir, store_dir)
             recipe_cmd += ["--store", str(store_dir)]
-            recipe_build = "FAISS.load_local of a store saved from our index's chunk texts and vectors"
+            recipe_build = "FAISS.from_embeddings over our index's chunk texts and vectors, saved beforehand (no pickle)"
         blocks: list[Block] = []
         # One after the other, so that neither start-up competes with the other for the cores.
         with started("recipe", recipe_cmd, "/query", "/health", recipe_port, env, tmp) as recipe_server:
