@@ -26,7 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -260,9 +260,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return _error(500, f"internal error: {type(exc).__name__}", "server_error")
 
-    app.state.api_keys = [k.get_secret_value().encode() for k in settings.api_keys]
-
-    Keyed = [Depends(require_key)]
+    # The key is checked by KeyCheck, before the body is read; this declares it in the OpenAPI schema.
+    Keyed = [Depends(_bearer)]
     errors = {r: {"model": ErrorResponse} for r in (401, 503)}
 
     # -- public ----------------------------------------------------------------------------
@@ -440,12 +439,6 @@ def _without_security(app: FastAPI) -> dict[str, Any]:
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from the setting api_keys (only when keys are configured).")
-
-
-def require_key(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-    keys: list[bytes] = request.app.state.api_keys
-    if keys and not valid_key((credentials.credentials if credentials else "").encode(), keys):
-        raise ApiError(401, "a valid API key is required: send 'Authorization: Bearer KEY'", "authentication_error")
 
 
 def get_pipeline(request: Request) -> Pipeline:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from rag.errors import IndexNotFoundError, IngestError, RAGError
+from rag.errors import IndexNotFoundError, RAGError
 from rag.settings import Settings
 
 __all__ = ["Pipeline", "NotReady", "UploadError", "safe_filename", "UploadResult", "document_dict"]
@@ -148,61 +148,50 @@ class Pipeline:
     def ingest_uploads(self, files: list[tuple[str, Path]]) -> UploadResult:
         """Ingest uploaded files: (safe name, a staged file of that name holding its bytes).
 
-        Each file is first read and split where it lies; only the ones that load are moved into
-        the upload folder (replacing an earlier upload of the same name) and ingested, in one
-        commit. Files that fail are reported with the reason and change nothing.
+        The files are moved into the upload folder (replacing earlier uploads of the same names)
+        and ingested in one commit. A file the ingest cannot read is reported with the reason and
+        its earlier upload, if any, is put back, so the upload folder always matches the index;
+        when the ingest fails as a whole (another process holds the index, ...), all are put back.
         """
         import time
 
-        from ingest.loaders import extract_document, read_source
-
         started = time.monotonic()
         result = UploadResult()
-        ingestor = self._ingestor()
-        accepted: list[tuple[str, Path]] = []
-        for name, temp in files:
-            try:
-                data = read_source(temp, max_bytes=self.settings.max_file_bytes)
-                document = extract_document(temp, data, text_field=self.settings.json_text_field)
-                if not ingestor.chunker.split(document):
-                    raise IngestError(name, "no text to index after chunking")
-            except IngestError as exc:
-                result.skipped.append({"name": name, "reason": exc.reason})
-                continue
-            accepted.append((name, temp))
-        if not accepted:
-            return result
         with self._writing:
             before = self._sources_by_path()
             self.uploads.mkdir(parents=True, exist_ok=True)
             targets: list[Path] = []
-            replaced: list[tuple[Path, Path]] = []  # (file in the upload folder, its previous content kept aside)
+            replaced: dict[Path, Path] = {}  # file in the upload folder -> its previous content, kept aside
+
+            def put_back(target: Path) -> None:
+                target.unlink(missing_ok=True)
+                if target in replaced:
+                    os.replace(replaced[target], target)
+
             try:
-                for name, temp in accepted:
+                for name, temp in files:
                     target = (self.uploads / name).resolve()
                     if target.parent != self.uploads.resolve():  # safe_filename makes this impossible; belt and braces
                         raise UploadError(f"file name {name!r} escapes the upload folder", 400)
                     if target.exists():
-                        kept = temp.with_name(f".previous-{name}")
-                        os.replace(target, kept)
-                        replaced.append((target, kept))
+                        replaced[target] = temp.with_name(f".previous-{name}")
+                        os.replace(target, replaced[target])
                     os.replace(temp, target)
                     targets.append(target)
-                report = ingestor.ingest(targets)
+                report = self._ingestor().ingest(targets)
             except BaseException:
-                # Nothing was committed (another writer holds the index, the embedder failed, ...):
-                # put the upload folder back as it was, so it still matches the index.
                 for target in targets:
-                    target.unlink(missing_ok=True)
-                for target, kept in replaced:
-                    os.replace(kept, target)
+                    put_back(target)
                 raise
+            unreadable = {Path(s.path).name: s.reason for s in report.skipped}
+            for target in targets:
+                if target.name in unreadable:
+                    put_back(target)
             after = self._sources_by_path()
-        for skipped in report.skipped:
-            result.skipped.append({"name": Path(skipped.path).name, "reason": skipped.reason})
+        result.skipped = [{"name": name, "reason": reason} for name, reason in unreadable.items()]
         for target in targets:
             record = after.get(str(target))
-            if record is None:
+            if record is None or target.name in unreadable:
                 continue
             old = before.get(str(target))
             status = "added" if old is None else ("unchanged" if old.content_hash == record.content_hash else "updated")

@@ -312,12 +312,6 @@ def search(obj: _Context, query: str, index_dir: Path | None, top_k: int, as_jso
             click.echo(f"  {h.rank}. {h.score:.3f}  {Path(h.chunk.path).name}:{h.chunk.start}-{h.chunk.end}  {snippet[:70]}")
 
 
-def _llm_generator(settings: Settings) -> Any:
-    from rag.compose import llm_generator
-
-    return llm_generator(settings)
-
-
 def _judge(settings: Settings, kind: str, *, similarity: bool = False) -> Any:
     """The faithfulness judge: offline (lexical; with the embedder's similarity if asked) or the
     configured language model (generator openai or gguf)."""
@@ -329,9 +323,10 @@ def _judge(settings: Settings, kind: str, *, similarity: bool = False) -> Any:
         return LexicalJudge(embedder_from_settings(settings) if similarity else None)
     if settings.generator == "extractive":
         raise click.UsageError("--judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)")
+    from rag.compose import llm_generator
     from rag.langchain_adapters import ChatModelJudge
 
-    generator = _llm_generator(settings)
+    generator = llm_generator(settings)
     judge = ChatModelJudge(generator.chat_model, backend=generator.backend)
     judge.generator = generator  # type: ignore[attr-defined]  # keeps a local model's server alive
     return judge
@@ -575,19 +570,7 @@ def demo(obj: _Context, index_dir: Path | None, question: str) -> None:
 @_generation_options
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]), default="info", show_default=True, help="Server log level.")
 @click.pass_obj
-def serve(
-    obj: _Context,
-    index_dir: Path | None,
-    host: str,
-    port: int,
-    generator: str | None,
-    llm_base_url: str | None,
-    llm_model: str | None,
-    gguf_path: Path | None,
-    unsupported: str | None,
-    fallback: str | None,
-    log_level: str,
-) -> None:
+def serve(obj: _Context, index_dir: Path | None, host: str, port: int, log_level: str, **generation: Any) -> None:
     """Serve the HTTP API, an OpenAI-compatible endpoint and a web page.
 
     \b
@@ -603,19 +586,15 @@ def serve(
     (/, /static/*), the docs (/docs, /openapi.json), /health and /ready
     needs 'Authorization: Bearer KEY'.
     """
+    import socket
+
     import uvicorn
 
     from api.app import create_app
-
-    settings = obj.settings(
-        index_dir=index_dir, generator=generator, llm_base_url=llm_base_url, llm_model=llm_model,
-        gguf_path=gguf_path, unsupported=unsupported, fallback=fallback,
-    )
     from api.state import Pipeline
     from rag.compose import llm_generator
 
-    import socket
-
+    settings = obj.settings(index_dir=index_dir, **generation)  # generation: the options of _generation_options
     try:  # a port in use is one clear line, before the models load
         with socket.create_server((host, port)):
             pass

@@ -134,6 +134,11 @@ def test_upload_list_read_update_and_delete(client: httpx.Client) -> None:
     updated = upload(client, ("refunds.md", (text + "Refunds go back to the card used.\n").encode())).json()
     assert updated["documents"][0]["status"] == "updated" and updated["documents"][0]["id"] == doc["id"]
 
+    on_disk = Path(doc["source"]).read_bytes()
+    assert "empty" in error_of(upload(client, ("refunds.md", b"")), 422)  # a bad new version changes nothing
+    assert Path(doc["source"]).read_bytes() == on_disk
+    assert "card used" in client.get(f"/v1/documents/{doc['id']}/text").json()["text"]
+
     deleted = client.delete(f"/v1/documents/{doc['id']}")
     assert deleted.status_code == 200 and deleted.json()["chunks_removed"] >= 1
     assert doc["id"] not in {d["id"] for d in client.get("/v1/documents").json()["documents"]}
