@@ -13,13 +13,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from rag.errors import RAGError
+from rag.errors import CompareError
 
 __all__ = ["CompareError", "compare_reports", "format_comparison", "read_report"]
-
-
-class CompareError(RAGError):
-    """A file that is not an evaluation report."""
 
 
 def read_report(path: Path) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
-from rag.errors import RAGError
+from rag.errors import DatasetError
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
@@ -46,26 +46,6 @@ HEADER_KEY = "rag_eval"
 MANIFEST_SUFFIX = ".corpus.json"
 DOCUMENT_SUFFIXES = (".txt", ".md")
 EXTENSION_PREFIX = "x_"
-
-
-class DatasetError(RAGError):
-    """A dataset file (or an importer's input) is missing, malformed or inconsistent.
-
-    ``reason`` is the bare problem; ``path`` and ``line`` say where, when known.
-    """
-
-    def __init__(self, reason: str, *, path: Path | str | None = None, line: int | None = None) -> None:
-        self.reason = reason
-        self.path = str(path) if path is not None else None
-        self.line = line
-        where = self.path or ""
-        if line is not None:
-            where = f"{where} line {line}" if where else f"line {line}"
-        super().__init__(f"{where}: {reason}" if where else reason)
-
-    def at(self, path: Path | str, line: int | None = None, *, prefix: str = "") -> DatasetError:
-        """The same problem, located in ``path`` (at ``line``), optionally under a field ``prefix``."""
-        return DatasetError(f"{prefix}{self.reason}", path=path, line=line)
 
 
 # --------------------------------------------------------------------------- domain

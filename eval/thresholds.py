@@ -10,13 +10,9 @@ import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from rag.errors import RAGError
+from rag.errors import ThresholdError
 
 __all__ = ["ThresholdError", "ThresholdResult", "check_thresholds", "parse_fail_under"]
-
-
-class ThresholdError(RAGError):
-    """A ``--fail-under`` value cannot be parsed, names an unknown metric, or is not a fraction."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 
 from rag.domain import Chunk, Document
-
 from rag.sentences import (
     CLOSERS,
     LETTERS_PER_EXTRA_UNIT,

@@ -1,31 +1,26 @@
 """The question-answering service: validates a question, retrieves, answers, and says why not.
 
 A thin composition of the parts (retriever, generator) over one committed index version,
-shared by the CLI and (later) the HTTP API.
+shared by the CLI and the HTTP API (both get it from the factory in ``rag.cli.factory``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
-
 from dataclasses import replace
+from typing import Any
 
 from rag.answering import ExtractiveGenerator
 from rag.domain import Answer, Passage
-from rag.errors import GenerationError, RAGError
-from rag.language import abstain_message, detect_language, script_of
+from rag.errors import GenerationError, QuestionError
 from rag.followup import QuestionRewriter, RuleBasedRewriter, Turn
 from rag.generation import AnswerEvent
+from rag.language import abstain_message, detect_language, script_of
 from rag.protocols import Embedder, Generator
 from rag.retrieval import HybridRetriever, Retriever
 from rag.store import IndexSnapshot
 
-__all__ = ["QuestionError", "QAService", "answer_to_dict"]
-
-
-class QuestionError(RAGError):
-    """A question that cannot be asked: empty, or over the length limit."""
+__all__ = ["QAService", "QuestionError", "answer_to_dict"]  # QuestionError: re-exported from rag.errors
 
 
 class QAService:

@@ -41,11 +41,11 @@ import numpy as np
 
 from rag.domain import Chunk, Document, EmbedderInfo, Hit, SourceRecord, StoredChunk, sha256_hex
 from rag.errors import (
-    IndexStoreError,
     IndexFormatError,
     IndexLockedError,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexStoreError,
 )
 from rag.tokenize import TOKENIZER_NAME, keyword_tokens
 
@@ -86,7 +86,7 @@ _CHUNK_COLUMNS = "c.vector_id, c.chunk_id, c.source_id, s.path, c.ordinal, c.sta
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _fsync_path(path: Path) -> None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx

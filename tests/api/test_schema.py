@@ -4,9 +4,9 @@ generated valid and invalid requests; no 5xx, every response matches the schema.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
-import subprocess
 
 import pytest
 
