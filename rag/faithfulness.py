@@ -3,8 +3,9 @@
 The evaluation harness scores answers with it, and the LLM generator checks every sentence
 with it before releasing it, so both use the same code. Steps, each visible in the result:
 
-1. **Statements**: the answer split into sentences (``rag.sentences``, Chinese and English),
-   citation markers ``[n]`` taken out of the text and kept as the statement's citations.
+1. **Statements**: the answer split into sentences (``rag.statements.split_statements`` over
+   ``rag.sentences``, Chinese and English), citation markers ``[n]`` taken out of the text and
+   kept as the statement's citations.
 2. **Support**, per statement, by a :class:`Judge`. The offline :class:`LexicalJudge` needs no
    language model: it finds the window of one or two consecutive passage sentences that holds
    most of the statement's content terms (``rag.terms``), then weighs
@@ -35,6 +36,9 @@ with it before releasing it, so both use the same code. Steps, each visible in t
 Looking for the one window that says it all is what catches swapped facts: a statement whose
 answer span was swapped for another span of the same passage still has every term somewhere
 in the passage, but not in one place.
+
+Statement splitting lives in :mod:`rag.statements` and the LLM judge's prompt in
+:mod:`rag.judge_prompt`; both are importable from here too.
 """
 
 from __future__ import annotations
@@ -48,13 +52,17 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from rag.judge_prompt import JUDGE_INSTRUCTIONS, judge_messages, parse_judgement
 from rag.protocols import Embedder
 from rag.sentences import split_sentences
+from rag.statements import MARKER_RE, Statement, split_statements
 from rag.terms import contains_term, content_terms
 
 __all__ = [
     "DEFAULT_SUPPORT_POLICY",
+    "FEATURES",
     "JUDGE_INSTRUCTIONS",
+    "MARKER_RE",
     "SIMILARITY_SUPPORT_POLICY",
     "FaithfulnessChecker",
     "FaithfulnessResult",
@@ -64,60 +72,19 @@ __all__ = [
     "StatementVerdict",
     "SupportEvidence",
     "SupportPolicy",
+    "check_answer",
     "judge_messages",
     "parse_judgement",
     "split_statements",
 ]
 
-MARKER_RE = re.compile(r"\s*\[(\d{1,3})\]")
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _LATIN = "A-Za-z\u00c0-\u024f"
 _EN_NAME_RE = re.compile(
     rf"(?<![{_LATIN}0-9'])[A-Z][{_LATIN}'’-]*[a-z0-9\u00df-\u024f][{_LATIN}0-9'’-]*|(?<![{_LATIN}0-9'])[A-Z]{{2,}}(?![{_LATIN}])"
 )
 _ZH_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
-_HAS_WORD = re.compile(r"\w")
 _LIST_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.)、）]|[（(]?[一二三四五六七八九十]+[、.）)]|[-*•·])\s*")
-
-
-# -- statements ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """One sentence of an answer, without its citation markers; ``start``/``end`` locate it in the answer."""
-
-    text: str
-    start: int
-    end: int
-    markers: tuple[int, ...] = ()
-
-
-def split_statements(answer: str) -> list[Statement]:
-    """The answer's sentences as statements, markers ``[n]`` moved out of the text into ``markers``.
-
-    A marker belongs to the sentence it follows, whether it stands before or after the full
-    stop (``...2017 [1].``, ``...2017.[1]``, ``...年。[1]``); ``start``/``end`` span the sentence
-    with its markers. Sentences without a word (a stray marker, punctuation) are not statements.
-    """
-    markers = list(MARKER_RE.finditer(answer))
-    masked = list(answer)
-    for match in markers:
-        masked[match.start() : match.end()] = " " * (match.end() - match.start())
-    spans = [[span.start, span.end] for span in split_sentences("".join(masked))]
-    if not spans:
-        return []
-    owned: list[list[int]] = [[] for _ in spans]
-    for match in markers:
-        index = max((i for i, (start, _) in enumerate(spans) if start <= match.start()), default=0)
-        owned[index].append(int(match.group(1)))
-        spans[index][1] = max(spans[index][1], match.end())
-    statements = []
-    for (start, end), marks in zip(spans, owned):
-        text = MARKER_RE.sub("", answer[start:end]).strip()
-        if _HAS_WORD.search(text):
-            statements.append(Statement(text, start, end, tuple(dict.fromkeys(marks))))
-    return statements
 
 
 # -- evidence and verdicts -------------------------------------------------------------
@@ -387,36 +354,6 @@ def _why(evidence: SupportEvidence, supported: bool) -> str:
     return f"not supported: best match {where} ({facts}){'; ' + detail if detail else ''}"
 
 
-# -- the LLM judge's prompt (the call itself is in rag.langchain_adapters.ChatModelJudge) --
-
-JUDGE_INSTRUCTIONS = (
-    "You check whether a statement is supported by passages. A statement is SUPPORTED only if "
-    "every fact in it is stated in the passages; otherwise it is UNSUPPORTED. Reply with one word, "
-    "SUPPORTED or UNSUPPORTED, then a short reason on the same line."
-)
-
-
-def judge_messages(statement: str, passages: Sequence[str], question: str | None = None) -> list[tuple[str, str]]:
-    """(role, content) pairs asking a chat model for one statement's verdict."""
-    numbered = "\n\n".join(f"[{n}] {text}" for n, text in enumerate(passages, start=1))
-    asked = f"Question it answers: {question}\n" if question else ""
-    return [("system", JUDGE_INSTRUCTIONS), ("user", f"Passages:\n\n{numbered}\n\n{asked}Statement: {statement}")]
-
-
-def parse_judgement(reply: str) -> tuple[bool | None, str]:
-    """(supported, reason) from the judge's reply; ``None`` when it says neither word."""
-    text = reply.strip()
-    upper = text.upper()
-    if re.search(r"\b(UNSUPPORTED|NOT SUPPORTED|不支持|无法支持)\b", upper) or upper.startswith(("NO", "UNSUPPORTED")):
-        supported: bool | None = False
-    elif re.search(r"\bSUPPORTED\b|支持", upper) or upper.startswith("YES"):
-        supported = True
-    else:
-        supported = None
-    reason = re.sub(r"^\W*(UN)?SUPPORTED\W*", "", text, flags=re.IGNORECASE).strip().splitlines()
-    return supported, (reason[0] if reason else "")
-
-
 # -- the checker -----------------------------------------------------------------------
 
 
@@ -434,7 +371,7 @@ class FaithfulnessChecker:
         *,
         abstained: bool = False,
     ) -> FaithfulnessResult:
-        """Score ``answer`` against ``passages`` (all of them; see :meth:`check_citations` for the cited ones)."""
+        """Score ``answer`` against ``passages`` (all of them; see :meth:`check_cited` for the cited ones)."""
         if abstained:
             return FaithfulnessResult((), math.nan, "abstained", self.judge.name)
         statements = split_statements(answer)
@@ -465,3 +402,9 @@ class FaithfulnessChecker:
 
 def _at(verdict: StatementVerdict, statement: Statement) -> StatementVerdict:
     return replace(verdict, statement=statement)
+
+
+def check_answer(answer: str, passages: Sequence[str], question: str | None = None, *, judge: Judge | None = None) -> FaithfulnessResult:
+    """Check ``answer`` statement by statement against ``passages`` with ``judge`` (the offline
+    :class:`LexicalJudge` by default): the one-call form of :meth:`FaithfulnessChecker.check`."""
+    return FaithfulnessChecker(judge).check(answer, passages, question)

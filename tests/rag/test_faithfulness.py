@@ -134,3 +134,13 @@ def test_paraphrases_are_the_known_weakness_of_the_offline_judge() -> None:
     reworded = judge.judge(["Arthur's Magazine was a literary periodical from Philadelphia."], [PASSAGE_EN])[0]
     assert quoted.supported and not reworded.supported
     assert reworded.score < quoted.score
+
+
+def test_check_answer_is_the_one_call_form() -> None:
+    from rag.faithfulness import check_answer
+
+    passage = "提现一般需要1个工作日到账。大额提现需要人工审核。"
+    supported = check_answer("提现一般需要1个工作日到账。", [passage])
+    assert supported.score == 1.0 and supported.judge == "offline"
+    changed = check_answer("提现一般需要5个工作日到账。", [passage])
+    assert changed.score == 0.0 and not changed.verdicts[0].supported

@@ -1,0 +1,156 @@
+"""What one version directory of an index holds, and the helpers its reader and writer share.
+
+The format version, the version-name pattern, the entries of an index directory, the SQLite
+schema, the manifest's embedder record, file checksums and fsync, and the keyword (BM25) index
+with its tokeniser. The layout itself is described in :mod:`rag.store`.
+
+The keyword tokeniser is looked up in this module when it is used (:func:`build_bm25`,
+:func:`keyword_query_tokens`, :func:`keyword_manifest`, :func:`keyword_index_is_current`), so
+that the one place to swap it for a process is here (``keyword_tokens``, ``TOKENIZER_NAME``).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.domain import EmbedderInfo, StoredChunk
+from rag.tokenize import TOKENIZER_NAME, keyword_tokens
+
+__all__ = [
+    "CHUNK_COLUMNS",
+    "FORMAT_VERSION",
+    "INDEX_ENTRIES",
+    "SCHEMA",
+    "TOKENIZER_NAME",
+    "VERSION_RE",
+    "build_bm25",
+    "embedder_dict",
+    "embedder_from_dict",
+    "file_sha256",
+    "fsync_path",
+    "fsync_tree",
+    "keyword_index_is_current",
+    "keyword_manifest",
+    "keyword_query_tokens",
+    "keyword_tokens",
+    "now",
+    "row_to_chunk",
+]
+
+FORMAT_VERSION = 1
+VERSION_RE = re.compile(r"^v(\d{6,})$")
+INDEX_ENTRIES = frozenset({"CURRENT", "CURRENT.tmp", ".lock", "versions"})
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sources (
+    source_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    content_hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    n_chunks INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL,
+    text TEXT NOT NULL,
+    pages TEXT NOT NULL
+);
+CREATE TABLE chunks (
+    vector_id INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    source_id TEXT NOT NULL REFERENCES sources(source_id),
+    ordinal INTEGER NOT NULL,
+    start_char INTEGER NOT NULL,
+    end_char INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    heading TEXT NOT NULL,
+    page INTEGER,
+    embed_hash TEXT NOT NULL
+);
+CREATE INDEX chunks_by_source ON chunks(source_id, ordinal);
+CREATE INDEX chunks_by_embed_hash ON chunks(embed_hash);
+"""
+CHUNK_COLUMNS = "c.vector_id, c.chunk_id, c.source_id, s.path, c.ordinal, c.start_char, c.end_char, c.text, c.heading, c.page"
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_tree(root: Path) -> None:
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            fsync_path(Path(dirpath) / name)
+        fsync_path(Path(dirpath))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def row_to_chunk(row: Sequence[Any]) -> StoredChunk:
+    """A row of ``SELECT {CHUNK_COLUMNS}`` as a chunk."""
+    return StoredChunk(
+        vector_id=int(row[0]),
+        chunk_id=row[1],
+        source_id=row[2],
+        path=row[3],
+        ordinal=int(row[4]),
+        start=int(row[5]),
+        end=int(row[6]),
+        text=row[7],
+        heading=row[8],
+        page=row[9],
+    )
+
+
+def embedder_dict(info: EmbedderInfo) -> dict[str, Any]:
+    return {"backend": info.backend, "model": info.model, "dim": info.dim, "normalized": info.normalized}
+
+
+def embedder_from_dict(data: dict[str, Any]) -> EmbedderInfo:
+    return EmbedderInfo(
+        backend=str(data["backend"]), model=str(data["model"]), dim=int(data["dim"]), normalized=bool(data["normalized"])
+    )
+
+
+# -- the keyword index -------------------------------------------------------------------
+
+
+def build_bm25(texts: Sequence[str]) -> Any:
+    import bm25s
+
+    retriever = bm25s.BM25()
+    retriever.index([keyword_tokens(t) for t in texts], show_progress=False)
+    return retriever
+
+
+def keyword_query_tokens(query: str) -> list[str]:
+    """A query's tokens for the keyword index (the rules the index was built with)."""
+    return keyword_tokens(query)
+
+
+def keyword_manifest() -> dict[str, str]:
+    """The manifest's record of the keyword index."""
+    return {"backend": "bm25s", "tokenizer": TOKENIZER_NAME}
+
+
+def keyword_index_is_current(manifest: dict[str, Any]) -> bool:
+    """Whether a version's keyword index was built with today's tokenisation rules."""
+    return bool(manifest.get("keyword", {}).get("tokenizer") == TOKENIZER_NAME)
