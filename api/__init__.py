@@ -1,6 +1,7 @@
 """api: the FastAPI service and the OpenAI-compatible endpoint.
 
-Empty until the HTTP API lands (issue 6); the package exists so the layout is fixed.
+``create_app`` (api.app) builds the FastAPI application over a ``Pipeline`` (api.state) whose
+objects the composition root builds (``rag serve``, with ``rag.cli.factory.Factory``).
 """
 
 __all__: list[str] = []

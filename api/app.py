@@ -11,14 +11,12 @@ model fails, 503 for questions before an index exists. Library errors are transl
 
 # No ``from __future__ import annotations`` here: FastAPI reads the route signatures, and the
 # request models built in create_app() (with the settings' limits) are local names.
-import json
 import logging
-import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -29,9 +27,10 @@ from fastapi.security import HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from pydantic import Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import openai_compat as oa
+from api.errors import KINDS, ApiError, error_response, translate
+from api.middleware import BodyLimit, KeyCheck
 from api.schemas import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -46,9 +45,9 @@ from api.schemas import (
     Ready,
     UploadOut,
 )
-from api.state import NotReady, Pipeline, UploadError, document_dict, safe_filename
-from rag.errors import GenerationError, IndexLockedError, IndexStoreError, RAGError
-from rag.language import detect_language
+from api.state import Pipeline, document_dict, safe_filename
+from api.streaming import SSE_HEADERS, stream_answer, stream_text
+from rag.errors import ConfigError, NotReadyError, RAGError
 from rag.settings import Settings
 
 __all__ = ["create_app", "ApiError"]
@@ -56,145 +55,27 @@ __all__ = ["create_app", "ApiError"]
 log = logging.getLogger("rag.api")
 STATIC = Path(__file__).parent / "static"
 DOCS_ASSETS = Path(str(resources.files("fastapi_offline") / "static"))  # Swagger UI (Apache-2.0), packaged by fastapi-offline (MIT)
-PUBLIC = ("/", "/health", "/ready", "/docs", "/openapi.json")
-PUBLIC_PREFIXES = ("/static/", "/static-docs/")
-
-
-class ApiError(Exception):
-    """An error response: status, one-line message, OpenAI-style type."""
-
-    def __init__(self, status: int, message: str, kind: str = "invalid_request_error", details: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.kind = kind
-        self.details = details
-
-
-def _error(status: int, message: str, kind: str, details: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"message": message, "type": kind, "code": status}
-    if details:
-        body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, headers=headers)
-
-
-_KINDS = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
-          409: "conflict", 413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
-          502: "upstream_error", 503: "not_ready"}
-
-
-def translate(exc: RAGError) -> ApiError:
-    """A library error as the HTTP error a client should see."""
-    from rag.service import QuestionError
-
-    if isinstance(exc, QuestionError):
-        return ApiError(422, str(exc))
-    if isinstance(exc, UploadError):
-        return ApiError(exc.status, str(exc), _KINDS.get(exc.status, "invalid_request_error"))
-    if isinstance(exc, NotReady):
-        return ApiError(503, str(exc), "not_ready")
-    if isinstance(exc, IndexLockedError):
-        return ApiError(409, str(exc), "conflict")
-    if isinstance(exc, IndexStoreError):
-        return ApiError(503, str(exc), "not_ready")
-    if isinstance(exc, GenerationError):
-        return ApiError(502, str(exc), "upstream_error")
-    return ApiError(500, str(exc), "server_error")
-
-
-class BodyLimit:
-    """Refuses request bodies over ``limit`` bytes with 413: by Content-Length before reading, and
-    by counting for chunked bodies (the handler never sees more than the limit)."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        message = f"the request body is over the limit of {self.limit / 1048576:g} MB (setting max_request_mb)"
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    too_big = int(value) > self.limit
-                except ValueError:
-                    await _error(400, "malformed Content-Length header", "invalid_request_error")(scope, receive, send)
-                    return
-                if too_big:
-                    await _error(413, message, "invalid_request_error", headers={"Connection": "close"})(scope, receive, send)
-                    return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            msg = await receive()
-            if msg["type"] == "http.request":
-                seen += len(msg.get("body", b""))
-                if seen > self.limit:
-                    # an HTTPException, which FastAPI lets through its body parsing (other errors become 400)
-                    raise StarletteHTTPException(413, message)
-            return msg
-
-        await self.app(scope, counted, send)
-
-
-class KeyCheck:
-    """With API keys configured, refuses every request but the public ones (the page, its files,
-    the docs, /health, /ready) without a valid ``Authorization: Bearer KEY``, before its body is
-    read. (The routes also declare the key, for the OpenAPI schema.)"""
-
-    def __init__(self, app: ASGIApp, keys: list[bytes]) -> None:
-        self.app = app
-        self.keys = keys
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.keys or _is_public(scope["path"]) or scope["method"] == "OPTIONS":
-            await self.app(scope, receive, send)
-            return
-        header = dict(scope.get("headers", [])).get(b"authorization", b"")
-        scheme, _, given = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not valid_key(given.strip(), self.keys):
-            response = _error(401, "a valid API key is required: send 'Authorization: Bearer KEY'", "authentication_error",
-                              headers={"WWW-Authenticate": "Bearer"})
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
-def _is_public(path: str) -> bool:
-    return path in PUBLIC or path.startswith(PUBLIC_PREFIXES)
-
-
-def valid_key(given: bytes, keys: list[bytes]) -> bool:
-    # compared with every key, so the time taken does not tell which one nearly matched
-    return bool(given) and sum(secrets.compare_digest(given, k) for k in keys) > 0
 
 
 def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastAPI:
-    """The application over ``settings`` (index, models, keys, limits). ``pipeline`` lets a caller
-    share already loaded models; by default they load at startup (lifespan)."""
+    """The application over ``settings`` (keys, limits) and ``pipeline``: the models and the index,
+    built by the composition root (``rag serve``: ``Pipeline(settings, Factory(settings))``) and
+    loaded at startup (lifespan) unless already loaded; closed at shutdown. Without a pipeline the
+    app starts only when a test swaps ``get_pipeline`` through ``app.dependency_overrides``."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        nonlocal pipeline
         if get_pipeline in app.dependency_overrides:  # a test swapped the pipeline: load nothing
             yield
             return
         if pipeline is None:
-            from rag.compose import llm_generator
-
-            llm = await run_in_threadpool(llm_generator, settings)
-            pipeline = Pipeline(settings, llm=llm)
+            raise ConfigError("create_app needs a pipeline: api.state.Pipeline(settings, components), as 'rag serve' builds it")
         await run_in_threadpool(pipeline.load)
         app.state.pipeline = pipeline
         try:
             yield
         finally:
-            server = getattr(pipeline.llm, "server", None)
-            if server is not None:
-                server.close()
+            pipeline.close()
 
     app = FastAPI(
         title="rag-cite",
@@ -222,23 +103,23 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return _error(exc.status, exc.message, exc.kind, exc.details, headers)
+        return error_response(exc.status, exc.message, exc.kind, exc.details, headers)
 
     @app.exception_handler(RAGError)
     async def _rag_error(request: Request, exc: RAGError) -> JSONResponse:
         api = translate(exc)
         if api.status >= 500 and api.status != 503:
             log.error("%s %s: %s", request.method, request.url.path, exc)
-        return _error(api.status, api.message, api.kind)
+        return error_response(api.status, api.message, api.kind)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": _friendly(e), "type": str(e.get("type", ""))} for e in exc.errors()]
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         if first["type"] == "json_invalid":
-            return _error(400, f"the body is not valid JSON: {first['msg']}", "invalid_request_error", details)
+            return error_response(400, f"the body is not valid JSON: {first['msg']}", "invalid_request_error", details)
         where = ".".join(p for p in first["loc"] if p != "body") or "request"
-        return _error(422, f"invalid request: {where}: {first['msg']}", "invalid_request_error", details)
+        return error_response(422, f"invalid request: {where}: {first['msg']}", "invalid_request_error", details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -248,21 +129,21 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
             detail = f"no such endpoint: {request.method} {request.url.path} (see /docs)"
         if exc.status_code == 405:
             # Allow: every method of the path (each method is its own route, so Starlette names one)
-            allowed = sorted({m for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.match(request.url.path) for m in r.methods})
+            allowed = sorted({m for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.match(request.url.path) for m in r.methods or ()})
             if not allowed and request.url.path.startswith("/static/"):
                 allowed = ["GET", "HEAD"]
             headers = {"Allow": ", ".join(allowed)}
             detail = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
-        return _error(exc.status_code, detail, _KINDS.get(exc.status_code, "invalid_request_error"), headers=headers)
+        return error_response(exc.status_code, detail, KINDS.get(exc.status_code, "invalid_request_error"), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return _error(500, f"internal error: {type(exc).__name__}", "server_error")
+        return error_response(500, f"internal error: {type(exc).__name__}", "server_error")
 
     # The key is checked by KeyCheck, before the body is read; this declares it in the OpenAPI schema.
     Keyed = [Depends(_bearer)]
-    errors = {r: {"model": ErrorResponse} for r in (401, 503)}
+    errors: dict[int | str, dict[str, Any]] = {r: {"model": ErrorResponse} for r in (401, 503)}
 
     # -- public ----------------------------------------------------------------------------
 
@@ -306,9 +187,10 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
 
     @app.post("/v1/query", response_model=QueryResponse, response_model_exclude_none=True, tags=["questions"],
               summary="Answer a question from the documents, with citations", dependencies=Keyed, responses=errors | {502: {"model": ErrorResponse}})
-    def query(body: Query, p: PipelineDep) -> dict[str, Any]:  # type: ignore[valid-type]
+    def query(request: Query, p: PipelineDep) -> dict[str, Any]:  # type: ignore[valid-type]  # a model built above, with this server's limits
         from rag.service import answer_to_dict
 
+        body = cast(QueryRequest, request)
         _limits(body.top_k)
         service = p.service()
         history = [(t.role, t.content) for t in body.history]
@@ -325,7 +207,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
     def list_documents(p: PipelineDep) -> dict[str, Any]:
         try:
             snapshot = p.snapshot()
-        except NotReady:
+        except NotReadyError:
             return {"documents": [], "index_version": None}
         return {"documents": [document_dict(s) for s in snapshot.sources()], "index_version": snapshot.version}
 
@@ -399,7 +281,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         if chore is not None:
             _task, content = chore
             if body.stream:
-                return _stream_text(content, model)
+                return stream_text(content, model)
             return oa.completion(content, model, citations=[], sources=[], rag=None)
         try:
             question, history = oa.split_messages(body.messages)
@@ -411,7 +293,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
             events = service.stream(question, history=history)
             # The first event before the status line: a model that is down is a 502, not a 200 stream.
             first = next(events, None)
-            return StreamingResponse(_stream_answer(first, events, question, model), media_type="text/event-stream", headers=SSE_HEADERS)
+            return StreamingResponse(stream_answer(first, events, question, model), media_type="text/event-stream", headers=SSE_HEADERS)
         from rag.service import answer_to_dict
 
         answer = service.ask(question, history=history)
@@ -464,66 +346,6 @@ def _stage(upload: UploadFile, target: Path, settings: Settings) -> Path:
     except OSError as exc:
         raise ApiError(400, f"{name}: cannot store this file name here ({exc.strerror or exc}): rename it") from exc
     return target
-
-
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-
-def _stream_text(content: str, model: str) -> StreamingResponse:
-    def events() -> Iterator[str]:
-        cid = oa.new_id()
-        yield oa.chunk(cid, model, {"role": "assistant", "content": content})
-        yield oa.chunk(cid, model, {}, finish=True, citations=[], sources=[])
-        yield oa.DONE
-
-    return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
-
-
-def _stream_answer(first: Any, events: Iterator[Any], question: str, model: str) -> Iterator[str]:
-    """Checked sentences as they are released, then the sources (footer, Open WebUI source events,
-    and structured on the last chunk), then ``[DONE]``. An error after the stream began is an
-    ``error`` event (the status line has been sent), then ``[DONE]``."""
-    from itertools import chain
-
-    from rag.service import answer_to_dict
-
-    cid = oa.new_id()
-    joiner = "" if detect_language(question) == "zh" else " "
-    yield oa.chunk(cid, model, {"role": "assistant", "content": ""})
-    try:
-        shown = 0
-        answer = None
-        for event in chain([first] if first is not None else [], events):
-            if event.kind == "sentence":
-                yield oa.chunk(cid, model, {"content": (joiner if shown else "") + event.text})
-                shown += 1
-            elif event.kind == "final":
-                answer = event.answer
-        if answer is None:
-            raise GenerationError("the answer stream ended without an answer")
-        if not shown or answer.abstained or not answer.sentences:
-            # nothing streamed yet, an abstention, or a fallback that answered after the model
-            # failed mid-stream: its own whole text, which its citations belong to
-            yield oa.chunk(cid, model, {"content": ("\n\n" if shown else "") + answer.text})
-        markdown = oa.sources_markdown(answer)
-        if markdown:
-            yield oa.chunk(cid, model, {"content": markdown})
-        sources = oa.openwebui_sources(answer)
-        for source in sources:
-            yield oa.chunk(cid, model, None, event={"type": "source", "data": source})
-        rag = answer_to_dict(answer)
-        yield oa.chunk(cid, model, {}, finish=True, citations=rag["citations"], sources=sources, rag=rag)
-    except RAGError as exc:
-        api = translate(exc)
-        yield _error_event(api.message, api.kind, api.status)
-    except Exception as exc:  # noqa: BLE001 - the status line is sent: say so in the stream, never just stop
-        log.exception("unexpected error in a streamed answer")
-        yield _error_event(f"internal error: {type(exc).__name__}", "server_error", 500)
-    yield oa.DONE
-
-
-def _error_event(message: str, kind: str, status: int) -> str:
-    return f"data: {json.dumps({'error': {'message': message, 'type': kind, 'code': status}}, ensure_ascii=False)}\n\n"
 
 
 _SETTING_OF = {"question": "max_question_chars", "top_k": "max_top_k"}

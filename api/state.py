@@ -18,26 +18,37 @@ import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from rag.errors import IndexNotFoundError, RAGError
+from rag.errors import IndexNotFoundError, NotReadyError, UploadError
 from rag.settings import Settings
 
-__all__ = ["Pipeline", "NotReady", "UploadError", "safe_filename", "UploadResult", "document_dict"]
+if TYPE_CHECKING:
+    from ingest.pipeline import Ingestor
+    from rag.domain import SourceRecord
+    from rag.protocols import Embedder
+    from rag.service import QAService
+    from rag.store import IndexSnapshot, IndexStore
+
+__all__ = ["Components", "Pipeline", "UploadError", "UploadResult", "document_dict", "safe_filename"]
+
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
 
 
-class NotReady(RAGError):
-    """No index yet, or the models are still loading: the server answers 503."""
+class Components(Protocol):
+    """What the server needs built: ``rag.cli.factory.Factory`` is the implementation ``rag serve``
+    passes in (the API builds nothing from settings itself)."""
 
+    def embedder(self) -> Embedder: ...
 
-class UploadError(RAGError):
-    """An upload that cannot be taken; ``status`` is the HTTP status that says why."""
+    def store(self) -> IndexStore: ...
 
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
+    def qa_service(self, snapshot: IndexSnapshot) -> QAService: ...
+
+    def ingestor(self) -> Ingestor: ...
+
+    def close(self) -> None: ...
 
 
 def safe_filename(name: str | None) -> str:
@@ -55,7 +66,7 @@ def safe_filename(name: str | None) -> str:
         stem = stem.encode()[:room].decode(errors="ignore")
         base = stem + dot + suffix
     if not base or base in {".", ".."}:
-        raise UploadError(f"unusable file name {name!r}: give the file a name such as notes.md", 400)
+        raise UploadError(repr(name), "unusable file name: give the file a name such as notes.md")
     return base
 
 
@@ -70,16 +81,13 @@ class UploadResult:
 class Pipeline:
     """The models and the index, shared by the server's threads."""
 
-    def __init__(self, settings: Settings, embedder: Any = None, llm: Any = None) -> None:
-        from rag.embedders import embedder_from_settings
-        from rag.store import IndexStore
-
+    def __init__(self, settings: Settings, components: Components) -> None:
         self.settings = settings
-        self.embedder = embedder or embedder_from_settings(settings)
-        self.llm = llm
-        self.store = IndexStore(settings.index_dir, keep_versions=settings.keep_versions)
+        self.components = components
+        self.embedder = components.embedder()
+        self.store = components.store()
         self.uploads = settings.uploads_path
-        self._service: Any = None
+        self._service: QAService | None = None
         self._version: str | None = None
         self._switch = threading.Lock()
         self._writing = threading.Lock()  # one ingest or delete at a time in this process
@@ -92,19 +100,17 @@ class Pipeline:
         self.embedder.embed_queries(["warm-up"])
         try:
             self.service()
-        except NotReady:
+        except NotReadyError:
             pass  # no index yet: documents can still be uploaded
         self.loaded = True
 
     # -- reading ---------------------------------------------------------------------------
 
-    def service(self) -> Any:
+    def service(self) -> QAService:
         """The question-answering service of the last committed index version."""
-        from rag.compose import qa_service
-
         version = self.store.current_version()
         if version is None:
-            raise NotReady(
+            raise NotReadyError(
                 f"no index yet at {self.store.root}: upload documents (POST /v1/documents) or run 'rag ingest PATH --index {self.store.root}'"
             )
         if version != self._version:
@@ -113,12 +119,13 @@ class Pipeline:
                     try:
                         snapshot = self.store.open(self.embedder.info)
                     except IndexNotFoundError as exc:
-                        raise NotReady(str(exc)) from exc
-                    self._service = qa_service(snapshot, self.embedder, self.settings, self.llm)
+                        raise NotReadyError(str(exc)) from exc
+                    self._service = self.components.qa_service(snapshot)
                     self._version = snapshot.version
+        assert self._service is not None
         return self._service
 
-    def snapshot(self) -> Any:
+    def snapshot(self) -> IndexSnapshot:
         return self.service().snapshot
 
     def status(self) -> dict[str, Any]:
@@ -134,15 +141,17 @@ class Pipeline:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _ingestor(self) -> Any:
-        from ingest.pipeline import ingestor_from_settings
+    def close(self) -> None:
+        """Stop what the components run (a local model server)."""
+        self.components.close()
 
-        return ingestor_from_settings(self.settings, embedder=self.embedder)
+    def _ingestor(self) -> Ingestor:
+        return self.components.ingestor()
 
-    def _sources_by_path(self) -> dict[str, Any]:
+    def _sources_by_path(self) -> dict[str, SourceRecord]:
         try:
             return {s.path: s for s in self.snapshot().sources()}
-        except NotReady:
+        except NotReadyError:
             return {}
 
     def ingest_uploads(self, files: list[tuple[str, Path]]) -> UploadResult:
@@ -172,7 +181,7 @@ class Pipeline:
                 for name, temp in files:
                     target = (self.uploads / name).resolve()
                     if target.parent != self.uploads.resolve():  # safe_filename makes this impossible; belt and braces
-                        raise UploadError(f"file name {name!r} escapes the upload folder", 400)
+                        raise UploadError(repr(name), "the file name escapes the upload folder")
                     if target.exists():
                         replaced[target] = temp.with_name(f".previous-{name}")
                         os.replace(target, replaced[target])
@@ -227,7 +236,7 @@ class Pipeline:
             pass
 
 
-def document_dict(record: Any) -> dict[str, Any]:
+def document_dict(record: SourceRecord) -> dict[str, Any]:
     return {
         "id": record.source_id,
         "name": Path(record.path).name,

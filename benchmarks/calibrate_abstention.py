@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
 from benchmarks.logistic import fit  # noqa: E402
-from ingest.pipeline import ingestor_from_settings  # noqa: E402
+from rag import sample_corpus_path  # noqa: E402
 from rag.answering import FEATURES, ExtractiveGenerator  # noqa: E402
-from rag.cli import sample_corpus_path  # noqa: E402
+from rag.cli.factory import build_ingestor  # noqa: E402
 from rag.embedders import E5Embedder  # noqa: E402
 from rag.retrieval import HybridRetriever  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
@@ -60,7 +60,7 @@ def build_index(texts: list[str], root: Path, embedder: E5Embedder) -> IndexStor
     for n, text in enumerate(texts):
         (docs / f"{n:04d}.txt").write_text(text, encoding="utf-8")
     settings = load_settings(environ={})
-    ingestor_from_settings(settings, embedder=embedder, index_dir=root / "index").ingest([docs])
+    build_ingestor(settings, embedder=embedder, index_dir=root / "index").ingest([docs])
     return IndexStore(root / "index")
 
 

@@ -47,8 +47,8 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 from ingest.chunking import SentenceChunker
 from ingest.loaders import load_document
-from ingest.pipeline import ingestor_from_settings
-from rag.cli import sample_corpus_path
+from rag import sample_corpus_path
+from rag.cli.factory import build_ingestor
 from rag.domain import EmbedderInfo
 from rag.embedders import E5Embedder
 from rag.settings import load_settings
@@ -166,7 +166,7 @@ def main() -> None:
             return len(embedder.embed_passages(texts))
 
         def run_ours(index_dir: Path) -> int:
-            ingestor = ingestor_from_settings(settings, embedder=embedder, index_dir=index_dir)
+            ingestor = build_ingestor(settings, embedder=embedder, index_dir=index_dir)
             report = ingestor.ingest([tmp / "corpus"])
             if report.skipped or report.files_added != len(files):
                 raise RuntimeError(f"the Ingestor added {report.files_added} of {len(files)} files: {report.skipped}")

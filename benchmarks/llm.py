@@ -292,14 +292,15 @@ def spread(rows: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:
 
 
 def live(rows: Sequence[dict[str, Any]], model_path: Path, n: int, threads: int) -> dict[str, Any]:
-    from rag.langchain_adapters import ChatModelGenerator, chat_model_from_settings
+    from rag.cli.factory import build_chat_model
+    from rag.langchain_adapters import ChatModelGenerator
     from rag.local_llm import LocalGGUFServer
     from rag.settings import load_settings
 
     settings = load_settings(environ={}, llm_timeout=600)
     loading = time.perf_counter()
     server = LocalGGUFServer(model_path, context=settings.gguf_context, threads=threads)
-    chat_model = chat_model_from_settings(settings, base_url=server.base_url, model=server.model_name, api_key=server.api_key)
+    chat_model = build_chat_model(settings, base_url=server.base_url, model=server.model_name, api_key=server.api_key)
     chat_model.stream_usage = True  # type: ignore[attr-defined]  # ChatOpenAI: ask the server for token counts
     timer = TokenTimer()
     chat_model.callbacks = [timer]

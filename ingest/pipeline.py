@@ -18,10 +18,9 @@ from ingest.loaders import extract_document, is_supported, read_source
 from rag.domain import Chunk, Document, sha256_hex, source_id_for
 from rag.errors import IngestError
 from rag.protocols import Chunker, Embedder
-from rag.settings import Settings
 from rag.store import IndexStore, IndexWriter
 
-__all__ = ["Ingestor", "IngestReport", "SkippedFile", "discover", "ingestor_from_settings"]
+__all__ = ["Ingestor", "IngestReport", "SkippedFile", "discover"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,20 +250,3 @@ class Ingestor:
             report.version = writer.commit() or self.store.current_version()
         report.seconds = round(time.monotonic() - started, 3)
         return report
-
-
-def ingestor_from_settings(settings: Settings, *, embedder: Embedder | None = None, index_dir: Path | None = None) -> Ingestor:
-    """The ingestor ``rag ingest`` uses: the settings' chunker, embedder (unless given) and index."""
-    from ingest.chunking import SentenceChunker
-    from rag.embedders import embedder_from_settings
-
-    chunker = SentenceChunker(settings.chunk_size, settings.chunk_overlap)
-    return Ingestor(
-        IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions),
-        embedder or embedder_from_settings(settings),
-        chunker,
-        chunker_config=chunker.config,
-        max_file_bytes=settings.max_file_bytes,
-        text_field=settings.json_text_field,
-        commit_every=settings.commit_every,
-    )

@@ -11,17 +11,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from rag.domain import EmbedderInfo
 from rag.errors import EmbedderError, MissingDependencyError
 
-if TYPE_CHECKING:
-    from rag.settings import Settings
-
-__all__ = ["E5Embedder", "SentenceTransformerEmbedder", "embedder_from_settings", "BUNDLED_MINILM_NAMES"]
+__all__ = ["E5Embedder", "SentenceTransformerEmbedder", "BUNDLED_MINILM_NAMES"]
 
 BUNDLED_MINILM_NAMES = frozenset({"all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"})
 
@@ -184,7 +181,7 @@ class SentenceTransformerEmbedder:
                 try:  # transformers draws a "Loading weights" bar on stderr: our commands own the terminal
                     from transformers.utils import logging as hf_logging
 
-                    hf_logging.disable_progress_bar()
+                    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # transformers leaves it untyped
                 except ImportError:
                     pass
                 try:
@@ -275,14 +272,3 @@ class SentenceTransformerEmbedder:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._queries.get(texts, lambda missing: self._encode(missing, "query"))
-
-
-def embedder_from_settings(settings: Settings, *, query_cache: int = 64) -> E5Embedder | SentenceTransformerEmbedder:
-    """The configured embedder. ``query_cache``: how many recent query vectors it keeps (0: none,
-    for benchmarks that time embedding)."""
-    if settings.embedder == "e5":
-        return E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size, query_cache=query_cache)
-    assert settings.embedder_model is not None  # enforced by Settings
-    return SentenceTransformerEmbedder(
-        settings.embedder_model, batch_size=settings.embed_batch_size, threads=settings.embed_threads, query_cache=query_cache
-    )

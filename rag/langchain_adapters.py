@@ -1,6 +1,7 @@
 """LangChain at the edge: our components through LangChain's own interfaces.
 
-This is the one module that imports LangChain, so a LangChain upgrade touches one file:
+This is the one module of the core that imports LangChain, so a LangChain upgrade touches one file
+(and the factory, ``rag.cli.factory``, which builds ``ChatOpenAI`` from the settings):
 
 - :class:`EmbedderEmbeddings`: any LangChain vector store can use our embedders;
 - :class:`RagRetriever`: our retriever as a LangChain ``BaseRetriever`` (Documents carry the
@@ -8,7 +9,7 @@ This is the one module that imports LangChain, so a LangChain upgrade touches on
 - :class:`ChatModelGenerator`: answers written by any LangChain chat model (``ChatOpenAI`` for
   OpenAI-compatible servers and the local GGUF server), checked sentence by sentence by
   ``rag.generation``; ``stream()`` yields only checked sentences;
-- :func:`chat_model_from_settings` and :func:`rag_chain` (the whole pipeline as a ``Runnable``:
+- :func:`rag_chain` (the whole pipeline as a ``Runnable``:
   question -> retrieve -> numbered passages -> prompt -> chat model -> parse markers -> check
   -> ``Answer``).
 """
@@ -34,7 +35,7 @@ from rag.followup import Turn, clean_rewrite, rewrite_messages
 from rag.generation import AnswerEvent, Unsupported, check_reply, prompt_messages, stream_checked
 from rag.protocols import Embedder
 
-__all__ = ["ChatModelGenerator", "ChatModelJudge", "EmbedderEmbeddings", "RagRetriever", "chat_model_from_settings", "rag_chain"]
+__all__ = ["ChatModelGenerator", "ChatModelJudge", "EmbedderEmbeddings", "RagRetriever", "rag_chain"]
 
 
 class EmbedderEmbeddings(Embeddings):
@@ -75,19 +76,31 @@ def _messages(question: str, passages: Sequence[Passage]) -> list[SystemMessage 
     return [SystemMessage(system), HumanMessage(user)]
 
 
+def _failure_kinds() -> tuple[tuple[type[BaseException], str], ...]:
+    """What a failed call means, by the exception's type (first match wins: openai's timeout is a
+    kind of its connection error, so timeouts come first)."""
+    import httpx
+    import openai
+
+    return (
+        (openai.APITimeoutError, "timed out"),
+        (httpx.TimeoutException, "timed out"),
+        (TimeoutError, "timed out"),
+        (openai.APIConnectionError, "cannot be reached"),
+        (httpx.ConnectError, "cannot be reached"),
+        (ConnectionError, "cannot be reached"),
+    )
+
+
 def _failure(backend: str, exc: Exception) -> GenerationError:
     """One readable line for a failed model call, naming the backend."""
+    import openai
+
     kind = type(exc).__name__
-    status = getattr(exc, "status_code", None)
     detail = str(exc).splitlines()[0] if str(exc) else kind
-    if "Timeout" in kind:
-        what = "timed out"
-    elif "Connection" in kind:
-        what = "cannot be reached"
-    elif status is not None:
-        what = f"answered HTTP {status}"
-    else:
-        what = f"failed ({kind})"
+    what = next((said for cls, said in _failure_kinds() if isinstance(exc, cls)), None)
+    if what is None:
+        what = f"answered HTTP {exc.status_code}" if isinstance(exc, openai.APIStatusError) else f"failed ({kind})"
     return GenerationError(f"the language model {backend} {what}: {detail}")
 
 
@@ -176,24 +189,6 @@ class ChatModelJudge:
             reason = f"{'supported' if supported else 'not supported'} (judge {self.backend})" + (f": {why}" if why else "")
             verdicts.append(StatementVerdict(Statement(text, 0, len(text)), supported, 1.0 if supported else 0.0, reason))
         return verdicts
-
-
-def chat_model_from_settings(
-    settings: Any, *, base_url: str | None = None, model: str | None = None, api_key: str | None = None
-) -> BaseChatModel:
-    """``ChatOpenAI`` for the configured OpenAI-compatible server (or the given ``base_url``/``model``)."""
-    from langchain_openai import ChatOpenAI
-
-    key = api_key or (settings.llm_api_key.get_secret_value() if settings.llm_api_key is not None else "not-needed")
-    return ChatOpenAI(
-        base_url=base_url or settings.llm_base_url,
-        model=model or settings.llm_model,
-        api_key=key,
-        timeout=settings.llm_timeout,
-        max_retries=settings.llm_retries,
-        temperature=0.0,
-        max_tokens=settings.llm_max_tokens,
-    )
 
 
 def rag_chain(retriever: Any, generator: ChatModelGenerator, top_k: int = 5) -> Runnable[str, Answer]:

@@ -38,7 +38,7 @@ class LocalGGUFServer:
         try:
             import xllamacpp
         except ImportError as exc:
-            raise MissingDependencyError("the gguf generator needs xllamacpp: pip install 'rag-cite[local]'") from exc
+            raise MissingDependencyError("xllamacpp", "the gguf generator", install="pip install 'rag-cite[local]'") from exc
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
         params.n_ctx = context

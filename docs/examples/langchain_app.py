@@ -16,8 +16,8 @@ from pathlib import Path
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from ingest.pipeline import ingestor_from_settings
-from rag.cli import sample_corpus_path
+from rag import sample_corpus_path
+from rag.cli.factory import build_ingestor
 from rag.embedders import E5Embedder
 from rag.langchain_adapters import ChatModelGenerator, RagRetriever, rag_chain
 from rag.retrieval import HybridRetriever
@@ -28,7 +28,7 @@ from rag.store import IndexStore
 def main() -> None:
     index_dir = Path(tempfile.mkdtemp()) / "index"
     embedder = E5Embedder()
-    ingestor_from_settings(load_settings(environ={}), embedder=embedder, index_dir=index_dir).ingest([sample_corpus_path()])
+    build_ingestor(load_settings(environ={}), embedder=embedder, index_dir=index_dir).ingest([sample_corpus_path()])
     snapshot = IndexStore(index_dir).open(embedder.info)
     retriever = HybridRetriever(snapshot, embedder)
 

@@ -17,7 +17,7 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from api.app import create_app, get_pipeline
 from api.state import Pipeline
-from ingest.pipeline import ingestor_from_settings
+from rag.cli.factory import Factory, build_ingestor
 from rag.langchain_adapters import ChatModelGenerator
 from rag.settings import Settings
 from tests.conftest import HashEmbedder
@@ -48,10 +48,10 @@ def _client(tmp_path: Path, model: GenericFakeChatModel, **settings: Any) -> Tes
     config = Settings(index_dir=tmp_path / "idx", generator="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="scripted", **settings)
     tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "faq.txt").write_text(FAQ, encoding="utf-8")
-    ingestor_from_settings(config, embedder=embedder).ingest([tmp_path / "faq.txt"])
+    build_ingestor(config, embedder=embedder).ingest([tmp_path / "faq.txt"])
     llm = ChatModelGenerator(model, backend="openai scripted at http://127.0.0.1:9/v1", unsupported=config.unsupported)
     app = create_app(config)
-    pipeline = Pipeline(config, embedder=embedder, llm=llm)
+    pipeline = Pipeline(config, Factory(config, embedder=embedder, llm=llm))
     app.dependency_overrides[get_pipeline] = lambda: pipeline  # no lifespan: nothing else is loaded
     return TestClient(app)
 
@@ -147,10 +147,12 @@ def test_text_that_is_not_unicode_is_a_422_everywhere(tmp_path: Path) -> None:
 
 
 def test_backend_urls_lose_their_secrets_in_messages() -> None:
-    from rag.compose import llm_generator, redacted_url
+    from rag.cli.factory import redacted_url
 
     assert redacted_url("http://user:pw@127.0.0.1:9/v1?api-key=x") == "http://127.0.0.1:9/v1"
     assert redacted_url("http://[::1]:8080/v1") == "http://[::1]:8080/v1"
     settings = Settings(generator="openai", llm_base_url="http://user:pw@127.0.0.1:9/v1?key=s3cret", llm_model="m")
-    backend = llm_generator(settings).backend
+    llm = Factory(settings).llm()
+    assert llm is not None
+    backend = llm.backend
     assert "pw" not in backend and "s3cret" not in backend and "127.0.0.1:9" in backend

@@ -116,7 +116,7 @@ def test_a_language_model_answer_shows_its_unsupported_sentence_flagged(browser:
 
     from api.app import create_app
     from api.state import Pipeline
-    from ingest.pipeline import ingestor_from_settings
+    from rag.cli.factory import Factory, build_ingestor
     from rag.langchain_adapters import ChatModelGenerator
     from rag.settings import Settings
     from tests.conftest import HashEmbedder
@@ -125,11 +125,11 @@ def test_a_language_model_answer_shows_its_unsupported_sentence_flagged(browser:
     (tmp_path / "faq.txt").write_text("提现一般需要1个工作日到账。大额提现需要人工审核。\n", encoding="utf-8")
     settings = Settings(index_dir=tmp_path / "idx", generator="openai", llm_base_url="http://127.0.0.1:9/v1", llm_model="scripted")
     embedder = HashEmbedder()
-    ingestor_from_settings(settings, embedder=embedder).ingest([tmp_path / "faq.txt"])
+    build_ingestor(settings, embedder=embedder).ingest([tmp_path / "faq.txt"])
     reply = AIMessage("提现一般需要1个工作日到账[1]。比特币的创始人是中本聪[1]。")
     llm = ChatModelGenerator(GenericFakeChatModel(messages=itertools.cycle([reply])), backend="scripted")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, pipeline=Pipeline(settings, embedder=embedder, llm=llm)), port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, pipeline=Pipeline(settings, Factory(settings, embedder=embedder, llm=llm))), port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

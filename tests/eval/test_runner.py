@@ -9,7 +9,7 @@ import pytest
 
 from eval.dataset import CorpusSpec, EvalDataset, EvalRow, InlineDocument, materialize_corpus
 from eval.runner import METRICS, build_report, run_rows, score_row
-from ingest.pipeline import ingestor_from_settings
+from rag.cli.factory import build_ingestor
 from rag.embedders import E5Embedder
 from rag.faithfulness import FaithfulnessChecker
 from rag.service import QAService
@@ -36,7 +36,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
     root = tmp_path_factory.mktemp("runner")
     paths = materialize_corpus(CorpusSpec(documents=DOCS), root / "corpus")
     embedder = E5Embedder(threads=2)
-    ingestor_from_settings(load_settings(environ={}), embedder=embedder, index_dir=root / "idx").ingest(paths)
+    build_ingestor(load_settings(environ={}), embedder=embedder, index_dir=root / "idx").ingest(paths)
     return QAService(IndexStore(root / "idx").open(embedder.info), embedder, max_question_chars=1000)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import ingestor_from_settings
 from rag.answering import _clauses, expected_answer_type, has_answer_type, question_terms
+from rag.cli.factory import build_ingestor
 from rag.embedders import E5Embedder
 from rag.language import detect_language
 from rag.service import QAService, QuestionError, answer_to_dict
@@ -29,7 +29,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
     root = tmp_path_factory.mktemp("answering")
     shutil.copy(SAMPLE, root / "faq.txt")
     embedder = E5Embedder(threads=2)
-    ingestor_from_settings(load_settings(environ={}), embedder=embedder, index_dir=root / "idx").ingest([root / "faq.txt"])
+    build_ingestor(load_settings(environ={}), embedder=embedder, index_dir=root / "idx").ingest([root / "faq.txt"])
     return QAService(IndexStore(root / "idx").open(embedder.info), embedder)
 
 
@@ -45,9 +45,10 @@ def test_answerable_questions_cite_their_sentence(service: QAService, row: dict[
         assert f"[{c.marker}]" in answer.text
 
 
-# Known miss, left visible rather than tuned away on the test set: "Who founded Binance?" cites
-# the sentence naming Binance; nothing in the calibrated evidence says "founded" is not covered
-# strongly enough. strict: the test fails as soon as this starts to pass, so the mark is removed.
+# Every unanswerable question of the fixed test abstains, with no citation, the fixed message in
+# the question's language and a reason. No question is marked as a known miss: the last one,
+# "Who founded Binance?" (u08), abstains since 'who founded' asks for a person and the evidence
+# must name one (expected_answer_type; test_who_founded_questions_need_a_person_in_the_evidence).
 @pytest.mark.model
 @pytest.mark.parametrize("row", [q for q in QUESTIONS if not q["answerable"]], ids=lambda q: q["id"])
 def test_unanswerable_questions_abstain(service: QAService, row: dict[str, object]) -> None:

@@ -1,7 +1,6 @@
-"""``rag eval`` (run, import, compare) and ``rag check``: the evaluation commands.
+"""Evaluation commands: ``rag eval`` (run, import, compare) and ``rag check``.
 
-Part of the composition root with rag/cli.py (which registers them): they import ``eval`` and
-``ingest`` inside the commands, so ``rag --help`` stays instant and the core stays free of them.
+They import ``eval`` and ``ingest`` inside the commands, so ``rag --help`` stays instant.
 """
 
 from __future__ import annotations
@@ -15,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from rag.cli.common import Context, print_report, run_ingest
+
 if TYPE_CHECKING:
     from eval.dataset import EvalDataset
-    from rag.cli import _Context
 
 __all__ = ["check", "eval_group"]
 
@@ -56,10 +56,9 @@ def _default_index(dataset: EvalDataset, settings_index: Path) -> Path:
     return settings_index if dataset.corpus is None else Path("rag-eval-index") / dataset.name
 
 
-def _prepare_index(obj: _Context, dataset: EvalDataset, index_dir: Path, corpus_dir: Path | None, quiet: bool) -> None:
+def _prepare_index(obj: Context, dataset: EvalDataset, index_dir: Path, corpus_dir: Path | None, quiet: bool) -> None:
     """Ingest the dataset's corpus into ``index_dir`` (incremental: unchanged files are no-ops)."""
     from eval.dataset import materialize_corpus
-    from rag.cli import _print_report, _run_ingest
 
     if dataset.corpus is None:
         if not (index_dir / "CURRENT").exists():
@@ -73,10 +72,10 @@ def _prepare_index(obj: _Context, dataset: EvalDataset, index_dir: Path, corpus_
         paths = [folder.resolve()] if paths else []
     else:
         paths = list(dataset.corpus.paths)
-    settings = obj.settings(index_dir=index_dir)
-    report = _run_ingest(settings, paths, sync=bool(dataset.corpus.documents), as_json=quiet)
+    with obj.factory(index_dir=index_dir) as factory:
+        report = run_ingest(factory, paths, sync=bool(dataset.corpus.documents), as_json=quiet)
     if not quiet:
-        _print_report(report, index_dir, verb="Corpus ingested")
+        print_report(report, index_dir, verb="Corpus ingested")
     if report.skipped and not quiet:
         click.echo(f"  note: {len(report.skipped)} corpus file(s) skipped; their questions cannot be answered", err=True)
 
@@ -112,7 +111,7 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (report.json's summary, thresholds, passed) instead of text.")
 @click.pass_obj
 def run(
-    obj: _Context,
+    obj: Context,
     dataset_path: Path,
     index_dir: Path | None,
     corpus: tuple[Path, ...],
@@ -140,7 +139,6 @@ def run(
     from eval.report_html import write_report_html
     from eval.runner import build_report, run_rows
     from eval.thresholds import parse_fail_under
-    from rag.cli import _judge, _service
     from rag.faithfulness import FaithfulnessChecker
 
     thresholds = parse_fail_under(fail_under, _metric_names()) if fail_under else {}
@@ -150,15 +148,20 @@ def run(
     base = obj.settings(top_k=top_k, generator=generator)
     index = index_dir or _default_index(dataset, base.index_dir)
     _prepare_index(obj, dataset, index, corpus_dir, quiet=as_json)
-    settings = obj.settings(index_dir=index, top_k=top_k, generator=generator)
-    service = _service(settings)
-    checker = FaithfulnessChecker(_judge(settings, judge_kind))
-    started = time.perf_counter()
-    bar = tqdm(total=len(dataset.rows), unit="question", desc="evaluating", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
-    try:
-        rows = run_rows(dataset, service, checker, top_k=settings.top_k, progress=bar.update)
-    finally:
-        bar.close()
+    factory = obj.factory(index_dir=index, top_k=top_k, generator=generator)
+    settings = factory.settings
+    with factory:
+        service = factory.service()
+        checker = FaithfulnessChecker(factory.judge(judge_kind))
+        started = time.perf_counter()
+        bar = tqdm(total=len(dataset.rows), unit="question", desc="evaluating", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
+        def answered(n: int) -> None:
+            bar.update(n)
+
+        try:
+            rows = run_rows(dataset, service, checker, top_k=settings.top_k, progress=answered)
+        finally:
+            bar.close()
     config = {
         "generator": service.generator.name,
         "judge": checker.judge.name,
@@ -307,7 +310,7 @@ def _judge_options(command: Any) -> Any:
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
 @click.pass_obj
 def check(
-    obj: _Context,
+    obj: Context,
     contexts: tuple[Path, ...],
     answer: str,
     question: str | None,
@@ -324,18 +327,18 @@ def check(
     Exit status 0 when every statement is supported, 3 when one is not.
     """
     from ingest.loaders import extract_document, read_source
-    from rag.cli import _judge
     from rag.faithfulness import FaithfulnessChecker
 
-    settings = obj.settings(generator=generator, llm_base_url=llm_base_url, llm_model=llm_model, gguf_path=gguf_path)
+    factory = obj.factory(generator=generator, llm_base_url=llm_base_url, llm_model=llm_model, gguf_path=gguf_path)
     passages = []
     for path in contexts:
-        data = read_source(path, max_bytes=int(settings.max_file_mb * 1024 * 1024))
+        data = read_source(path, max_bytes=factory.settings.max_file_bytes)
         passages.append(extract_document(path, data).text)
-    checker = FaithfulnessChecker(_judge(settings, judge_kind, similarity=similarity))
-    result = checker.check(answer, passages, question)
-    cited = {n: text for n, text in enumerate(passages, start=1)}
-    citation_verdicts = checker.check_cited(answer, cited, question)
+    with factory:
+        checker = FaithfulnessChecker(factory.judge(judge_kind, similarity=similarity))
+        result = checker.check(answer, passages, question)
+        cited = {n: text for n, text in enumerate(passages, start=1)}
+        citation_verdicts = checker.check_cited(answer, cited, question)
     rows = []
     for verdict, (_statement, cited_verdict) in zip(result.verdicts, citation_verdicts):
         rows.append({

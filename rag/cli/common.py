@@ -1,0 +1,174 @@
+"""What the command modules share: the settings context, common options, ingest with progress
+bars, and how reports and answers are printed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from ingest.pipeline import IngestReport
+    from rag.cli.factory import Factory
+    from rag.domain import Answer
+    from rag.service import QAService
+    from rag.settings import Settings
+
+__all__ = [
+    "Context",
+    "fail",
+    "generation_options",
+    "index_option",
+    "json_option",
+    "print_answer",
+    "print_json",
+    "print_report",
+    "print_streamed",
+    "run_ingest",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    """The group's options (config file, embedder), from which each command reads its settings."""
+
+    def __init__(self, config: Path | None, overrides: dict[str, Any]) -> None:
+        self.config = config
+        self.overrides = overrides
+
+    def settings(self, **more: Any) -> Settings:
+        from rag.settings import load_settings
+
+        return load_settings(self.config, **{**self.overrides, **more})
+
+    def factory(self, **more: Any) -> Factory:
+        """A :class:`~rag.cli.factory.Factory` over the settings with ``more`` applied."""
+        from rag.cli.factory import Factory
+
+        return Factory(self.settings(**more))
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"rag: error: {message}", err=True)
+    sys.exit(code)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Index directory (default: setting index_dir, ./rag-index).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout, no progress bar.")
+
+
+def generation_options(command: F) -> F:
+    """--generator, --llm-base-url, --llm-model, --gguf, --unsupported, --fallback (ask, chat, serve)."""
+    options = [
+        click.option("--generator", type=click.Choice(["extractive", "openai", "gguf"]), default=None,
+                     help="Who writes the answer (default: setting generator, extractive). openai: llm_base_url + llm_model; gguf: gguf_path."),
+        click.option("--llm-base-url", default=None, help="OpenAI-compatible server, e.g. http://localhost:11434/v1."),
+        click.option("--llm-model", default=None, help="Model name on that server."),
+        click.option("--gguf", "gguf_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help="Local GGUF model file (generator gguf)."),
+        click.option("--unsupported", type=click.Choice(["flag", "drop"]), default=None,
+                     help="Generated sentences the sources do not support: flag them (default) or drop them."),
+        click.option("--fallback", type=click.Choice(["none", "extractive"]), default=None,
+                     help="When the model fails: a clear error (none, default) or an extractive answer."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def print_report(report: IngestReport, index_dir: Path, verb: str = "Ingested") -> None:
+    version = report.version or "none"
+    click.echo(f"{verb} into {index_dir} (version {version}) in {report.seconds:.1f} s")
+    click.echo(
+        f"  files:  {report.files_seen} seen, {report.files_added} added, {report.files_updated} updated, "
+        f"{report.files_unchanged} unchanged, {report.files_removed} removed"
+    )
+    click.echo(
+        f"  chunks: {report.chunks_added} added, {report.chunks_removed} removed, "
+        f"{report.chunks_unchanged} unchanged ({report.chunks_embedded} embedded)"
+    )
+    if report.skipped:
+        click.echo(f"  skipped {len(report.skipped)} file(s):")
+        for item in report.skipped:
+            click.echo(f"    {item.path}: {item.reason}")
+    if report.interrupted:
+        click.echo("  interrupted: finished files were committed; run the same command again to continue")
+
+
+def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool) -> IngestReport:
+    """Ingest ``paths`` with two progress bars on a terminal (files, embedded chunks)."""
+    from tqdm import tqdm
+
+    ingestor = factory.ingestor()
+    quiet = True if as_json else None  # None: tqdm draws only on a terminal
+    files_bar = tqdm(total=0, unit="file", desc="files", disable=quiet, file=sys.stderr, dynamic_ncols=True, position=0)
+    chunks_bar = tqdm(unit="chunk", desc="embedded", disable=quiet, file=sys.stderr, dynamic_ncols=True, position=1)
+
+    def progress(done: int, total: int, report: IngestReport) -> None:
+        if files_bar.total != total:
+            files_bar.total = total
+        files_bar.set_postfix(skipped=len(report.skipped), refresh=False)
+        files_bar.update(done - files_bar.n)
+
+    def embedded(n: int) -> None:
+        chunks_bar.update(n)
+
+    try:
+        return ingestor.ingest(paths, sync=sync, progress=progress, embedded=embedded)
+    finally:
+        files_bar.close()
+        chunks_bar.close()
+
+
+def print_answer(answer: Answer, *, text_shown: bool = False) -> None:
+    if not text_shown:
+        click.echo(answer.text)
+    for note in answer.notes:
+        click.echo(f"  note: {note}", err=True)
+    if answer.abstained:
+        click.echo(f"  ({answer.reason})")
+        return
+    flagged = [n for n, s in enumerate(answer.sentences, start=1) if not s.supported]
+    if flagged:
+        click.echo(f"\nNot supported by the sources (check before trusting): sentence(s) {', '.join(map(str, flagged))}")
+        for n in flagged:
+            click.echo(f"  {n}. {answer.sentences[n - 1].text}  ({answer.sentences[n - 1].reason})")
+    click.echo("\nSources:")
+    for c in answer.citations:
+        quote = c.text.replace("\n", " ")
+        quote = quote if len(quote) <= 80 else quote[:79] + "…"
+        page = f", page {c.page}" if c.page else ""
+        click.echo(f"  [{c.marker}] {c.source}:{c.start}-{c.end}{page}")
+        click.echo(f"      “{quote}”")
+
+
+def print_streamed(service: QAService, question: str, **kwargs: Any) -> Answer | None:
+    """Stream one answer: checked sentences as they come, then sources and notes. Returns the answer."""
+    shown = False
+    answer = None
+    for event in service.stream(question, **kwargs):
+        if event.kind == "sentence":
+            click.echo(event.text, nl=False)
+            shown = True
+        elif event.kind == "final" and event.answer is not None:
+            answer = event.answer
+            if shown:
+                click.echo()
+            if answer.standalone:
+                click.echo(f"  (searched for: {answer.standalone})")
+            print_answer(answer, text_shown=shown and not answer.abstained)
+    return answer

@@ -1,0 +1,234 @@
+"""Every object the commands and the server use, built from settings in one place.
+
+:class:`Factory` is the composition root's workshop: the CLI commands and ``rag serve`` (which
+hands it to the HTTP API) get their embedder, index, retriever, generator, judge, follow-up
+rewriter, question-answering service and ingestor from it, so ``rag ask`` and ``rag serve``
+answer alike. It builds lazily and keeps what is costly (the embedding model, a local model
+server), and :meth:`Factory.close` stops what runs (the local GGUF server): use it as a context
+manager. The module-level ``build_*`` functions are the same recipes for callers that want one
+object (benchmarks, tests, the LangChain example).
+
+Only this package imports ``ingest``, ``eval`` and ``api``; the imports are inside the functions
+so that ``rag --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from rag.errors import ConfigError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from ingest.pipeline import Ingestor
+    from rag.faithfulness import Judge
+    from rag.followup import QuestionRewriter
+    from rag.langchain_adapters import ChatModelGenerator
+    from rag.local_llm import LocalGGUFServer
+    from rag.protocols import Embedder, Generator
+    from rag.retrieval import Retriever
+    from rag.service import QAService
+    from rag.settings import Settings
+    from rag.store import IndexSnapshot, IndexStore
+
+__all__ = [
+    "Factory",
+    "build_chat_model",
+    "build_embedder",
+    "build_ingestor",
+    "build_store",
+    "redacted_url",
+]
+
+
+def build_embedder(settings: Settings, *, query_cache: int = 64) -> Embedder:
+    """The configured embedder. ``query_cache``: how many recent query vectors it keeps (0: none,
+    for benchmarks that time embedding)."""
+    from rag.embedders import E5Embedder, SentenceTransformerEmbedder
+
+    if settings.embedder == "e5":
+        return E5Embedder(threads=settings.embed_threads, batch_size=settings.embed_batch_size, query_cache=query_cache)
+    if settings.embedder_model is None:  # Settings refuses this; a clear line if it ever gets here
+        raise ConfigError("embedder 'sentence-transformers' needs embedder_model (a model name or a local directory)")
+    return SentenceTransformerEmbedder(
+        settings.embedder_model, batch_size=settings.embed_batch_size, threads=settings.embed_threads, query_cache=query_cache
+    )
+
+
+def build_store(settings: Settings, index_dir: Path | None = None) -> IndexStore:
+    """The index directory of the settings (or ``index_dir``)."""
+    from rag.store import IndexStore
+
+    return IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions)
+
+
+def build_ingestor(settings: Settings, *, embedder: Embedder | None = None, index_dir: Path | None = None) -> Ingestor:
+    """The ingestor ``rag ingest`` uses: the settings' chunker, embedder (unless given) and index."""
+    from ingest.chunking import SentenceChunker
+    from ingest.pipeline import Ingestor
+
+    chunker = SentenceChunker(settings.chunk_size, settings.chunk_overlap)
+    return Ingestor(
+        build_store(settings, index_dir),
+        embedder or build_embedder(settings),
+        chunker,
+        chunker_config=chunker.config,
+        max_file_bytes=settings.max_file_bytes,
+        text_field=settings.json_text_field,
+        commit_every=settings.commit_every,
+    )
+
+
+def build_chat_model(settings: Settings, *, base_url: str | None = None, model: str | None = None, api_key: str | None = None) -> BaseChatModel:
+    """``ChatOpenAI`` for the configured OpenAI-compatible server (or the given ``base_url``/``model``)."""
+    from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
+
+    key = api_key or (settings.llm_api_key.get_secret_value() if settings.llm_api_key is not None else "not-needed")
+    return ChatOpenAI(
+        base_url=base_url or settings.llm_base_url,
+        model=model or settings.llm_model or "",
+        api_key=SecretStr(key),
+        timeout=settings.llm_timeout,
+        max_retries=settings.llm_retries,
+        temperature=0.0,
+        max_completion_tokens=settings.llm_max_tokens,
+    )
+
+
+def redacted_url(url: str) -> str:
+    """The URL without what may be a secret (user:password@, a query string): error messages and
+    logs name the backend, and reach HTTP clients."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    except ValueError:
+        return "(a malformed URL)"
+
+
+class Factory:
+    """Builds the pipeline's objects from ``settings``; keeps the embedder and the language model
+    it built, and closes the local model server it started. ``embedder``/``llm`` may be given
+    (tests and the server share already loaded ones)."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None, llm: ChatModelGenerator | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._llm = llm
+        self._llm_built = llm is not None
+        self._server: LocalGGUFServer | None = None
+
+    # -- models -------------------------------------------------------------------------------
+
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = build_embedder(self.settings)
+        return self._embedder
+
+    def llm(self) -> ChatModelGenerator | None:
+        """The configured language model (openai or gguf) as a generator whose sentences are
+        checked; ``None`` for the extractive generator. A gguf model is served in this process
+        until :meth:`close`."""
+        if not self._llm_built:
+            self._llm = self._build_llm()
+            self._llm_built = True
+        return self._llm
+
+    def _build_llm(self) -> ChatModelGenerator | None:
+        settings = self.settings
+        if settings.generator == "extractive":
+            return None
+        from rag.langchain_adapters import ChatModelGenerator
+
+        if settings.generator == "gguf":
+            from rag.local_llm import LocalGGUFServer
+
+            if settings.gguf_path is None:  # Settings refuses this
+                raise ConfigError("generator 'gguf' needs gguf_path (a .gguf model file)")
+            self._server = LocalGGUFServer(settings.gguf_path, context=settings.gguf_context, threads=settings.embed_threads)
+            server = self._server
+            model = build_chat_model(settings, base_url=server.base_url, model=server.model_name, api_key=server.api_key)
+            return ChatModelGenerator(model, unsupported=settings.unsupported, backend=f"gguf {settings.gguf_path.name}")
+        return ChatModelGenerator(
+            build_chat_model(settings), unsupported=settings.unsupported,
+            backend=f"openai {settings.llm_model} at {redacted_url(settings.llm_base_url or '')}",
+        )
+
+    def judge(self, kind: Literal["offline", "llm"] | str = "offline", *, similarity: bool = False) -> Judge:
+        """The faithfulness judge: offline (lexical; with the embedder's similarity if asked) or the
+        configured language model (generator openai or gguf)."""
+        from rag.faithfulness import LexicalJudge
+
+        if kind == "offline":
+            return LexicalJudge(self.embedder() if similarity else None)
+        if kind != "llm":
+            raise ConfigError(f"unknown judge {kind!r}: offline or llm")
+        llm = self.llm()
+        if llm is None:
+            raise ConfigError("--judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)")
+        from rag.langchain_adapters import ChatModelJudge
+
+        return ChatModelJudge(llm.chat_model, backend=llm.backend)
+
+    # -- the index and what reads it -------------------------------------------------------------
+
+    def store(self, index_dir: Path | None = None) -> IndexStore:
+        return build_store(self.settings, index_dir)
+
+    def snapshot(self, *, check_embedder: bool = True) -> IndexSnapshot:
+        """The last committed index version; ``check_embedder`` refuses one built by another embedder."""
+        return self.store().open(self.embedder().info if check_embedder else None)
+
+    def retriever(self, snapshot: IndexSnapshot) -> Retriever:
+        from rag.retrieval import HybridRetriever
+
+        return HybridRetriever(snapshot, self.embedder())
+
+    def rewriter(self) -> QuestionRewriter | None:
+        """Who rewrites follow-up questions: the language model when there is one (else the
+        service's rule-based rewriter)."""
+        return self.llm()
+
+    def qa_service(self, snapshot: IndexSnapshot) -> QAService:
+        """The service over one index snapshot: the language model writes the answers when one is
+        configured, with the extractive generator as the fallback when the settings ask for one."""
+        from rag.answering import ExtractiveGenerator
+        from rag.service import QAService
+
+        llm = self.llm()
+        generator: Generator | None = llm
+        fallback = ExtractiveGenerator(self.embedder(), snapshot) if llm is not None and self.settings.fallback == "extractive" else None
+        return QAService(
+            snapshot, self.embedder(), retriever=self.retriever(snapshot), generator=generator, fallback=fallback,
+            rewriter=self.rewriter(), top_k=self.settings.top_k, max_question_chars=self.settings.max_question_chars,
+        )
+
+    def service(self) -> QAService:
+        """The service over the last committed index version."""
+        return self.qa_service(self.snapshot())
+
+    def ingestor(self, index_dir: Path | None = None) -> Ingestor:
+        return build_ingestor(self.settings, embedder=self.embedder(), index_dir=index_dir)
+
+    # -- lifetime -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the local model server, if one was started (idempotent)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+
+    def __enter__(self) -> Factory:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

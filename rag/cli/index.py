@@ -1,0 +1,181 @@
+"""Index commands: ``rag ingest``, ``remove``, ``info``, ``verify`` and ``search``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rag.cli.common import Context, fail, index_option, json_option, print_json, print_report, run_ingest
+
+__all__ = ["info", "ingest", "remove", "search", "verify"]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@index_option
+@click.option("--sync", is_flag=True, help="Also remove indexed sources under PATHS whose files no longer exist.")
+@click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character, or a word plus one per 7 letters); default 320.")
+@click.option("--chunk-overlap", type=int, default=None, help="Overlap between chunks of a section, in units; default 48.")
+@click.option("--max-file-mb", type=float, default=None, help="Refuse files larger than this, unread; default 25.")
+@click.option("--json-text-field", default=None, help="Field holding the text in .json/.jsonl records; default 'text'.")
+@json_option
+@click.pass_obj
+def ingest(
+    obj: Context,
+    paths: tuple[Path, ...],
+    index_dir: Path | None,
+    sync: bool,
+    chunk_size: int | None,
+    chunk_overlap: int | None,
+    max_file_mb: float | None,
+    json_text_field: str | None,
+    as_json: bool,
+) -> None:
+    """Ingest files and folders (recursively) into an index.
+
+    Reads .txt .md .html .pdf .docx .json .jsonl in UTF-8, GBK/GB18030 or Big5.
+    Unchanged files (same content hash) are skipped, changed ones replace their
+    chunks. Files that cannot be read are reported one per line and the rest goes on.
+    Exits 1 when no file at all could be ingested.
+    """
+    factory = obj.factory(
+        index_dir=index_dir,
+        chunk_size=chunk_size,
+        chunk_overlap=chunk_overlap,
+        max_file_mb=max_file_mb,
+        json_text_field=json_text_field,
+    )
+    settings = factory.settings
+    report = run_ingest(factory, list(paths), sync, as_json)
+    if as_json:
+        print_json({"index": str(settings.index_dir), **report.to_dict()})
+    else:
+        print_report(report, settings.index_dir)
+    ingested = report.files_added + report.files_updated + report.files_unchanged + report.files_removed
+    if report.skipped and ingested == 0:
+        sys.exit(1)
+    if report.interrupted:
+        sys.exit(130)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True)
+@index_option
+@json_option
+@click.pass_obj
+def remove(obj: Context, sources: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
+    """Remove sources (by path, folder or source id) and all their chunks from the index."""
+    factory = obj.factory(index_dir=index_dir)
+    settings = factory.settings
+    if not factory.store().exists():
+        from rag.errors import IndexNotFoundError
+
+        raise IndexNotFoundError(f"no index at {settings.index_dir}")
+    report = factory.ingestor().remove(list(sources))
+    if as_json:
+        print_json({"index": str(settings.index_dir), **report.to_dict()})
+    else:
+        print_report(report, settings.index_dir, verb="Removed from")
+    if report.skipped and report.files_removed == 0:
+        sys.exit(1)
+
+
+@click.command()
+@index_option
+@click.option("--sources", "list_sources", is_flag=True, help="Also list every source with its chunk count.")
+@json_option
+@click.pass_obj
+def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool) -> None:
+    """Show what an index holds: version, embedder, chunker, sources and chunks."""
+    factory = obj.factory(index_dir=index_dir)
+    settings = factory.settings
+    snapshot = factory.snapshot(check_embedder=False)
+    with snapshot:
+        manifest = snapshot.manifest
+        sources = snapshot.sources()
+        data = {
+            "index": str(settings.index_dir),
+            "version": snapshot.version,
+            "format_version": manifest["format_version"],
+            "embedder": manifest["embedder"],
+            "chunker": manifest["chunker"],
+            "keyword": manifest.get("keyword"),
+            "sources": len(sources),
+            "chunks": snapshot.n_chunks,
+            "committed_at": manifest.get("committed_at"),
+        }
+        if list_sources:
+            data["source_list"] = [
+                {"source_id": s.source_id, "path": s.path, "kind": s.kind, "chunks": s.n_chunks, "characters": s.size}
+                for s in sources
+            ]
+    if as_json:
+        print_json(data)
+        return
+    e = data["embedder"]
+    click.echo(f"index     {data['index']} (version {data['version']}, format {data['format_version']}, committed {data['committed_at']})")
+    click.echo(f"embedder  {e['backend']}:{e['model']} (dim {e['dim']})")
+    click.echo(f"chunker   {data['chunker']}")
+    click.echo(f"contents  {data['sources']} source(s), {data['chunks']} chunk(s)")
+    if list_sources:
+        for s in data["source_list"]:
+            click.echo(f"  {s['source_id']}  {s['chunks']:>5} chunks  {s['kind']:<8} {s['path']}")
+
+
+@click.command()
+@index_option
+@json_option
+@click.pass_obj
+def verify(obj: Context, index_dir: Path | None, as_json: bool) -> None:
+    """Check that the committed index version is whole: checksums, FAISS, chunk table and keyword index agree."""
+    factory = obj.factory(index_dir=index_dir)
+    settings = factory.settings
+    snapshot = factory.snapshot(check_embedder=False)
+    with snapshot:
+        problems = snapshot.verify()
+        summary = {"index": str(settings.index_dir), "version": snapshot.version, "chunks": snapshot.n_chunks, "problems": problems}
+    if as_json:
+        print_json(summary)
+    elif problems:
+        for p in problems:
+            click.echo(f"problem: {p}")
+    else:
+        click.echo(f"ok: {settings.index_dir} version {summary['version']}, {summary['chunks']} chunks, all parts agree")
+    if problems:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("query")
+@index_option
+@click.option("-k", "top_k", type=click.IntRange(1, 100), default=5, show_default=True, help="Hits per retriever.")
+@json_option
+@click.pass_obj
+def search(obj: Context, query: str, index_dir: Path | None, top_k: int, as_json: bool) -> None:
+    """Show the raw dense and keyword hits for QUERY (no answer: see the chunks retrieval sees)."""
+    if not query.strip():
+        fail("the query is empty")
+    factory = obj.factory(index_dir=index_dir)
+    snapshot, embedder = factory.snapshot(), factory.embedder()
+    with snapshot:
+        dense = snapshot.dense_search(embedder.embed_queries([query])[0], top_k)
+        keyword = snapshot.keyword_search(query, top_k)
+
+    def rows(hits: list[Any]) -> list[dict[str, Any]]:
+        return [
+            {"rank": h.rank, "score": round(h.score, 4), "source": h.chunk.path, "start": h.chunk.start, "end": h.chunk.end, "page": h.chunk.page, "text": h.chunk.text}
+            for h in hits
+        ]
+    if as_json:
+        print_json({"query": query, "dense": rows(dense), "keyword": rows(keyword)})
+        return
+    for title, hits in (("dense", dense), ("keyword (BM25)", keyword)):
+        click.echo(f"{title}:")
+        if not hits:
+            click.echo("  (no hits)")
+        for h in hits:
+            snippet = h.chunk.text.replace("\n", " ")
+            click.echo(f"  {h.rank}. {h.score:.3f}  {Path(h.chunk.path).name}:{h.chunk.start}-{h.chunk.end}  {snippet[:70]}")

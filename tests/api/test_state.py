@@ -1,0 +1,124 @@
+"""api/state.py: the server's shared pipeline over components built by the factory (fast: a fake
+embedder, the real index store and ingestor), and the upload file names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.state import Pipeline, document_dict, safe_filename
+from rag.cli.factory import Factory
+from rag.errors import NotReadyError, UploadError
+from rag.settings import Settings
+from tests.conftest import HashEmbedder
+
+FAQ = "提现一般需要1个工作日到账。大额提现需要人工审核。\n"
+
+
+class RecordingFactory(Factory):
+    closed = 0
+
+    def close(self) -> None:
+        RecordingFactory.closed += 1
+        super().close()
+
+
+def _pipeline(tmp_path: Path) -> Pipeline:
+    settings = Settings(index_dir=tmp_path / "idx")
+    return Pipeline(settings, RecordingFactory(settings, embedder=HashEmbedder()))
+
+
+def _staged(tmp_path: Path, pipeline: Pipeline, name: str, text: str | bytes) -> tuple[str, Path]:
+    staging = pipeline.staging_dir()
+    path = staging / name
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return name, path
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("notes.md", "notes.md"),
+        ("../../etc/passwd", "passwd"),
+        ("..\\..\\x.txt", "x.txt"),
+        (".hidden.txt", "hidden.txt"),
+        ("a:b*c?.txt", "a_b_c_.txt"),
+        ("报告.pdf", "报告.pdf"),
+    ],
+)
+def test_safe_filename_keeps_the_last_component(given: str, expected: str) -> None:
+    assert safe_filename(given) == expected
+
+
+def test_safe_filename_cuts_long_names_to_200_bytes_and_keeps_the_suffix() -> None:
+    name = safe_filename("中" * 120 + ".txt")
+    assert len(name.encode()) <= 200 and name.endswith(".txt") and name.startswith("中")
+
+
+@pytest.mark.parametrize("given", [None, "", "..", "/", "."])
+def test_unusable_names_are_upload_errors(given: str | None) -> None:
+    with pytest.raises(UploadError, match="unusable file name"):
+        safe_filename(given)
+
+
+def test_no_index_yet_is_not_ready_and_uploads_create_it(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    pipeline.load()  # no index: loading still succeeds, so documents can be uploaded
+    assert pipeline.loaded
+    with pytest.raises(NotReadyError, match="no index yet"):
+        pipeline.service()
+    result = pipeline.ingest_uploads([_staged(tmp_path, pipeline, "faq.txt", FAQ)])
+    assert [d["status"] for d in result.documents] == ["added"] and result.index_version is not None
+    assert (pipeline.uploads / "faq.txt").read_text(encoding="utf-8") == FAQ
+    service = pipeline.service()
+    assert service.snapshot.version == result.index_version
+    assert pipeline.status()["chunks"] == service.snapshot.n_chunks > 0
+
+
+def test_statuses_and_the_switch_to_a_new_version(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    first = pipeline.ingest_uploads([_staged(tmp_path, pipeline, "faq.txt", FAQ)])
+    before = pipeline.service()
+    same = pipeline.ingest_uploads([_staged(tmp_path, pipeline, "faq.txt", FAQ)])
+    assert [d["status"] for d in same.documents] == ["unchanged"]
+    changed = pipeline.ingest_uploads([_staged(tmp_path, pipeline, "faq.txt", FAQ + "客服全天在线。\n")])
+    assert [d["status"] for d in changed.documents] == ["updated"] and changed.index_version != first.index_version
+    after = pipeline.service()
+    assert after is not before and after.snapshot.version == changed.index_version
+    assert pipeline.service() is after  # same version: the same service
+
+
+def test_an_unreadable_upload_puts_the_earlier_file_back(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    pipeline.ingest_uploads([_staged(tmp_path, pipeline, "faq.txt", FAQ)])
+    result = pipeline.ingest_uploads([_staged(tmp_path, pipeline, "faq.txt", b"\x00\x01\x02binary\xff" * 50)])
+    assert result.documents == [] and [s["name"] for s in result.skipped] == ["faq.txt"]
+    assert (pipeline.uploads / "faq.txt").read_text(encoding="utf-8") == FAQ  # the earlier upload, as the index has it
+    assert [document_dict(s)["name"] for s in pipeline.snapshot().sources()] == ["faq.txt"]
+
+
+def test_delete_removes_the_source_and_its_uploaded_file(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    added = pipeline.ingest_uploads([_staged(tmp_path, pipeline, "faq.txt", FAQ)]).documents[0]
+    with pytest.raises(KeyError):
+        pipeline.delete("no-such-id")
+    gone = pipeline.delete(added["id"])
+    assert gone["id"] == added["id"] and gone["chunks_removed"] == added["chunks"]
+    assert not (pipeline.uploads / "faq.txt").exists()
+    assert pipeline.snapshot().sources() == []
+
+
+def test_discard_removes_the_staging_folder(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    staging = pipeline.staging_dir()
+    (staging / "x.txt").write_text("x", encoding="utf-8")
+    Pipeline.discard(staging)
+    assert not staging.exists() and not staging.parent.exists()
+
+
+def test_close_closes_the_components(tmp_path: Path) -> None:
+    pipeline = _pipeline(tmp_path)
+    before = RecordingFactory.closed
+    pipeline.close()
+    assert RecordingFactory.closed == before + 1
