@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from rag.cli.common import Context, generation_options, index_option
-from rag.errors import RAGError
+from rag.errors import ConfigError
 
 __all__ = ["serve"]
 
@@ -51,7 +51,7 @@ def serve(obj: Context, /, index_dir: Path | None, host: str, port: int, log_lev
             pass
     except OSError as exc:
         reason = str(exc.strerror or exc).split(" (while attempting")[0]
-        raise RAGError(f"cannot listen on {host}:{port}: {reason} (choose another --host or --port)") from exc
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason} (choose another --host or --port)") from exc
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         click.echo(f"rag: warning: listening on {host} without API keys: anyone who can reach it can read and change the index (set api_keys)", err=True)
     # Load everything before listening, so that a bad index or model is one clear line, not a traceback.
