@@ -130,8 +130,10 @@ def _zscores(scored: Sequence[Scored]) -> dict[int, float]:
     n = len(scored)
     mean = sum(s for _, s in scored) / n
     std = (sum((s - mean) ** 2 for _, s in scored) / n) ** 0.5
-    if n == 1 or std == 0.0:
-        return {scored[0][0]: 1.0} | {v: 0.0 for v, _ in scored[1:]}
+    if n == 1:  # the only candidate a retriever found stands out by itself
+        return {scored[0][0]: 1.0}
+    if std == 0.0:  # a list that cannot tell its candidates apart says nothing about their order
+        return {v: 0.0 for v, _ in scored}
     return {v: (s - mean) / std for v, s in scored}
 
 

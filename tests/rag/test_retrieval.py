@@ -43,11 +43,6 @@ def test_an_empty_list_leaves_the_other_ranking_as_it_is(config: FusionConfig) -
     assert ids(fused_scores(other, [], config)) == [5, 4, 3, 2, 1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: _zscores gives an all-equal list's first candidate z=1.0 and the rest 0.0, so a "
-    "retriever that cannot tell its candidates apart promotes whichever it happened to list first",
-)
 @pytest.mark.parametrize("flat_is", ["dense", "keyword"])
 def test_an_all_equal_list_does_not_reorder_the_informed_one(flat_is: str) -> None:
     flat: list[Scored] = [(2, 0.3), (1, 0.3), (3, 0.3), (4, 0.3), (5, 0.3)]  # knows nothing; 2 happens to come first
