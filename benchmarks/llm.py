@@ -292,19 +292,18 @@ def spread(rows: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:
 
 
 def live(rows: Sequence[dict[str, Any]], model_path: Path, n: int, threads: int) -> dict[str, Any]:
-    from rag.cli.factory import build_chat_model
-    from rag.langchain_adapters import ChatModelGenerator
-    from rag.local_llm import LocalGGUFServer
+    from rag.cli.factory import Factory
     from rag.settings import load_settings
 
-    settings = load_settings(environ={}, llm_timeout=600)
+    settings = load_settings(environ={}, llm_timeout=600, generator="gguf", gguf_path=model_path, embed_threads=threads)
     loading = time.perf_counter()
-    server = LocalGGUFServer(model_path, context=settings.gguf_context, threads=threads)
-    chat_model = build_chat_model(settings, base_url=server.base_url, model=server.model_name, api_key=server.api_key)
+    factory = Factory(settings)  # what `rag ask --generator gguf` builds
+    generator = factory.llm()
+    assert generator is not None
+    chat_model = generator.chat_model
     chat_model.stream_usage = True  # type: ignore[attr-defined]  # ChatOpenAI: ask the server for token counts
     timer = TokenTimer()
     chat_model.callbacks = [timer]
-    generator = ChatModelGenerator(chat_model, unsupported=settings.unsupported, backend=f"gguf {model_path.name}")
     chat_model.bind(max_tokens=1).invoke("你好")  # warm-up: the first call pays for loading the weights into memory
     load_seconds = time.perf_counter() - loading
     print(f"\nLive speed: {model_path.name}, {threads} threads, context {settings.gguf_context}, max_tokens {settings.llm_max_tokens}, "
@@ -346,7 +345,7 @@ def live(rows: Sequence[dict[str, Any]], model_path: Path, n: int, threads: int)
         shown = "abstain" if answer.abstained else str(released)
         print(f"{i:>2} {row['corpus']:8} {entry['first_token_s']:>10.2f}s {entry['first_checked_sentence_s']:>12.2f}s {total:>6.2f}s "
               f"{timer.prompt_tokens or 0:>6} {timer.cached_tokens:>6} {counted:>6} {f'{rate:.1f}' if rate else '-':>6} {shown:>8}  {row['question'][:30]}")
-    server.close()
+    factory.close()
     from_usage = all(e["tokens_from_usage"] for e in per)
     summary: dict[str, Any] = {"model": model_path.name, "threads": threads, "questions": len(per), "load_and_warmup_s": round(load_seconds, 2),
                                "tokens_counted_by": "server usage (completion_tokens)" if from_usage else "streamed chunks", "per_question": per}

@@ -112,7 +112,12 @@ class CorruptFileError(IngestError):
 
 
 class UploadError(IngestError):
-    """An uploaded file that cannot be taken; ``path`` is the name the client gave."""
+    """An uploaded file that cannot be taken; ``path`` is the name the client gave, ``reason``
+    the whole message (it names the file itself)."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(name, reason)
+        self.args = (reason,)
 
 
 class IndexStoreError(RAGError):

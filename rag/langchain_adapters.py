@@ -114,13 +114,17 @@ class ChatModelGenerator:
         *,
         unsupported: Unsupported = "flag",
         backend: str = "",
+        serves_it: object | None = None,
     ) -> None:
+        """``serves_it``: what the chat model talks to when this process runs it (a local GGUF
+        server), kept as long as the generator so that it is not collected under it."""
         if unsupported not in ("flag", "drop"):
             raise ValueError(f"unsupported must be 'flag' or 'drop', got {unsupported!r}")
         self.chat_model = chat_model
         self.checker = checker or FaithfulnessChecker()
         self.unsupported: Unsupported = unsupported
         self.backend = backend or type(chat_model).__name__
+        self.serves_it = serves_it
         self.name = f"llm:{self.backend}"
         self._chain: Runnable[Any, str] = chat_model | StrOutputParser()
 

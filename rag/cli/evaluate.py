@@ -18,6 +18,8 @@ from rag.cli.common import Context, print_report, run_ingest
 
 if TYPE_CHECKING:
     from eval.dataset import EvalDataset
+    from rag.cli.factory import Factory
+    from rag.faithfulness import Judge
 
 __all__ = ["check", "eval_group"]
 
@@ -152,7 +154,7 @@ def run(
     settings = factory.settings
     with factory:
         service = factory.service()
-        checker = FaithfulnessChecker(factory.judge(judge_kind))
+        checker = FaithfulnessChecker(_judge(factory, judge_kind))
         started = time.perf_counter()
         bar = tqdm(total=len(dataset.rows), unit="question", desc="evaluating", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
         def answered(n: int) -> None:
@@ -285,6 +287,13 @@ def compare(before: Path, after: Path, as_json: bool) -> None:
         click.echo(format_comparison(result))
 
 
+def _judge(factory: Factory, kind: str, *, similarity: bool = False) -> Judge:
+    """The judge the command asked for; --judge llm without a language model is a usage error."""
+    if kind == "llm" and factory.settings.generator == "extractive":
+        raise click.UsageError("--judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)")
+    return factory.judge(kind, similarity=similarity)
+
+
 def _judge_options(command: Any) -> Any:
     """--judge and the language model to judge with (rag check)."""
     options = [
@@ -335,7 +344,7 @@ def check(
         data = read_source(path, max_bytes=factory.settings.max_file_bytes)
         passages.append(extract_document(path, data).text)
     with factory:
-        checker = FaithfulnessChecker(factory.judge(judge_kind, similarity=similarity))
+        checker = FaithfulnessChecker(_judge(factory, judge_kind, similarity=similarity))
         result = checker.check(answer, passages, question)
         cited = {n: text for n, text in enumerate(passages, start=1)}
         citation_verdicts = checker.check_cited(answer, cited, question)

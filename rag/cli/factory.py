@@ -157,7 +157,7 @@ class Factory:
             self._server = LocalGGUFServer(settings.gguf_path, context=settings.gguf_context, threads=settings.embed_threads)
             server = self._server
             model = build_chat_model(settings, base_url=server.base_url, model=server.model_name, api_key=server.api_key)
-            return ChatModelGenerator(model, unsupported=settings.unsupported, backend=f"gguf {settings.gguf_path.name}")
+            return ChatModelGenerator(model, unsupported=settings.unsupported, backend=f"gguf {settings.gguf_path.name}", serves_it=server)
         return ChatModelGenerator(
             build_chat_model(settings), unsupported=settings.unsupported,
             backend=f"openai {settings.llm_model} at {redacted_url(settings.llm_base_url or '')}",

@@ -270,6 +270,8 @@ def test_serve_refuses_a_bad_setup_in_one_line_before_listening(sample_index: Pa
     assert mismatch.stderr.strip().splitlines()[-1].startswith("rag: error: index") and "embedder" in mismatch.stderr
     missing_model = run_rag("serve", "--index", str(sample_index), "--generator", "gguf", "--gguf", "/nonexistent.gguf", timeout=120)
     assert missing_model.returncode == 1 and "rag: error: gguf: no model file" in missing_model.stderr
+    no_index_yet = run_rag("serve", "--index", str(sample_index.parent / "not-yet"), "--generator", "gguf", "--gguf", "/nonexistent.gguf", timeout=120)
+    assert no_index_yet.returncode == 1 and "rag: error: gguf: no model file" in no_index_yet.stderr  # also before the first upload
     bad_setting = run_rag("serve", "--index", str(sample_index), env={"RAG_MAX_TOP_K": "0"}, timeout=60)
     assert bad_setting.returncode == 1 and "max_top_k" in bad_setting.stderr and "Traceback" not in bad_setting.stderr
 

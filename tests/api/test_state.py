@@ -9,7 +9,7 @@ import pytest
 
 from api.state import Pipeline, document_dict, safe_filename
 from rag.cli.factory import Factory
-from rag.errors import NotReadyError, UploadError
+from rag.errors import GenerationError, NotReadyError, UploadError
 from rag.settings import Settings
 from tests.conftest import HashEmbedder
 
@@ -58,8 +58,17 @@ def test_safe_filename_cuts_long_names_to_200_bytes_and_keeps_the_suffix() -> No
 
 @pytest.mark.parametrize("given", [None, "", "..", "/", "."])
 def test_unusable_names_are_upload_errors(given: str | None) -> None:
-    with pytest.raises(UploadError, match="unusable file name"):
+    with pytest.raises(UploadError) as info:
         safe_filename(given)
+    assert str(info.value) == f"unusable file name {given!r}: give the file a name such as notes.md"
+
+
+def test_load_builds_the_language_model_before_there_is_an_index(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "idx", generator="gguf", gguf_path=tmp_path / "missing.gguf")
+    pipeline = Pipeline(settings, Factory(settings, embedder=HashEmbedder()))
+    with pytest.raises(GenerationError, match="gguf: no model file at"):
+        pipeline.load()
+    assert not pipeline.loaded
 
 
 def test_no_index_yet_is_not_ready_and_uploads_create_it(tmp_path: Path) -> None:

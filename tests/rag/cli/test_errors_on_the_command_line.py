@@ -30,9 +30,11 @@ def test_gguf_without_xllamacpp_names_the_install(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_an_llm_judge_without_a_model_is_one_line(tmp_path: Path) -> None:
+def test_an_llm_judge_without_a_model_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "ctx.txt").write_text("提现一般需要1个工作日到账。", encoding="utf-8")
     result = run_rag("check", "--context", str(tmp_path / "ctx.txt"), "--answer", "一个工作日。", "--judge", "llm", timeout=120)
-    assert result.returncode == 1
-    assert result.stderr.strip().startswith("rag: error: --judge llm needs a language model: --generator openai")
-    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("Usage: rag check [OPTIONS]")
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: --judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)"
+    )

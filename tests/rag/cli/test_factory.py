@@ -110,6 +110,31 @@ def test_gguf_without_xllamacpp_says_what_to_install(tmp_path: Path, monkeypatch
     factory.close()  # nothing was started: closing is harmless
 
 
+def test_a_gguf_generator_holds_its_server_and_close_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    started: list[object] = []
+
+    class FakeServer:  # LocalGGUFServer's shape, without loading a model
+        base_url, model_name, api_key = "http://127.0.0.1:9/v1", "m.gguf", "k"
+        closed = False
+
+        def __init__(self, path: Path, *, context: int, threads: int | None) -> None:
+            started.append(self)
+
+        def close(self) -> None:
+            self.closed = True
+
+    monkeypatch.setattr("rag.local_llm.LocalGGUFServer", FakeServer)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    with Factory(Settings(generator="gguf", gguf_path=model)) as factory:
+        llm = factory.llm()
+        assert isinstance(llm, ChatModelGenerator) and llm.backend == "gguf m.gguf"
+        (server,) = started
+        assert llm.serves_it is server  # kept alive as long as the generator, whatever happens to the factory
+        assert not server.closed  # type: ignore[attr-defined]
+    assert server.closed  # type: ignore[attr-defined]
+
+
 def test_close_stops_the_local_server_once() -> None:
     class Server:
         closed = 0
