@@ -26,7 +26,7 @@ from rag.settings import Settings
 if TYPE_CHECKING:
     from ingest.pipeline import Ingestor
     from rag.domain import SourceRecord
-    from rag.protocols import Embedder
+    from rag.protocols import Embedder, IndexView
     from rag.service import QAService
     from rag.store import IndexSnapshot, IndexStore
 
@@ -128,7 +128,7 @@ class Pipeline:
         assert self._service is not None
         return self._service
 
-    def snapshot(self) -> IndexSnapshot:
+    def snapshot(self) -> IndexView:
         return self.service().snapshot
 
     def status(self) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def build_index(texts: list[str], root: Path, embedder: E5Embedder) -> IndexStor
 def features(store: IndexStore, embedder: E5Embedder, rows: list[tuple[str, bool, list[str], str]]) -> list[dict[str, object]]:
     out = []
     with store.open() as snapshot:
-        retriever = HybridRetriever(snapshot, embedder)
+        retriever = HybridRetriever.over(snapshot, embedder)
         generator = ExtractiveGenerator(embedder, snapshot)
         for question, answerable, answers, origin in rows:
             passages = retriever.retrieve(question, 5)

@@ -17,8 +17,8 @@ and for all-MiniLM-L6-v2 (English-only, bundled):
 
 - dense only       ``DenseRetriever``
 - keyword only     ``KeywordRetriever`` (BM25; the same for both models)
-- plain RRF k=60   ``HybridRetriever(snapshot, embedder, FusionConfig(method="rrf"))``
-- ours (default)   ``HybridRetriever(snapshot, embedder)``: the default configuration
+- plain RRF k=60   ``HybridRetriever.over(snapshot, embedder, FusionConfig(method="rrf"))``
+- ours (default)   ``HybridRetriever.over(snapshot, embedder)``: the default configuration
 
 Measurement check: dense-only all-MiniLM-L6-v2 must reproduce the published MTEB XQuADRetrieval
 nDCG@10, 94.36 (en) and 24.22 (zh), within 0.1. MTEB embeds each passage whole, so the check
@@ -259,8 +259,8 @@ def methods_for(snapshot: IndexSnapshot, embedder: Embedder) -> dict[str, Callab
     return {
         "dense only": DenseRetriever(snapshot, embedder).retrieve,
         "keyword only": KeywordRetriever(snapshot).retrieve,
-        "plain RRF k=60": HybridRetriever(snapshot, embedder, FusionConfig(method="rrf")).retrieve,
-        "ours (default)": HybridRetriever(snapshot, embedder).retrieve,
+        "plain RRF k=60": HybridRetriever.over(snapshot, embedder, FusionConfig(method="rrf")).retrieve,
+        "ours (default)": HybridRetriever.over(snapshot, embedder).retrieve,
     }
 
 
@@ -368,7 +368,7 @@ def run_latency(datasets: Sequence[Dataset], e5: CachedEmbedder, work: Path, n_q
     metadatas = [{"source": c.path, "vector_id": c.vector_id} for c in chunks]
 
     embedder = build_embedder(settings, query_cache=0)  # a live, uncached E5Embedder shared by every method
-    ours = HybridRetriever(snapshot, embedder)
+    ours = HybridRetriever.over(snapshot, embedder)
     lc_faiss = FAISS.from_embeddings(list(zip(texts, vectors.tolist())), EmbedderEmbeddings(embedder), metadatas=metadatas)
 
     methods: dict[str, Callable[[str], object]] = {

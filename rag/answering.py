@@ -31,9 +31,8 @@ import numpy as np
 from rag.domain import Answer, Citation, Passage
 from rag.embedders import VectorCache
 from rag.language import abstain_message, detect_language
-from rag.protocols import Embedder
+from rag.protocols import CorpusStatistics, Embedder
 from rag.sentences import split_sentences
-from rag.store import IndexSnapshot
 from rag.terms import EN_STOP, ZH_STOP, contains_term, question_terms
 from rag.tokenize import keyword_tokens
 
@@ -201,7 +200,7 @@ class ExtractiveGenerator:
     def __init__(
         self,
         embedder: Embedder,
-        snapshot: IndexSnapshot,
+        statistics: CorpusStatistics,
         *,
         policy: AbstentionPolicy = DEFAULT_POLICY,
         max_sentences: int = 2,
@@ -215,7 +214,7 @@ class ExtractiveGenerator:
         if max_passages <= 0:
             raise ValueError(f"max_passages must be positive, got {max_passages}")
         self.embedder = embedder
-        self.snapshot = snapshot
+        self.statistics = statistics  # how common a term is in the corpus, what language its vocabulary is
         self.policy = policy
         self.max_sentences = max_sentences
         self.max_passages = max_passages
@@ -234,19 +233,19 @@ class ExtractiveGenerator:
     # -- steps ----------------------------------------------------------------------
 
     def _idf(self, term: str) -> float:
-        n = max(1, self.snapshot.n_chunks)
-        df = self.snapshot.document_frequency(term)
+        n = max(1, self.statistics.n_chunks)
+        df = self.statistics.document_frequency(term)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def _countable(self, terms: list[str]) -> list[str]:
         """Terms that can be matched lexically: those the index has, and any term in a script
         the index is largely written in. English words against a Chinese corpus are left to
         the dense score (unless the index has them verbatim, as it has names like Coinbase)."""
-        ascii_share = self.snapshot.ascii_vocab_share
+        ascii_share = self.statistics.ascii_vocab_share
         return [
             t
             for t in terms
-            if self.snapshot.document_frequency(t) > 0 or (ascii_share >= 0.3 if t.isascii() else ascii_share <= 0.7)
+            if self.statistics.document_frequency(t) > 0 or (ascii_share >= 0.3 if t.isascii() else ascii_share <= 0.7)
         ]
 
     def _candidates(self, passages: Sequence[Passage]) -> list[_Candidate]:
@@ -335,7 +334,7 @@ class ExtractiveGenerator:
             t
             for t in terms
             if t not in seen_anywhere
-            and (t in soft_terms or (self.snapshot.document_frequency(t) == 0 and not self._seen_as_text(t, passages)))
+            and (t in soft_terms or (self.statistics.document_frequency(t) == 0 and not self._seen_as_text(t, passages)))
         ]
         chosen_text = " ".join(c.text for c in chosen)
         evidence = Evidence(

@@ -7,7 +7,11 @@ same bytes again produces the same ids and is a no-op.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
 
 __all__ = [
     "Document",
@@ -20,6 +24,11 @@ __all__ = [
     "Answer",
     "AnswerSentence",
     "EmbedderInfo",
+    "AnswerEvent",
+    "Statement",
+    "SupportEvidence",
+    "StatementVerdict",
+    "FaithfulnessResult",
     "sha256_hex",
     "source_id_for",
     "chunk_id_for",
@@ -215,3 +224,90 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = ()  # per-sentence checks (LLM answers)
     notes: tuple[str, ...] = ()  # what the check changed: dropped sentences, markers that pointed nowhere
     standalone: str = ""  # a follow-up question rewritten to stand alone (what was retrieved and answered)
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEvent:
+    """One step of a streamed answer.
+
+    - ``kind="sentence"``: a checked sentence released to the reader (``sentence``, and ``text``
+      as it should be shown, with its markers);
+    - ``kind="final"``: the whole answer (``answer``), after the last sentence;
+    - ``kind="token"``: raw model text, only with ``raw=True``; ``checked`` is False.
+    """
+
+    kind: Literal["sentence", "final", "token"]
+    text: str = ""
+    sentence: AnswerSentence | None = None
+    answer: Answer | None = None
+    checked: bool = True
+
+
+# -- what the faithfulness checker says ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One sentence of an answer, without its citation markers; ``start``/``end`` locate it in the answer."""
+
+    text: str
+    start: int
+    end: int
+    markers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SupportEvidence:
+    """What a verdict rests on: the best window of the best passage, and the features there."""
+
+    passage: int  # index of the passage (0-based) holding the best window
+    start: int  # the window's character span in that passage
+    end: int
+    coverage: float
+    novel_coverage: float
+    sentence_coverage: float
+    similarity: float  # NaN without an embedder
+    pair_coverage: float = 1.0
+    missing_terms: tuple[str, ...] = ()
+    missing_numbers: tuple[str, ...] = ()
+    missing_entities: tuple[str, ...] = ()
+
+    def vector(self) -> np.ndarray:
+        similarity = 0.0 if math.isnan(self.similarity) else self.similarity
+        return np.asarray(
+            [
+                self.coverage,
+                self.novel_coverage,
+                self.sentence_coverage,
+                1.0 if self.missing_numbers else 0.0,
+                1.0 if self.missing_entities else 0.0,
+                similarity,
+                self.pair_coverage,
+            ],
+            dtype=np.float64,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementVerdict:
+    """A statement, whether the passages support it, how strongly (0-1) and why."""
+
+    statement: Statement
+    supported: bool
+    score: float
+    reason: str
+    evidence: SupportEvidence | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FaithfulnessResult:
+    """Per-statement verdicts and the share supported (NaN with ``reason`` when there is nothing to score)."""
+
+    verdicts: tuple[StatementVerdict, ...]
+    score: float
+    reason: str | None = None
+    judge: str = ""
+
+    @property
+    def supported(self) -> int:
+        return sum(1 for v in self.verdicts if v.supported)

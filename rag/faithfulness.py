@@ -48,14 +48,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from rag.domain import FaithfulnessResult, Statement, StatementVerdict, SupportEvidence
 from rag.judge_prompt import JUDGE_INSTRUCTIONS, judge_messages, parse_judgement
-from rag.protocols import Embedder
+from rag.protocols import Embedder, Judge
 from rag.sentences import split_sentences
-from rag.statements import MARKER_RE, Statement, split_statements
+from rag.statements import MARKER_RE, split_statements
 from rag.terms import contains_term, content_terms
 
 __all__ = [
@@ -90,38 +90,6 @@ _LIST_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.)、）]|[（(]?[一二三四五六
 # -- evidence and verdicts -------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SupportEvidence:
-    """What a verdict rests on: the best window of the best passage, and the features there."""
-
-    passage: int  # index of the passage (0-based) holding the best window
-    start: int  # the window's character span in that passage
-    end: int
-    coverage: float
-    novel_coverage: float
-    sentence_coverage: float
-    similarity: float  # NaN without an embedder
-    pair_coverage: float = 1.0
-    missing_terms: tuple[str, ...] = ()
-    missing_numbers: tuple[str, ...] = ()
-    missing_entities: tuple[str, ...] = ()
-
-    def vector(self) -> np.ndarray:
-        similarity = 0.0 if math.isnan(self.similarity) else self.similarity
-        return np.asarray(
-            [
-                self.coverage,
-                self.novel_coverage,
-                self.sentence_coverage,
-                1.0 if self.missing_numbers else 0.0,
-                1.0 if self.missing_entities else 0.0,
-                similarity,
-                self.pair_coverage,
-            ],
-            dtype=np.float64,
-        )
-
-
 FEATURES = ("coverage", "novel_coverage", "sentence_coverage", "missing_numbers", "missing_entities", "similarity", "pair_coverage")
 
 
@@ -152,40 +120,6 @@ DEFAULT_SUPPORT_POLICY = SupportPolicy(weights=(0.059, 0.0, 1.432, -4.967, -1.04
 # The same fit with the embedder's similarity as a feature (a judge given an embedder uses it):
 # no better on the reporting split.
 SIMILARITY_SUPPORT_POLICY = SupportPolicy(weights=(0.0, 0.0, 1.435, -4.981, -1.056, 1.09, 2.811), bias=-3.715, threshold=0.795)
-
-
-@dataclass(frozen=True, slots=True)
-class StatementVerdict:
-    """A statement, whether the passages support it, how strongly (0-1) and why."""
-
-    statement: Statement
-    supported: bool
-    score: float
-    reason: str
-    evidence: SupportEvidence | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FaithfulnessResult:
-    """Per-statement verdicts and the share supported (NaN with ``reason`` when there is nothing to score)."""
-
-    verdicts: tuple[StatementVerdict, ...]
-    score: float
-    reason: str | None = None
-    judge: str = ""
-
-    @property
-    def supported(self) -> int:
-        return sum(1 for v in self.verdicts if v.supported)
-
-
-@runtime_checkable
-class Judge(Protocol):
-    """Decides whether passages support a statement."""
-
-    name: str
-
-    def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]: ...
 
 
 # -- the offline judge -----------------------------------------------------------------

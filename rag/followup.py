@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
 
+from rag.protocols import QuestionRewriter, Turn
 from rag.terms import contains_term, question_terms
 
 __all__ = ["REWRITE_INSTRUCTIONS", "QuestionRewriter", "RuleBasedRewriter", "Turn", "clean_rewrite", "rewrite_messages"]
 
-Turn = tuple[str, str]  # (role, text): role "user" or "assistant"
 
 _REFERS_BACK = re.compile(
     r"^(那|那么|还有|另外|并且|而且|其|该|此|这|它|他们|她们|它们|上述|以上)|[它这那其该此]|呢[?？]?\s*$|"
@@ -53,15 +52,6 @@ def clean_rewrite(reply: str, question: str) -> str:
     if not line or len(line) > max(200, 4 * len(question)):
         return question
     return line
-
-
-@runtime_checkable
-class QuestionRewriter(Protocol):
-    """Turns a follow-up question into a standalone one, given the conversation so far."""
-
-    name: str
-
-    def rewrite(self, question: str, history: Sequence[Turn]) -> str: ...
 
 
 class RuleBasedRewriter:

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Literal
 
-from rag.domain import Answer, AnswerSentence, Citation, Passage
+from rag.domain import Answer, AnswerEvent, AnswerSentence, Citation, Passage
 from rag.faithfulness import FaithfulnessChecker, Statement, split_statements
 from rag.language import abstain_message, detect_language
 
@@ -182,21 +181,7 @@ def check_reply(
 # -- streaming ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AnswerEvent:
-    """One step of a streamed answer.
 
-    - ``kind="sentence"``: a checked sentence released to the reader (``sentence``, and ``text``
-      as it should be shown, with its markers);
-    - ``kind="final"``: the whole answer (``answer``), after the last sentence;
-    - ``kind="token"``: raw model text, only with ``raw=True``; ``checked`` is False.
-    """
-
-    kind: Literal["sentence", "final", "token"]
-    text: str = ""
-    sentence: AnswerSentence | None = None
-    answer: Answer | None = None
-    checked: bool = True
 
 
 def stream_checked(

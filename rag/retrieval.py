@@ -27,26 +27,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal
 
 import numpy as np
 
 from rag.domain import Hit, Passage
-from rag.protocols import Embedder
-from rag.store import IndexSnapshot
+from rag.protocols import ChunkStore, DenseIndex, Embedder, Retriever, Scored, SparseIndex
 
 __all__ = ["Retriever", "DenseRetriever", "KeywordRetriever", "HybridRetriever", "FusionConfig", "Scored", "fused_scores"]
 
 
-@runtime_checkable
-class Retriever(Protocol):
-    """Finds the passages most likely to answer a query, optionally only in some sources."""
-
-    def retrieve(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[Passage]: ...
-
-
-def _allowed(snapshot: IndexSnapshot, sources: Sequence[str] | None) -> np.ndarray | None:
-    return None if sources is None else snapshot.vector_ids_of_sources(sources)
+def _allowed(chunks: ChunkStore, sources: Sequence[str] | None) -> np.ndarray | None:
+    return None if sources is None else chunks.vector_ids_of_sources(sources)
 
 
 def _check_top_k(top_k: int) -> None:
@@ -54,16 +46,25 @@ def _check_top_k(top_k: int) -> None:
         raise ValueError(f"top_k must be positive, got {top_k}")
 
 
-class DenseRetriever:
-    """Nearest chunks to the query's embedding."""
+def _hits(chunks: ChunkStore, scored: Sequence[Scored]) -> list[Hit]:
+    """Hits for scored ids, ranked in the given order (only these chunks are read)."""
+    by_id = {c.vector_id: c for c in chunks.chunks(v for v, _ in scored)}
+    return [Hit(by_id[v], s, rank) for rank, (v, s) in enumerate(scored, start=1) if v in by_id]
 
-    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder) -> None:
-        self.snapshot = snapshot
+
+class DenseRetriever:
+    """Nearest chunks to the query's embedding: a :class:`~rag.protocols.VectorIndex` (with the
+    chunks it points at) and the embedder that wrote its vectors."""
+
+    def __init__(self, index: DenseIndex, embedder: Embedder) -> None:
+        self.index = index
         self.embedder = embedder
 
+    def scores(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Scored]:
+        return self.index.dense_scores(self.embedder.embed_queries([query])[0], k, _allowed(self.index, sources))
+
     def hits(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Hit]:
-        vector = self.embedder.embed_queries([query])[0]
-        return self.snapshot.dense_search(vector, k, _allowed(self.snapshot, sources))
+        return _hits(self.index, self.scores(query, k, sources))
 
     def retrieve(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[Passage]:
         _check_top_k(top_k)
@@ -71,13 +72,17 @@ class DenseRetriever:
 
 
 class KeywordRetriever:
-    """BM25 over rjieba-segmented Chinese and lower-cased words of other scripts."""
+    """BM25 over rjieba-segmented Chinese and lower-cased words of other scripts: a
+    :class:`~rag.protocols.KeywordIndex` with the chunks it points at."""
 
-    def __init__(self, snapshot: IndexSnapshot) -> None:
-        self.snapshot = snapshot
+    def __init__(self, index: SparseIndex) -> None:
+        self.index = index
+
+    def scores(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Scored]:
+        return self.index.keyword_scores(query, k, _allowed(self.index, sources))
 
     def hits(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Hit]:
-        return self.snapshot.keyword_search(query, k, _allowed(self.snapshot, sources))
+        return _hits(self.index, self.scores(query, k, sources))
 
     def retrieve(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[Passage]:
         _check_top_k(top_k)
@@ -120,7 +125,6 @@ class FusionConfig:
             raise ValueError(f"standout_z must be two increasing z-scores, got {self.standout_z!r}")
 
 
-Scored = tuple[int, float]  # (FAISS vector id, a retriever's score); lists are best first, rank = position + 1
 
 
 def _zscores(scored: Sequence[Scored]) -> dict[int, float]:
@@ -169,12 +173,12 @@ def fused_scores(dense: Sequence[Scored], keyword: Sequence[Scored], config: Fus
     return [(v, fused[v]) for v in order]
 
 
-def _passages(snapshot: IndexSnapshot, fused: Sequence[Scored], dense: Sequence[Scored], keyword: Sequence[Scored]) -> list[Passage]:
+def _passages(chunks: ChunkStore, fused: Sequence[Scored], dense: Sequence[Scored], keyword: Sequence[Scored]) -> list[Passage]:
     """Passages for the fused candidates given (their chunks are read here, and only theirs)."""
     by_dense = {v: (rank, s) for rank, (v, s) in enumerate(dense, start=1)}
     by_keyword = {v: (rank, s) for rank, (v, s) in enumerate(keyword, start=1)}
     out = []
-    for hit in snapshot.hits(fused):
+    for hit in _hits(chunks, fused):
         d, k = by_dense.get(hit.chunk.vector_id), by_keyword.get(hit.chunk.vector_id)
         out.append(
             Passage(
@@ -191,21 +195,30 @@ def _passages(snapshot: IndexSnapshot, fused: Sequence[Scored], dense: Sequence[
 
 
 class HybridRetriever:
-    """Dense and keyword retrieval, fused per :class:`FusionConfig`."""
+    """A dense and a keyword retriever, their candidate lists fused per :class:`FusionConfig`.
 
-    def __init__(self, snapshot: IndexSnapshot, embedder: Embedder, config: FusionConfig | None = None) -> None:
-        self.dense = DenseRetriever(snapshot, embedder)
-        self.keyword = KeywordRetriever(snapshot)
+    ``HybridRetriever(dense, keyword, fusion)`` fuses what its two parts return;
+    :meth:`over` builds both parts over one index view (what the service does).
+    """
+
+    def __init__(self, dense: DenseRetriever, keyword: KeywordRetriever, config: FusionConfig | None = None) -> None:
+        self.dense = dense
+        self.keyword = keyword
         self.config = config or FusionConfig()
+
+    @classmethod
+    def over(cls, index: DenseIndex, embedder: Embedder, config: FusionConfig | None = None, *, keyword: SparseIndex | None = None) -> HybridRetriever:
+        """Dense and keyword retrieval over ``index`` (an :class:`~rag.protocols.IndexView` is
+        both; ``keyword`` gives the keyword side its own index)."""
+        sparse = keyword if keyword is not None else index
+        if not isinstance(sparse, SparseIndex):
+            raise TypeError("HybridRetriever.over needs an index with keyword search (or keyword=...)")
+        return cls(DenseRetriever(index, embedder), KeywordRetriever(sparse), config)
 
     def retrieve(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[Passage]:
         _check_top_k(top_k)
         k = max(top_k, self.config.candidates)
-        snapshot = self.keyword.snapshot
-        allowed = _allowed(snapshot, sources)
-        dense: list[Scored] = []
-        if self.config.dense_weight > 0:
-            dense = snapshot.dense_scores(self.dense.embedder.embed_queries([query])[0], k, allowed)
-        keyword = snapshot.keyword_scores(query, k, allowed) if self.config.keyword_weight > 0 else []
+        dense = self.dense.scores(query, k, sources) if self.config.dense_weight > 0 else []
+        keyword = self.keyword.scores(query, k, sources) if self.config.keyword_weight > 0 else []
         fused = fused_scores(dense, keyword, self.config)
-        return _passages(snapshot, fused[:top_k], dense, keyword)
+        return _passages(self.keyword.index, fused[:top_k], dense, keyword)

@@ -16,9 +16,8 @@ from rag.errors import GenerationError, QuestionError
 from rag.followup import QuestionRewriter, RuleBasedRewriter, Turn
 from rag.generation import AnswerEvent
 from rag.language import abstain_message, detect_language, script_of
-from rag.protocols import Embedder, Generator
+from rag.protocols import Embedder, Generator, IndexView, StreamingGenerator
 from rag.retrieval import HybridRetriever, Retriever
-from rag.store import IndexSnapshot
 
 __all__ = ["QAService", "QuestionError", "answer_to_dict"]  # QuestionError: re-exported from rag.errors
 
@@ -28,7 +27,7 @@ class QAService:
 
     def __init__(
         self,
-        snapshot: IndexSnapshot,
+        snapshot: IndexView,
         embedder: Embedder,
         *,
         retriever: Retriever | None = None,
@@ -43,7 +42,7 @@ class QAService:
         if max_question_chars <= 0:
             raise ValueError(f"max_question_chars must be positive, got {max_question_chars}")
         self.snapshot = snapshot
-        self.retriever = retriever or HybridRetriever(snapshot, embedder)
+        self.retriever = retriever or HybridRetriever.over(snapshot, embedder)
         self.generator: Generator = generator or ExtractiveGenerator(embedder, snapshot)
         self.fallback = fallback
         self.rewriter: QuestionRewriter = rewriter or RuleBasedRewriter()
@@ -146,15 +145,14 @@ class QAService:
             return
         asked = self.standalone(question, history)
         passages = self.retriever.retrieve(asked, k, sources)
-        stream = getattr(self.generator, "stream", None)
-        if stream is None:
+        if not isinstance(self.generator, StreamingGenerator):
             answer = self._generate(asked, passages)
             if asked != question:
                 answer = replace(answer, question=question, standalone=asked)
             yield AnswerEvent("final", answer.text, answer=answer)
             return
         try:
-            for event in stream(asked, passages):
+            for event in self.generator.stream(asked, passages):
                 if event.kind == "final" and event.answer is not None and asked != question:
                     event = replace(event, answer=replace(event.answer, question=question, standalone=asked))
                 yield event

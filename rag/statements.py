@@ -8,24 +8,14 @@ all split answers this way; sentences come from :mod:`rag.sentences` (Chinese an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
+from rag.domain import Statement
 from rag.sentences import split_sentences
 
 __all__ = ["MARKER_RE", "Statement", "split_statements"]
 
 MARKER_RE = re.compile(r"\s*\[(\d{1,3})\]")
 _HAS_WORD = re.compile(r"\w")
-
-
-@dataclass(frozen=True, slots=True)
-class Statement:
-    """One sentence of an answer, without its citation markers; ``start``/``end`` locate it in the answer."""
-
-    text: str
-    start: int
-    end: int
-    markers: tuple[int, ...] = ()
 
 
 def split_statements(answer: str) -> list[Statement]:

@@ -30,7 +30,7 @@ def main() -> None:
     embedder = E5Embedder()
     build_ingestor(load_settings(environ={}), embedder=embedder, index_dir=index_dir).ingest([sample_corpus_path()])
     snapshot = IndexStore(index_dir).open(embedder.info)
-    retriever = HybridRetriever(snapshot, embedder)
+    retriever = HybridRetriever.over(snapshot, embedder)
 
     # 1. Our retriever in any LangChain chain: Documents with source, offsets and scores.
     documents = RagRetriever(retriever=retriever, top_k=3).invoke("客服可以解答哪些常见的技术问题?")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rag.followup import QuestionRewriter
     from rag.langchain_adapters import ChatModelGenerator
     from rag.local_llm import LocalGGUFServer
-    from rag.protocols import Embedder, Generator
+    from rag.protocols import Embedder, Generator, IndexView
     from rag.retrieval import Retriever
     from rag.service import QAService
     from rag.settings import Settings
@@ -188,17 +188,17 @@ class Factory:
         """The last committed index version; ``check_embedder`` refuses one built by another embedder."""
         return self.store().open(self.embedder().info if check_embedder else None)
 
-    def retriever(self, snapshot: IndexSnapshot) -> Retriever:
+    def retriever(self, snapshot: IndexView) -> Retriever:
         from rag.retrieval import HybridRetriever
 
-        return HybridRetriever(snapshot, self.embedder())
+        return HybridRetriever.over(snapshot, self.embedder())
 
     def rewriter(self) -> QuestionRewriter | None:
         """Who rewrites follow-up questions: the language model when there is one (else the
         service's rule-based rewriter)."""
         return self.llm()
 
-    def qa_service(self, snapshot: IndexSnapshot) -> QAService:
+    def qa_service(self, snapshot: IndexView) -> QAService:
         """The service over one index snapshot: the language model writes the answers when one is
         configured, with the extractive generator as the fallback when the settings ask for one."""
         from rag.answering import ExtractiveGenerator

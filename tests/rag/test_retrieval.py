@@ -195,8 +195,8 @@ def empty_snapshot(tmp_path_factory: pytest.TempPathFactory, embedder: HashEmbed
 
 def test_empty_index_gives_empty_lists(empty_snapshot: IndexSnapshot, embedder: HashEmbedder) -> None:
     for config in (ZSCORE, RRF):
-        assert HybridRetriever(empty_snapshot, embedder, config).retrieve("withdrawals", 5) == []
-    assert HybridRetriever(empty_snapshot, embedder).retrieve("withdrawals", 5, sources=["/gone.txt"]) == []
+        assert HybridRetriever.over(empty_snapshot, embedder, config).retrieve("withdrawals", 5) == []
+    assert HybridRetriever.over(empty_snapshot, embedder).retrieve("withdrawals", 5, sources=["/gone.txt"]) == []
     assert DenseRetriever(empty_snapshot, embedder).retrieve("withdrawals", 5) == []
     assert KeywordRetriever(empty_snapshot).retrieve("withdrawals", 5) == []
 
@@ -204,9 +204,9 @@ def test_empty_index_gives_empty_lists(empty_snapshot: IndexSnapshot, embedder: 
 def test_no_keyword_hit_gives_the_dense_ranking_or_nothing(snapshot: IndexSnapshot, embedder: HashEmbedder) -> None:
     query = "zebra crossing"  # no term of it is in the index
     assert KeywordRetriever(snapshot).retrieve(query, 5) == []
-    assert HybridRetriever(snapshot, embedder, FusionConfig(dense_weight=0.0)).retrieve(query, 5) == []
+    assert HybridRetriever.over(snapshot, embedder, FusionConfig(dense_weight=0.0)).retrieve(query, 5) == []
     dense = DenseRetriever(snapshot, embedder).retrieve(query, 5)
-    hybrid = HybridRetriever(snapshot, embedder).retrieve(query, 5)
+    hybrid = HybridRetriever.over(snapshot, embedder).retrieve(query, 5)
     assert len(hybrid) == 5
     assert [p.chunk.vector_id for p in hybrid] == [p.chunk.vector_id for p in dense]
     assert all(p.keyword_rank is None and p.keyword_score is None for p in hybrid)
@@ -216,7 +216,7 @@ def test_no_keyword_hit_gives_the_dense_ranking_or_nothing(snapshot: IndexSnapsh
 def test_without_a_dense_list_the_keyword_ranking_comes_back(snapshot: IndexSnapshot, embedder: HashEmbedder) -> None:
     keyword = KeywordRetriever(snapshot).retrieve("large withdrawals review", 5)
     assert [p.chunk.path for p in keyword] == ["/b.txt", "/a.txt"]
-    hybrid = HybridRetriever(snapshot, embedder, FusionConfig(dense_weight=0.0)).retrieve("large withdrawals review", 5)
+    hybrid = HybridRetriever.over(snapshot, embedder, FusionConfig(dense_weight=0.0)).retrieve("large withdrawals review", 5)
     assert [p.chunk.vector_id for p in hybrid] == [p.chunk.vector_id for p in keyword]
     assert [(p.keyword_rank, p.keyword_score) for p in hybrid] == [(p.rank, p.score) for p in keyword]
     assert all(p.dense_rank is None for p in hybrid)
@@ -224,10 +224,10 @@ def test_without_a_dense_list_the_keyword_ranking_comes_back(snapshot: IndexSnap
 
 def test_source_filter_applies_to_both_retrievers(snapshot: IndexSnapshot, embedder: HashEmbedder) -> None:
     query = "withdrawals 提现"
-    everything = HybridRetriever(snapshot, embedder).retrieve(query, 10)
+    everything = HybridRetriever.over(snapshot, embedder).retrieve(query, 10)
     assert {p.chunk.path for p in everything} == set(TEXTS)  # unfiltered, every source is a candidate
     for config in (ZSCORE, RRF):
-        hybrid = HybridRetriever(snapshot, embedder, config)
+        hybrid = HybridRetriever.over(snapshot, embedder, config)
         only = hybrid.retrieve(query, 10, sources=["/b.txt", "/c.txt", "/e.txt"])
         assert {p.chunk.path for p in only} == {"/b.txt", "/c.txt", "/e.txt"}
         by_path = {p.chunk.path: p for p in only}
@@ -236,14 +236,14 @@ def test_source_filter_applies_to_both_retrievers(snapshot: IndexSnapshot, embed
         assert by_path["/c.txt"].keyword_rank is None  # no query term in it: dense only
         assert sorted(p.dense_rank for p in only if p.dense_rank is not None) == [1, 2, 3]
     # a source id works like a path; a source that is not there leaves nothing
-    assert [p.chunk.path for p in HybridRetriever(snapshot, embedder).retrieve(query, 10, sources=[source_id_for("/d.txt")])] == ["/d.txt"]
-    assert HybridRetriever(snapshot, embedder).retrieve(query, 10, sources=["/nope.txt"]) == []
-    assert HybridRetriever(snapshot, embedder).retrieve(query, 10, sources=[]) == []
+    assert [p.chunk.path for p in HybridRetriever.over(snapshot, embedder).retrieve(query, 10, sources=[source_id_for("/d.txt")])] == ["/d.txt"]
+    assert HybridRetriever.over(snapshot, embedder).retrieve(query, 10, sources=["/nope.txt"]) == []
+    assert HybridRetriever.over(snapshot, embedder).retrieve(query, 10, sources=[]) == []
 
 
 def test_passages_carry_the_fused_score_and_each_retrievers_say(snapshot: IndexSnapshot, embedder: HashEmbedder) -> None:
     query = "large withdrawals review"
-    hybrid = HybridRetriever(snapshot, embedder).retrieve(query, 5)
+    hybrid = HybridRetriever.over(snapshot, embedder).retrieve(query, 5)
     dense = {p.chunk.vector_id: p for p in DenseRetriever(snapshot, embedder).retrieve(query, 5)}
     keyword = {p.chunk.vector_id: p for p in KeywordRetriever(snapshot).retrieve(query, 5)}
     assert [p.rank for p in hybrid] == [1, 2, 3, 4, 5]
@@ -262,13 +262,13 @@ def test_passages_carry_the_fused_score_and_each_retrievers_say(snapshot: IndexS
 
 @pytest.mark.parametrize("top_k", [0, -1])
 def test_top_k_must_be_positive(snapshot: IndexSnapshot, embedder: HashEmbedder, top_k: int) -> None:
-    for retriever in (HybridRetriever(snapshot, embedder), DenseRetriever(snapshot, embedder), KeywordRetriever(snapshot)):
+    for retriever in (HybridRetriever.over(snapshot, embedder), DenseRetriever(snapshot, embedder), KeywordRetriever(snapshot)):
         with pytest.raises(ValueError, match=f"top_k must be positive, got {top_k}"):
             retriever.retrieve("withdrawals", top_k)
 
 
 def test_top_k_bounds_the_list_and_cuts_the_same_ranking(snapshot: IndexSnapshot, embedder: HashEmbedder) -> None:
-    hybrid = HybridRetriever(snapshot, embedder)
+    hybrid = HybridRetriever.over(snapshot, embedder)
     full = hybrid.retrieve("withdrawals 提现", 100)
     assert len(full) == len(TEXTS)  # more than the index holds: all of it, once each
     assert len({p.chunk.vector_id for p in full}) == len(TEXTS)
@@ -293,11 +293,11 @@ def test_each_retriever_is_asked_for_max_of_top_k_and_candidates(
 
     monkeypatch.setattr(snapshot, "dense_scores", spy_dense)
     monkeypatch.setattr(snapshot, "keyword_scores", spy_keyword)
-    assert len(HybridRetriever(snapshot, embedder, FusionConfig(candidates=3)).retrieve("withdrawals", 1)) == 1
-    assert len(HybridRetriever(snapshot, embedder, FusionConfig(candidates=3)).retrieve("withdrawals", 4)) == 4
+    assert len(HybridRetriever.over(snapshot, embedder, FusionConfig(candidates=3)).retrieve("withdrawals", 1)) == 1
+    assert len(HybridRetriever.over(snapshot, embedder, FusionConfig(candidates=3)).retrieve("withdrawals", 4)) == 4
     assert asked == [("dense", 3), ("keyword", 3), ("dense", 4), ("keyword", 4)]
     asked.clear()
-    HybridRetriever(snapshot, embedder, FusionConfig(keyword_weight=0.0)).retrieve("withdrawals", 2)
+    HybridRetriever.over(snapshot, embedder, FusionConfig(keyword_weight=0.0)).retrieve("withdrawals", 2)
     assert asked == [("dense", 50)]  # a retriever with weight 0 is not asked at all
 
 
@@ -309,13 +309,13 @@ class FailingEmbedder(HashEmbedder):
 def test_a_failing_dense_retriever_propagates_its_error(snapshot: IndexSnapshot) -> None:
     # Today's behaviour: no fallback to the keyword list; the embedder's own typed error reaches the caller.
     with pytest.raises(EmbedderError, match="the fake model is broken"):
-        HybridRetriever(snapshot, FailingEmbedder()).retrieve("withdrawals", 3)
+        HybridRetriever.over(snapshot, FailingEmbedder()).retrieve("withdrawals", 3)
     # with dense_weight 0 the embedder is never called, so the keyword list answers
-    passages = HybridRetriever(snapshot, FailingEmbedder(), FusionConfig(dense_weight=0.0)).retrieve("withdrawals", 3)
+    passages = HybridRetriever.over(snapshot, FailingEmbedder(), FusionConfig(dense_weight=0.0)).retrieve("withdrawals", 3)
     assert [p.chunk.path for p in passages] == ["/a.txt", "/b.txt"]
     # a query vector of another dimension than the index: the store's IndexMismatchError
     with pytest.raises(IndexMismatchError, match="query vector has dimension 32, the index 64"):
-        HybridRetriever(snapshot, HashEmbedder(dim=32)).retrieve("withdrawals", 3)
+        HybridRetriever.over(snapshot, HashEmbedder(dim=32)).retrieve("withdrawals", 3)
 
 
 def test_a_failing_keyword_retriever_propagates_its_error(
@@ -328,8 +328,8 @@ def test_a_failing_keyword_retriever_propagates_its_error(
 
     monkeypatch.setattr(snapshot, "keyword_scores", broken)
     with pytest.raises(IndexFormatError) as caught:
-        HybridRetriever(snapshot, embedder).retrieve("withdrawals", 3)
+        HybridRetriever.over(snapshot, embedder).retrieve("withdrawals", 3)
     assert caught.value is error  # not wrapped, not swallowed
     # with keyword_weight 0 the keyword side is not consulted: the dense list answers alone
-    assert len(HybridRetriever(snapshot, embedder, FusionConfig(keyword_weight=0.0)).retrieve("withdrawals", 3)) == 3
+    assert len(HybridRetriever.over(snapshot, embedder, FusionConfig(keyword_weight=0.0)).retrieve("withdrawals", 3)) == 3
 

@@ -1,0 +1,49 @@
+"""Today's store (FAISS + bm25s + SQLite, rag/store.py) against the index contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.protocols import IndexView
+from rag.store import IndexStore
+from tests.conftest import HashEmbedder
+from tests.rag.index_contract.contract import IndexContract, chunks_of
+
+
+class FaissStoreBackend:
+    """One writer session per commit, as ``rag ingest`` does."""
+
+    def __init__(self, root: Path) -> None:
+        self.embedder = HashEmbedder()
+        self.store = IndexStore(root)
+        self._staged: list[tuple[str, str | None]] = []
+
+    def put(self, path: str, text: str) -> None:
+        self._staged.append((path, text))
+
+    def remove(self, path: str) -> None:
+        self._staged.append((path, None))
+
+    def commit(self) -> str:
+        with self.store.writer(self.embedder.info, {"contract": 1}) as writer:
+            for path, text in self._staged:
+                if text is None:
+                    writer.remove_source(path)
+                    continue
+                document, chunks = chunks_of(path, text)
+                writer.put_source(document, chunks, self.embedder.embed_passages([c.embed_text for c in chunks]))
+            version = writer.commit()
+        self._staged.clear()
+        assert version is not None
+        return version
+
+    def open(self) -> IndexView:
+        return self.store.open(self.embedder.info)
+
+
+class TestFaissStore(IndexContract):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> FaissStoreBackend:
+        return FaissStoreBackend(tmp_path / "index")
