@@ -1,5 +1,6 @@
 """Server-sent events for ``/v1/chat/completions`` with ``stream``: checked sentences as they are
-released, the sources, and errors after the status line as ``error`` events."""
+released, the sources, and errors after the status line as ``error`` events. The chunks
+themselves are built by the OpenAI translation beside it (``api.openai_compat``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from fastapi.responses import StreamingResponse
 from api import openai_compat as oa
 from api.errors import translate
 from rag.errors import GenerationError, RAGError
-from rag.language import detect_language
 
 __all__ = ["SSE_HEADERS", "error_event", "stream_answer", "stream_text"]
 
@@ -33,16 +33,17 @@ def stream_text(content: str, model: str) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-def stream_answer(first: Any, events: Iterator[Any], question: str, model: str) -> Iterator[str]:
-    """Checked sentences as they are released, then the sources (footer, Open WebUI source events,
-    and structured on the last chunk), then ``[DONE]``. An error after the stream began is an
-    ``error`` event (the status line has been sent), then ``[DONE]``."""
+def stream_answer(first: Any, events: Iterator[Any], language: str, model: str) -> Iterator[str]:
+    """Checked sentences as they are released (joined without a space in Chinese: ``language``
+    is the question's), then the sources (footer, Open WebUI source events, and structured on the
+    last chunk), then ``[DONE]``. An error after the stream began is an ``error`` event (the
+    status line has been sent), then ``[DONE]``."""
     from itertools import chain
 
     from rag.service import answer_to_dict
 
     cid = oa.new_id()
-    joiner = "" if detect_language(question) == "zh" else " "
+    joiner = "" if language == "zh" else " "
     yield oa.chunk(cid, model, {"role": "assistant", "content": ""})
     try:
         shown = 0

@@ -1,0 +1,55 @@
+"""What the routes depend on: the loaded pipeline (``get_pipeline``, ``PipelineDep``), the bearer
+key declaration (``KEYED``; KeyCheck checks the key, this states it in the OpenAPI schema), the
+error responses keyed routes declare, and the request models built from the settings, so that
+``/openapi.json`` states this server's limits."""
+
+# No ``from __future__ import annotations``: FastAPI reads the annotations of these dependencies.
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
+from pydantic import Field, create_model
+
+from api.errors import ApiError
+from api.schemas import ErrorResponse, QueryRequest
+from api.state import Pipeline
+from rag.settings import Settings
+
+__all__ = ["ERRORS", "KEYED", "PipelineDep", "bearer", "check_top_k", "get_pipeline", "query_request_model"]
+
+bearer = HTTPBearer(auto_error=False, description="An API key from the setting api_keys (only when keys are configured).")
+
+# The key is checked by KeyCheck, before the body is read; this declares it in the OpenAPI schema.
+KEYED = [Depends(bearer)]
+
+# The errors every keyed route may answer (a copy per route: ``ERRORS | {...}``).
+ERRORS: dict[int | str, dict[str, Any]] = {r: {"model": ErrorResponse} for r in (401, 503)}
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    """The app's loaded pipeline; 503 while the models load. Tests swap it through ``app.dependency_overrides``."""
+    found: Pipeline | None = getattr(request.app.state, "pipeline", None)
+    if found is None or not found.loaded:
+        raise ApiError(503, "the models are still loading", "not_ready")
+    return found
+
+
+PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def query_request_model(settings: Settings) -> type[QueryRequest]:
+    """``QueryRequest`` with this server's limits (max_question_chars, max_top_k), so that /openapi.json states them."""
+    model: type[QueryRequest] = create_model(
+        "QueryRequest",
+        __base__=QueryRequest,
+        question=(str, Field(min_length=1, max_length=settings.max_question_chars, pattern=r"\S",
+                             description=f"The question (at most {settings.max_question_chars:,} characters: setting max_question_chars).")),
+        top_k=(int | None, Field(None, ge=1, le=settings.max_top_k, strict=True, description=f"Passages to read (1 to {settings.max_top_k}: setting max_top_k).")),
+    )
+    return model
+
+
+def check_top_k(top_k: int | None, settings: Settings) -> None:
+    """422 when ``top_k`` is over the setting max_top_k."""
+    if top_k is not None and top_k > settings.max_top_k:
+        raise ApiError(422, f"top_k {top_k} is over the limit of {settings.max_top_k} (setting max_top_k)")

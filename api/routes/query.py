@@ -1,0 +1,37 @@
+"""The question route: ``POST /v1/query``, an answer from the documents with its citations (and,
+on request, the ranked passages), under this server's limits."""
+
+# No ``from __future__ import annotations``: FastAPI reads the route signatures, and the request
+# model (built from the settings, with their limits) is a local name.
+from typing import Any, cast
+
+from fastapi import APIRouter
+
+from api.deps import ERRORS, KEYED, PipelineDep, check_top_k, query_request_model
+from api.schemas import ErrorResponse, QueryRequest, QueryResponse
+from rag.settings import Settings
+
+__all__ = ["query_router"]
+
+
+def query_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+    Query = query_request_model(settings)
+
+    @router.post("/v1/query", response_model=QueryResponse, response_model_exclude_none=True, tags=["questions"],
+                 summary="Answer a question from the documents, with citations", dependencies=KEYED, responses=ERRORS | {502: {"model": ErrorResponse}})
+    def query(request: Query, p: PipelineDep) -> dict[str, Any]:  # type: ignore[valid-type]  # a model built above, with this server's limits
+        from rag.service import answer_to_dict
+
+        body = cast(QueryRequest, request)
+        check_top_k(body.top_k, settings)
+        service = p.service()
+        history = [(t.role, t.content) for t in body.history]
+        answer, ranking = service.ask_ranked(body.question, top_k=body.top_k, sources=body.sources or None, history=history)
+        if body.passages:
+            from dataclasses import replace
+
+            answer = replace(answer, passages=tuple(ranking))
+        return answer_to_dict(answer, passages=body.passages)
+
+    return router

@@ -1,0 +1,52 @@
+"""The service routes: the web page at ``/``, the OpenAPI docs at ``/docs`` (Swagger UI's files
+served from the fastapi-offline package: no CDN; no ReDoc, which loads a logo from its CDN),
+``/health``, ``/ready``, and the static mounts (``/static``, ``/static-docs``)."""
+
+# No ``from __future__ import annotations``: FastAPI reads the route signatures.
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import PipelineDep
+from api.schemas import ErrorResponse, Health, Ready
+
+__all__ = ["DOCS_ASSETS", "STATIC", "mount_static", "service_router"]
+
+STATIC = Path(__file__).parent.parent / "static"
+DOCS_ASSETS = Path(str(resources.files("fastapi_offline") / "static"))  # Swagger UI (Apache-2.0), packaged by fastapi-offline (MIT)
+
+
+def mount_static(app: FastAPI) -> None:
+    """The page's files and Swagger UI's (mounts live on the app: routers do not carry them)."""
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static-docs", StaticFiles(directory=DOCS_ASSETS), name="static-docs")
+
+
+def service_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @router.get("/docs", include_in_schema=False)
+    def swagger() -> Any:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="rag-cite API", swagger_js_url="/static-docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/static-docs/swagger-ui.css", swagger_favicon_url="/static-docs/favicon.png")
+
+    @router.api_route("/health", methods=["GET", "HEAD"], response_model=Health, tags=["service"], summary="Liveness: the process answers")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.api_route("/ready", methods=["GET", "HEAD"], response_model=Ready, tags=["service"], summary="Readiness: models and an index are loaded",
+                      responses={503: {"model": ErrorResponse, "description": "Models loading, or no index yet"}})
+    def ready(p: PipelineDep) -> dict[str, Any]:
+        return p.status()
+
+    return router
