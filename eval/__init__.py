@@ -9,9 +9,11 @@
 - ``eval.metrics``: one module per metric family (retrieval, correctness, faithfulness,
   citations, abstention), each returning ``MetricResult`` with its steps, NaN with a reason;
 - ``eval.runner``: asks every question through a ``rag.service.QAService`` and scores it;
+- ``eval.report``: the report as frozen dataclasses (``Report``, ``Row``, ``Summary``, ...), with
+  ``to_dict``/``from_dict`` for ``report.json``: what the runner builds, ``compare`` and the page read;
 - ``eval.report_html`` (with ``report_rows``, ``report_charts``, ``report_format``,
-  ``report_assets``), ``eval.compare``, ``eval.thresholds``, ``eval.stats``: reports,
-  comparisons, ``--fail-under`` gates, bootstrap intervals and AUROC.
+  ``report_assets``; its CSS and JS in ``eval/static``), ``eval.compare``, ``eval.thresholds``, ``eval.stats``: reports,
+  comparisons, ``--fail-under`` gates, percentiles, bootstrap intervals and AUROC.
 
 The faithfulness judging itself lives in the core (``rag.faithfulness``): the LLM generator
 checks every answer with the same code before releasing it. This package imports ``rag`` only

@@ -13,64 +13,69 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from eval.report import Report, ReportFormatError, Summary
 from rag.errors import CompareError
 
 __all__ = ["CompareError", "compare_reports", "format_comparison", "read_report"]
 
 
-def read_report(path: Path) -> dict[str, Any]:
+def read_report(path: Path) -> Report:
+    """Load a ``report.json`` written by ``rag eval``; :class:`CompareError` for anything else."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CompareError(f"cannot read report {path}: {exc}") from exc
     if not isinstance(data, dict) or "rag_eval_report" not in data or not isinstance(data.get("rows"), list):
         raise CompareError(f"{path} is not a report.json written by 'rag eval'")
-    return data
+    try:
+        return Report.from_dict(data)
+    except ReportFormatError as exc:
+        raise CompareError(f"{path} is not a report.json written by 'rag eval': {exc}") from exc
 
 
-def _metric_change(name: str, a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> dict[str, Any]:
-    va = None if a is None else a.get("value")
-    vb = None if b is None else b.get("value")
+def _metric_change(name: str, a: Summary | None, b: Summary | None) -> dict[str, Any]:
+    va = None if a is None else a.value
+    vb = None if b is None else b.value
     delta = None if va is None or vb is None else round(vb - va, 6)
     clear = False
-    if delta and a and b and a.get("ci") and b.get("ci"):
-        clear = vb > a["ci"][1] and va < b["ci"][0] if delta > 0 else vb < a["ci"][0] and va > b["ci"][1]
+    if delta and a and b and a.ci and b.ci and va is not None and vb is not None:
+        clear = vb > a.ci[1] and va < b.ci[0] if delta > 0 else vb < a.ci[0] and va > b.ci[1]
     return {"metric": name, "before": va, "after": vb, "delta": delta, "outside_intervals": clear}
 
 
-def compare_reports(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:
+def compare_reports(before: Report, after: Report) -> dict[str, Any]:
     """The comparison as plain data (what ``rag eval compare --json`` prints)."""
-    sa, sb = before.get("summary", {}), after.get("summary", {})
+    sa, sb = before.summary, after.summary
     metrics = [_metric_change(n, sa.get(n), sb.get(n)) for n in list(dict.fromkeys([*sa, *sb]))]
-    rows_a = {r["id"]: r for r in before["rows"]}
-    rows_b = {r["id"]: r for r in after["rows"]}
-    questions = []
+    rows_a = {r.id: r for r in before.rows}
+    rows_b = {r.id: r for r in after.rows}
+    questions: list[dict[str, Any]] = []
     for row_id in rows_a.keys() & rows_b.keys():
         a, b = rows_a[row_id], rows_b[row_id]
         changed = {}
-        for name in dict.fromkeys([*a.get("metrics", {}), *b.get("metrics", {})]):
-            va, vb = a.get("metrics", {}).get(name), b.get("metrics", {}).get(name)
+        for name in dict.fromkeys([*a.metrics, *b.metrics]):
+            va, vb = a.metrics.get(name), b.metrics.get(name)
             if va != vb:
                 changed[name] = {"before": va, "after": vb}
-        gained = [f for f in b.get("failures", []) if f not in a.get("failures", [])]
-        lost = [f for f in a.get("failures", []) if f not in b.get("failures", [])]
-        if changed or gained or lost or a.get("abstained") != b.get("abstained"):
+        gained = [f for f in b.failures if f not in a.failures]
+        lost = [f for f in a.failures if f not in b.failures]
+        if changed or gained or lost or a.abstained != b.abstained:
             better = sum(1 for c in changed.values() if c["before"] is not None and c["after"] is not None and c["after"] > c["before"])
             worse = sum(1 for c in changed.values() if c["before"] is not None and c["after"] is not None and c["after"] < c["before"])
             questions.append({
                 "id": row_id,
-                "user_input": b.get("user_input", ""),
+                "user_input": b.user_input,
                 "verdict": "better" if better > worse else "worse" if worse > better else "changed",
                 "metrics": changed,
-                "abstained": {"before": a.get("abstained"), "after": b.get("abstained")},
+                "abstained": {"before": a.abstained, "after": b.abstained},
                 "failures_gained": gained,
                 "failures_fixed": lost,
             })
     questions.sort(key=lambda q: ({"worse": 0, "changed": 1, "better": 2}[q["verdict"]], str(q["id"])))
     return {
-        "before": {"dataset": before.get("dataset", {}), "created": before.get("created"), "config": before.get("config", {})},
-        "after": {"dataset": after.get("dataset", {}), "created": after.get("created"), "config": after.get("config", {})},
-        "same_dataset": before.get("dataset", {}).get("sha256") == after.get("dataset", {}).get("sha256"),
+        "before": {"dataset": before.dataset.to_dict(), "created": before.created, "config": dict(before.config)},
+        "after": {"dataset": after.dataset.to_dict(), "created": after.created, "config": dict(after.config)},
+        "same_dataset": before.dataset.sha256 == after.dataset.sha256,
         "metrics": metrics,
         "questions": questions,
         "only_before": sorted(rows_a.keys() - rows_b.keys()),

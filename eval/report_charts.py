@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from eval.report_format import esc, fmt_number
 
-__all__ = ["axis_svg", "bar_svg", "histogram_svg", "percentile"]
+__all__ = ["axis_svg", "bar_svg", "histogram_svg"]
 
 _OK_COLOR, _BAD_COLOR, _NEUTRAL_COLOR = "#2e7d32", "#c62828", "#3b6ea8"
 _BAR_W, _BAR_H, _BAR_PAD = 260, 20, 6
@@ -84,14 +84,6 @@ def axis_svg() -> str:
         out.append(f'<text x="{x:.1f}" y="11" font-size="10" fill="#5f6368" text-anchor="{anchor}">{text}</text>')
     out.append("</svg>")
     return "".join(out)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def histogram_svg(latencies: Sequence[float], markers: Sequence[tuple[str, float]]) -> str:

@@ -1,7 +1,7 @@
-"""Tolerant value accessors, HTML escaping and formatting, and threshold verdicts for the report page.
+"""HTML escaping and value formatting for the report page, and the threshold verdict cells.
 
-Every helper accepts whatever the report holds (missing keys, wrong types, NaN) and never raises.
-All user text goes through :func:`esc` (``html.escape``).
+The report itself is typed (:mod:`eval.report`); :func:`value_html` still takes any value, since
+``config`` and ``versions`` are free-form. All user text goes through :func:`esc` (``html.escape``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ import html
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping
+
+from eval.report import ThresholdOutcome
 
 __all__ = [
-    "as_list",
-    "as_map",
     "as_number",
     "csp_hash",
     "esc",
@@ -27,10 +26,6 @@ __all__ = [
     "limit_text",
     "ms_html",
     "na_html",
-    "overall_passed",
-    "report_thresholds",
-    "row_failures",
-    "threshold_passed",
     "to_json",
     "user_text",
     "value_html",
@@ -42,15 +37,7 @@ _KANA = re.compile("[\u3040-\u30ff]")
 _HANGUL = re.compile("[\uac00-\ud7af]")
 
 
-# --- small tolerant accessors --------------------------------------------------------------------
-
-
-def as_map(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def as_list(value: object) -> list[Any]:
-    return list(value) if isinstance(value, (list, tuple)) else []
+# --- values ---------------------------------------------------------------------------------------
 
 
 def as_number(value: object) -> float | None:
@@ -144,48 +131,12 @@ def csp_hash(text: str) -> str:
 # --- thresholds ----------------------------------------------------------------------------------
 
 
-def report_thresholds(report: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [t for t in as_list(report.get("thresholds")) if isinstance(t, Mapping)]
-
-
-def threshold_passed(threshold: Mapping[str, Any]) -> bool | None:
-    passed = threshold.get("passed")
-    if isinstance(passed, bool):
-        return passed
-    value, low, high = (as_number(threshold.get(k)) for k in ("value", "minimum", "maximum"))
-    if value is None or (low is None and high is None):
-        return None
-    return (low is None or value >= low) and (high is None or value <= high)
-
-
-def overall_passed(report: Mapping[str, Any], thresholds: Sequence[Mapping[str, Any]]) -> bool | None:
-    """The verdict for the badge; None (no badge) when the report sets no thresholds."""
-    if not thresholds:
-        return None
-    passed = report.get("passed")
-    if isinstance(passed, bool):
-        return passed
-    return all(threshold_passed(t) is True for t in thresholds)
-
-
-def limit_text(threshold: Mapping[str, Any]) -> str:
-    parts = []
-    low, high = as_number(threshold.get("minimum")), as_number(threshold.get("maximum"))
-    if low is not None:
-        parts.append(f"&ge;&nbsp;{esc(fmt_number(low))}")
-    if high is not None:
-        parts.append(f"&le;&nbsp;{esc(fmt_number(high))}")
-    return ", ".join(parts) if parts else na_html("no limit given")
+def limit_text(threshold: ThresholdOutcome) -> str:
+    """The gate's limit as HTML (``>= 0.900``)."""
+    return f"&ge;&nbsp;{esc(fmt_number(threshold.minimum))}"
 
 
 def verdict_html(passed: bool | None) -> str:
     if passed is None:
         return na_html("not judged")
     return '<span class="pass-txt">&#10003; pass</span>' if passed else '<span class="fail-txt">&#10007; fail</span>'
-
-
-def row_failures(row: Mapping[str, Any]) -> list[str]:
-    """The row's failure reasons, as non-empty strings (one string counts as one reason)."""
-    raw = row.get("failures")
-    items = [raw] if isinstance(raw, str) else as_list(raw)
-    return [str(item) for item in items if item is not None and str(item).strip()]

@@ -3,11 +3,12 @@ statements, metrics, failures and latency, plus the (JS-driven) filter controls.
 
 from __future__ import annotations
 
+import math
 import unicodedata
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from eval.report_format import as_list, as_map, as_number, esc, fmt_number, lang_attr, ms_html, na_html, row_failures, user_text, value_html
+from eval.report import Report, Row
+from eval.report_format import esc, fmt_number, lang_attr, ms_html, na_html, user_text, value_html
 
 __all__ = ["rows_section"]
 
@@ -25,15 +26,13 @@ def _short(text: str) -> str:
     return flat
 
 
-def _question_cell(row: Mapping[str, Any]) -> str:
-    out = [user_text(row.get("user_input", ""), tag="div")]
-    answerable = row.get("answerable")
-    if answerable is True:
+def _question_cell(row: Row) -> str:
+    out = [user_text(row.user_input, tag="div")]
+    if row.answerable:
         out.append('<span class="tag">answerable</span>')
-    elif answerable is False:
+    else:
         out.append('<span class="tag unans">unanswerable</span>')
-    raw = row.get("reference")
-    references = [raw] if isinstance(raw, str) else as_list(raw)
+    references = row.reference
     if references:
         out.append(f"<details><summary>reference ({len(references)})</summary><ul>")
         out.extend(f"<li>{user_text(r)}</li>" for r in references)
@@ -41,83 +40,79 @@ def _question_cell(row: Mapping[str, Any]) -> str:
     return "".join(out)
 
 
-def _answer_cell(row: Mapping[str, Any]) -> str:
+def _answer_cell(row: Row) -> str:
     out = []
-    if row.get("abstained") is True:
+    if row.abstained:
         out.append('<span class="tag abstain">abstained</span>')
-    answer = row.get("answer")
-    if answer is not None and str(answer):
-        out.append(user_text(answer, tag="div"))
-    elif row.get("abstained") is not True:
+    if row.answer:
+        out.append(user_text(row.answer, tag="div"))
+    elif not row.abstained:
         out.append(na_html("no answer"))
-    if row.get("generator"):
-        out.append(f'<div class="desc">{esc(row["generator"])}</div>')
+    if row.generator:
+        out.append(f'<div class="desc">{esc(row.generator)}</div>')
     return "".join(out)
 
 
-def _citations_cell(row: Mapping[str, Any]) -> str:
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _citations_cell(row: Row) -> str:
     out = []
-    citations = [c for c in as_list(row.get("citations")) if isinstance(c, Mapping)]
-    for c in citations:
-        text = "" if c.get("text") is None else str(c.get("text"))
-        start, end = as_number(c.get("start")), as_number(c.get("end"))
-        span = ""
-        if start is not None and end is not None:
-            span = f' <span class="desc">{int(start)}&ndash;{int(end)}</span>'
-        score = as_number(c.get("score"))
+    for c in row.citations:
+        text = c.text
+        span = f' <span class="desc">{c.start}&ndash;{c.end}</span>'
+        score = _finite(c.score)
         score_html = f'<div class="desc">score {esc(fmt_number(score))}</div>' if score is not None else ""
         out.append(
-            f'<details class="cite"><summary><b>[{esc(c.get("marker", "?"))}]</b> '
-            f'<code>{user_text(c.get("source", "?"), cls="")}</code>{span} '
+            f'<details class="cite"><summary><b>[{esc(c.marker)}]</b> '
+            f'<code>{user_text(c.source, cls="")}</code>{span} '
             f'<q{lang_attr(text)}>{esc(_short(text))}</q></summary>'
             f"<blockquote{lang_attr(text)}>{esc(text)}</blockquote>{score_html}</details>"
         )
-    if not citations:
+    if not row.citations:
         out.append('<span class="muted">no citations</span>')
-    retrieved = [r for r in as_list(row.get("retrieved")) if isinstance(r, Mapping)]
+    retrieved = row.retrieved
     if retrieved:
-        relevant = sum(1 for r in retrieved if r.get("relevant") is True)
+        relevant = sum(1 for r in retrieved if r.relevant)
         out.append(f"<details><summary>retrieved ({len(retrieved)}, {relevant} relevant)</summary><ol>")
         for r in retrieved:
-            score = as_number(r.get("score"))
-            rel = ' <span class="tag rel">relevant</span>' if r.get("relevant") is True else ""
-            score_html = f' <span class="desc">{esc(fmt_number(score))}</span>' if score is not None else ""
-            out.append(f'<li><code>{user_text(r.get("source", "?"), cls="")}</code>{score_html}{rel}</li>')
+            rel = ' <span class="tag rel">relevant</span>' if r.relevant else ""
+            out.append(f'<li><code>{user_text(r.source, cls="")}</code>{rel}</li>')
         out.append("</ol></details>")
     return "".join(out)
 
 
-def _statements_cell(row: Mapping[str, Any]) -> str:
-    statements = [s for s in as_list(row.get("statements")) if isinstance(s, Mapping)]
+def _statements_cell(row: Row) -> str:
+    statements = row.statements
     if not statements:
         return '<span class="muted">&ndash;</span>'
     out = ['<ul class="plain">']
     for s in statements:
-        supported = s.get("supported")
+        supported = s.supported
         cls, icon, word = (
             ("ok", "&#10003;", "supported") if supported is True
             else ("bad", "&#10007;", "not supported") if supported is False
             else ("unk", "?", "not judged")
         )
-        markers = "".join(f"[{esc(m)}]" for m in as_list(s.get("citations")))
+        markers = "".join(f"[{esc(m)}]" for m in s.citations)
         details = []
-        if s.get("reason"):
-            details.append(user_text(s["reason"], cls=""))
-        score = as_number(s.get("score"))
+        if s.reason:
+            details.append(user_text(s.reason, cls=""))
+        score = _finite(s.score)
         if score is not None:
             details.append(f"score {esc(fmt_number(score))}")
         reason = f'<div class="reason">{" &middot; ".join(details)}</div>' if details else ""
         out.append(
             f'<li class="{cls}"><span class="icon" title="{word}" aria-label="{word}">{icon}</span>'
-            f'{user_text(s.get("text", ""))}{f" <b>{markers}</b>" if markers else ""}{reason}</li>'
+            f'{user_text(s.text)}{f" <b>{markers}</b>" if markers else ""}{reason}</li>'
         )
     out.append("</ul>")
     return "".join(out)
 
 
-def _metrics_cell(row: Mapping[str, Any], order: Sequence[str]) -> str:
-    metrics = as_map(row.get("metrics"))
-    reasons = as_map(row.get("nan_reasons"))
+def _metrics_cell(row: Row, order: Sequence[str]) -> str:
+    metrics, reasons = row.metrics, row.nan_reasons
     names = [n for n in order if n in metrics] + [n for n in metrics if n not in order]
     if not names:
         return '<span class="muted">&ndash;</span>'
@@ -128,29 +123,31 @@ def _metrics_cell(row: Mapping[str, Any], order: Sequence[str]) -> str:
     return f'<dl class="kv">{items}</dl>'
 
 
-def rows_section(report: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> str:
+def rows_section(report: Report) -> str:
+    """The "Questions" section: the filter controls and one table row per question."""
+    rows = report.rows
     out = ['<section id="questions"><h2>Questions</h2>']
     if not rows:
         out.append('<p class="muted">No rows in this report.</p></section>')
         return "\n".join(out)
-    failing = sum(1 for row in rows if row_failures(row))
+    failing = sum(1 for row in rows if row.failures)
     out.append(
         '<div id="controls" hidden>'
         f'<label><input type="checkbox" id="only-failing"> show only failing rows ({failing})</label>'
         '<label>filter <input type="search" id="filter" placeholder="text in any column"></label>'
         '<span id="shown" class="muted" aria-live="polite"></span></div>'
     )
-    order = [str(k) for k in as_map(report.get("summary"))]
+    order = list(report.summary)
     out.append(
         '<table class="rows" id="rows"><thead><tr>'
         '<th data-sort title="sort: failing first">&nbsp;</th><th data-sort>id</th><th>question</th><th>answer</th>'
         '<th>citations</th><th>statements</th><th>metrics</th><th>failures</th>'
         '<th class="num" data-sort>latency</th></tr></thead><tbody>'
     )
-    for index, row in enumerate(rows):
-        failures = row_failures(row)
-        row_id = row.get("id", index + 1)
-        latency = as_number(row.get("latency_ms"))
+    for row in rows:
+        failures = row.failures
+        row_id = row.id
+        latency = _finite(row.latency_ms)
         status = (
             '<span class="fail-txt" title="failing">&#10007;</span>' if failures
             else '<span class="pass-txt" title="no failures">&#10003;</span>'

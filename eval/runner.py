@@ -5,8 +5,9 @@ first: eval does not import ingest) and a :class:`rag.faithfulness.FaithfulnessC
 each question once, and records per row: the answer, its citations, the ranking it was drawn
 from, each statement's verdict, every metric (``None`` for NaN, with the reason in
 ``nan_reasons``), why the row failed, and the latency of the question alone (scoring is not
-timed). :func:`build_report` adds the summary (mean over the scorable rows, a bootstrap 95 %
-interval), latency percentiles, the thresholds and their verdict: the shape of ``report.json``.
+timed): an :class:`eval.report.Row`. :func:`build_report_model` adds the summary (mean over the
+scorable rows, a bootstrap 95 % interval), latency percentiles, the thresholds and their verdict:
+an :class:`eval.report.Report`; :func:`build_report` is its ``report.json`` dict.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import math
 import platform
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -28,15 +28,15 @@ from eval.metrics.citations import citation_scores
 from eval.metrics.correctness import answer_contains, exact_match, f1
 from eval.metrics.faithfulness import faithfulness
 from eval.metrics.retrieval import dedupe_by_source, hit_at_k, mrr, ndcg_at_k, relevance_of, source_basename
+from eval.report import REPORT_VERSION, Citation, DatasetInfo, Latency, Report, Retrieved, Row, Statement, Summary, ThresholdOutcome
 from eval.stats import bootstrap_ci, mean_ignoring_nan
 from eval.thresholds import check_thresholds
 from rag.domain import Answer, Passage
 from rag.faithfulness import MARKER_RE, FaithfulnessChecker
 from rag.service import QAService, QuestionError
 
-__all__ = ["METRICS", "REPORT_VERSION", "build_report", "score_row", "run_rows", "versions"]
+__all__ = ["METRICS", "REPORT_VERSION", "build_report", "build_report_model", "score_row", "run_rows", "summarize", "versions"]
 
-REPORT_VERSION = 1
 RANKING_DEPTH = 30  # chunks retrieved for the retrieval metrics: enough for 10 distinct sources
 
 # Summary metrics, in report order, with what each measures (all fractions 0-1).
@@ -69,7 +69,7 @@ def _cited_passages(answer: Answer) -> dict[int, str]:
     return cited
 
 
-def _retrieval(row: EvalRow, ranking: Sequence[Passage]) -> tuple[dict[str, MetricResult], list[dict[str, Any]]]:
+def _retrieval(row: EvalRow, ranking: Sequence[Passage]) -> tuple[dict[str, MetricResult], tuple[Retrieved, ...]]:
     items = [(p.chunk.path, p.chunk.text) for p in ranking]
     if row.reference_sources:
         items = dedupe_by_source(items)  # rank sources, not chunks: a passage cut in two counts once
@@ -78,7 +78,7 @@ def _retrieval(row: EvalRow, ranking: Sequence[Passage]) -> tuple[dict[str, Metr
         n_gold = len(row.reference_contexts)
     items = items[:10]
     relevant = relevance_of(items, row.reference_sources, row.reference_contexts) if items else []
-    shown = [{"source": s, "rank": r, "relevant": rel} for r, ((s, _), rel) in enumerate(zip(items, relevant), start=1)]
+    shown = tuple(Retrieved(s, r, rel) for r, ((s, _), rel) in enumerate(zip(items, relevant), start=1))
     if not row.answerable or n_gold == 0:
         reason = "unanswerable question" if not row.answerable else "no gold passages"
         return {m: nan(m, reason) for m in ("hit@1", "hit@5", "mrr", "ndcg@10")}, shown
@@ -103,7 +103,7 @@ def _correctness(row: EvalRow, answer: Answer) -> dict[str, MetricResult]:
             "answer_contains": answer_contains(prediction, row.reference)}
 
 
-def _failures(row: EvalRow, answer: Answer, metrics: Mapping[str, MetricResult], statements: Sequence[Mapping[str, Any]], top_k: int) -> list[str]:
+def _failures(row: EvalRow, answer: Answer, metrics: Mapping[str, MetricResult], statements: Sequence[Statement], top_k: int) -> list[str]:
     out = []
     if row.answerable and answer.abstained:
         out.append(f"abstained on an answerable question ({answer.reason})")
@@ -114,24 +114,24 @@ def _failures(row: EvalRow, answer: Answer, metrics: Mapping[str, MetricResult],
     if not answer.abstained and metrics["answer_contains"].value == 0.0:
         out.append("the answer contains none of the reference answers")
     for s in statements:
-        if not s["supported"]:
-            out.append(f"unsupported statement: “{str(s['text'])[:80]}” ({s['reason']})")
+        if not s.supported:
+            out.append(f"unsupported statement: “{s.text[:80]}” ({s.reason})")
     if metrics["citation_recall"].value is not None and metrics["citation_recall"].value < 1.0 and not math.isnan(metrics["citation_recall"].value):
         out.append(f"citation recall {metrics['citation_recall'].value:.2f}: a statement is not supported by what it cites")
     return out
 
 
-def score_row(row: EvalRow, service: QAService, checker: FaithfulnessChecker, *, top_k: int) -> dict[str, Any]:
+def score_row(row: EvalRow, service: QAService, checker: FaithfulnessChecker, *, top_k: int) -> Row:
     """Ask one row's question and score it: the row record of ``report.json``."""
     started = time.perf_counter()
     try:
         answer, ranking = service.ask_ranked(row.user_input, top_k=top_k, depth=RANKING_DEPTH)
     except QuestionError as exc:
-        return {
-            "id": row.id, "user_input": row.user_input, "answerable": row.answerable, "reference": list(row.reference),
-            "error": str(exc), "metrics": dict.fromkeys(METRICS), "nan_reasons": dict.fromkeys(METRICS, f"question refused: {exc}"),
-            "failures": [f"question refused: {exc}"], "latency_ms": None,
-        }
+        return Row(
+            id=row.id, user_input=row.user_input, answerable=row.answerable, reference=tuple(row.reference),
+            error=str(exc), metrics=dict.fromkeys(METRICS), nan_reasons=dict.fromkeys(METRICS, f"question refused: {exc}"),
+            failures=(f"question refused: {exc}",), latency_ms=None,
+        )
     latency_ms = 1000 * (time.perf_counter() - started)
     metrics, retrieved = _retrieval(row, ranking)
     metrics |= _correctness(row, answer)
@@ -141,30 +141,27 @@ def score_row(row: EvalRow, service: QAService, checker: FaithfulnessChecker, *,
     recall, precision = citation_scores(checker, answer.text, _cited_passages(answer), row.user_input, abstained=answer.abstained)
     metrics["citation_recall"], metrics["citation_precision"] = recall, precision
     metrics |= abstention_scores(row.answerable, answer.abstained)
-    statements = faith.steps["statements"]
-    return {
-        "id": row.id,
-        "user_input": row.user_input,
-        "answerable": row.answerable,
-        "reference": list(row.reference),
-        "reference_sources": list(row.reference_sources),
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "abstain_reason": answer.reason or None,
-        "generator": answer.generator,
-        "support": answer.support,
-        "citations": [
-            {"marker": c.marker, "source": c.source, "start": c.start, "end": c.end, "text": c.text, "score": c.score}
-            for c in answer.citations
-        ],
-        "retrieved": retrieved,
-        "statements": statements,
-        "metrics": {name: (None if m.is_nan else round(m.value, 6)) for name, m in metrics.items()},
-        "nan_reasons": {name: m.reason for name, m in metrics.items() if m.is_nan},
-        "steps": {name: metrics[name].steps for name in ("f1", "citation_precision") if metrics[name].steps},
-        "failures": _failures(row, answer, metrics, statements, top_k),
-        "latency_ms": round(latency_ms, 2),
-    }
+    statements = tuple(Statement.from_dict(s) for s in faith.steps["statements"])
+    return Row(
+        id=row.id,
+        user_input=row.user_input,
+        answerable=row.answerable,
+        reference=tuple(row.reference),
+        reference_sources=tuple(row.reference_sources),
+        answer=answer.text,
+        abstained=answer.abstained,
+        abstain_reason=answer.reason or None,
+        generator=answer.generator,
+        support=answer.support,
+        citations=tuple(Citation(c.marker, c.source, c.start, c.end, c.text, c.score) for c in answer.citations),
+        retrieved=retrieved,
+        statements=statements,
+        metrics={name: (None if m.is_nan else round(m.value, 6)) for name, m in metrics.items()},
+        nan_reasons={name: str(m.reason) for name, m in metrics.items() if m.is_nan},
+        steps={name: metrics[name].steps for name in ("f1", "citation_precision") if metrics[name].steps},
+        failures=tuple(_failures(row, answer, metrics, statements, top_k)),
+        latency_ms=round(latency_ms, 2),
+    )
 
 
 def run_rows(
@@ -174,7 +171,7 @@ def run_rows(
     *,
     top_k: int,
     progress: Callable[[int], None] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Score every row in order; ``progress(1)`` after each."""
     out = []
     for row in dataset.rows:
@@ -182,14 +179,6 @@ def run_rows(
         if progress is not None:
             progress(1)
     return out
-
-
-def _percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def versions() -> dict[str, str]:
@@ -203,60 +192,64 @@ def versions() -> dict[str, str]:
     return out
 
 
-def summarize(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def summarize(rows: Sequence[Row]) -> dict[str, Summary]:
     """Per metric: the mean over scorable rows, a bootstrap 95 % interval, n and the NaN count."""
-    summary: dict[str, dict[str, Any]] = {}
+    summary: dict[str, Summary] = {}
     for name, description in METRICS.items():
-        values = [math.nan if r["metrics"].get(name) is None else float(r["metrics"][name]) for r in rows]
+        values = [math.nan if (v := r.metrics.get(name)) is None else float(v) for r in rows]
         mean, n_nan = mean_ignoring_nan(values) if values else (math.nan, 0)
         ci = bootstrap_ci(values) if values else None
-        summary[name] = {
-            "value": None if math.isnan(mean) else round(mean, 6),
-            "ci": None if ci is None else [round(ci[0], 6), round(ci[1], 6)],
-            "n": len(values) - n_nan,
-            "nan": n_nan,
-            "description": description,
-        }
+        summary[name] = Summary(
+            value=None if math.isnan(mean) else round(mean, 6),
+            ci=None if ci is None else (round(ci[0], 6), round(ci[1], 6)),
+            n=len(values) - n_nan,
+            nan=n_nan,
+            description=description,
+        )
     return summary
+
+
+def build_report_model(
+    dataset: EvalDataset,
+    rows: Sequence[Row],
+    *,
+    config: Mapping[str, Any],
+    thresholds: Mapping[str, float],
+    duration_s: float,
+) -> Report:
+    """The whole report: dataset, config, versions, summary, latency, thresholds, rows."""
+    summary = summarize(rows)
+    latency = Latency.of([r.latency_ms for r in rows if r.latency_ms is not None])
+    values = {name: (math.nan if s.value is None else s.value) for name, s in summary.items()}
+    checked = check_thresholds(values, thresholds)
+    try:
+        digest: str | None = hashlib.sha256(dataset.path.read_bytes()).hexdigest()
+    except OSError:
+        digest = None
+    return Report(
+        rag_eval_report=REPORT_VERSION,
+        dataset=DatasetInfo(path=str(dataset.path), name=dataset.name, rows=len(rows), sha256=digest),
+        created=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        duration_s=round(duration_s, 2),
+        config=dict(config),
+        versions=versions(),
+        summary=summary,
+        latency_ms=latency,
+        thresholds=tuple(
+            ThresholdOutcome(t.metric, t.minimum, None if math.isnan(t.value) else t.value, t.passed, t.reason or None) for t in checked
+        ),
+        passed=all(t.passed for t in checked),
+        rows=tuple(rows),
+    )
 
 
 def build_report(
     dataset: EvalDataset,
-    rows: Sequence[Mapping[str, Any]],
+    rows: Sequence[Row],
     *,
     config: Mapping[str, Any],
     thresholds: Mapping[str, float],
     duration_s: float,
 ) -> dict[str, Any]:
-    """The whole ``report.json``: dataset, config, versions, summary, latency, thresholds, rows."""
-    summary = summarize(rows)
-    latencies = [float(r["latency_ms"]) for r in rows if r.get("latency_ms") is not None]
-    latency = (
-        {"p50": round(_percentile(latencies, 0.5), 2), "p95": round(_percentile(latencies, 0.95), 2),
-         "mean": round(statistics.fmean(latencies), 2), "max": round(max(latencies), 2)}
-        if latencies
-        else {}
-    )
-    values = {name: (math.nan if s["value"] is None else s["value"]) for name, s in summary.items()}
-    checked = check_thresholds(values, thresholds)
-    try:
-        digest = hashlib.sha256(dataset.path.read_bytes()).hexdigest()
-    except OSError:
-        digest = None
-    return {
-        "rag_eval_report": REPORT_VERSION,
-        "dataset": {"path": str(dataset.path), "name": dataset.name, "rows": len(rows), "sha256": digest},
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "duration_s": round(duration_s, 2),
-        "config": dict(config),
-        "versions": versions(),
-        "summary": summary,
-        "latency_ms": latency,
-        "thresholds": [
-            {"metric": t.metric, "minimum": t.minimum, "value": None if math.isnan(t.value) else t.value, "passed": t.passed,
-             **({"reason": t.reason} if t.reason else {})}
-            for t in checked
-        ],
-        "passed": all(t.passed for t in checked),
-        "rows": list(rows),
-    }
+    """The whole ``report.json`` as a dict: :func:`build_report_model` ``.to_dict()``."""
+    return build_report_model(dataset, rows, config=config, thresholds=thresholds, duration_s=duration_s).to_dict()

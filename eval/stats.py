@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["auroc", "balanced_accuracy", "best_threshold", "bootstrap_ci", "mean_ignoring_nan"]
+__all__ = ["auroc", "balanced_accuracy", "best_threshold", "bootstrap_ci", "mean_ignoring_nan", "percentile"]
 
 _BOOTSTRAP_BLOCK = 200  # resamples drawn at once: bounds memory at 200 x n indices
 
@@ -43,6 +43,21 @@ def mean_ignoring_nan(values: Sequence[float]) -> tuple[float, int]:
     kept = x[~missing]
     mean = float(kept.mean()) if kept.size else math.nan
     return mean, int(missing.sum())
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of ``values``, interpolating linearly between the two nearest ranks.
+
+    The same as ``numpy.quantile``'s default ("linear") method, in plain Python floats. ``values``
+    must not be empty.
+    """
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def bootstrap_ci(

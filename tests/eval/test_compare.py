@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from eval.compare import CompareError, compare_reports, format_comparison, read_report
+from eval.report import Report
+from tests.eval.report_fixtures import runner_row
 
 
-def _report(values: dict[str, float | None], rows: list[dict[str, object]], sha: str = "x") -> dict[str, object]:
-    return {
+def _report(values: dict[str, float | None], rows: list[dict[str, Any]], sha: str = "x") -> Report:
+    """A report as the runner writes it, with these summary values and these rows (other keys defaulted)."""
+    return Report.from_dict({
         "rag_eval_report": 1,
-        "dataset": {"sha256": sha},
-        "summary": {k: {"value": v, "ci": None if v is None else [v - 0.01, v + 0.01]} for k, v in values.items()},
-        "rows": rows,
-    }
+        "dataset": {"path": "d.jsonl", "name": "d", "rows": len(rows), "sha256": sha},
+        "created": "2026-11-25T12:00:00Z",
+        "duration_s": 1.0,
+        "config": {},
+        "versions": {},
+        "summary": {
+            k: {"value": v, "ci": None if v is None else [v - 0.01, v + 0.01], "n": 1, "nan": 0, "description": ""}
+            for k, v in values.items()
+        },
+        "latency_ms": {},
+        "thresholds": [],
+        "passed": True,
+        "rows": [runner_row(**row) for row in rows],
+    })
 
 
 def test_metrics_and_questions_that_got_better_and_worse() -> None:
@@ -54,3 +68,13 @@ def test_read_report_refuses_other_files(tmp_path: Path) -> None:
         read_report(other)
     with pytest.raises(CompareError, match="cannot read"):
         read_report(tmp_path / "missing.json")
+    other.write_text(json.dumps({"rag_eval_report": 1, "rows": []}), encoding="utf-8")
+    with pytest.raises(CompareError, match=r"not a report.json written by 'rag eval': report\.\w+ is missing"):
+        read_report(other)
+
+
+def test_read_report_reads_what_the_runner_writes(tmp_path: Path) -> None:
+    report = _report({"f1": 0.5}, [{"id": "a", "metrics": {"f1": 0.5}}])
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report.to_dict()), encoding="utf-8")
+    assert read_report(path) == report

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
-from eval import report_html
+from eval.report import Report
+from eval.report_charts import bar_svg
 from eval.report_html import render_report_html, write_report_html
+from tests.eval.report_fixtures import render, runner_row, synthetic_report
 
 XSS = "<script>alert(1)</script>"
 
@@ -25,166 +27,6 @@ CHECKED_TAGS = {
     "td", "th", "svg", "g", "details", "summary", "ul", "ol", "dl", "div", "span", "script", "style",
     "title", "label", "blockquote", "code", "q", "b", "text",
 }  # fmt: skip
-
-
-def statement(text: str, supported: bool | None, reason: str, cites: list[int], score: float) -> dict[str, Any]:
-    return {"text": text, "supported": supported, "score": score, "reason": reason, "citations": cites}
-
-
-def synthetic_report() -> dict[str, Any]:
-    """A realistic report.json with 6 rows, Chinese and English, passed through JSON with NaN."""
-    nan = float("nan")
-    rows = [
-        {
-            "id": "zh-001",
-            "user_input": "比特币交易客服的工作时间是什么？",
-            "answerable": True,
-            "reference": ["全天24小时"],
-            "answer": "比特币交易客服全天24小时提供服务[1]。",
-            "abstained": False,
-            "generator": "extractive",
-            "citations": [
-                {"marker": 1, "source": "docs/faq.zh.txt", "start": 120, "end": 160,
-                 "text": "比特币交易客服全天24小时在线，节假日照常提供服务，"
-                 "用户可以通过在线聊天、邮件或电话联系我们的客服团队。",
-                 "score": 0.82},
-            ],
-            "retrieved": [
-                {"source": "docs/faq.zh.txt", "rank": 1, "score": 0.91, "relevant": True},
-                {"source": "docs/fees.zh.txt", "rank": 2, "score": 0.55, "relevant": False},
-            ],
-            "statements": [
-                statement("比特币交易客服全天24小时提供服务。", True, "所有关键词和数字都在 [1] 中找到", [1], 0.93)
-            ],
-            "metrics": {"hit@1": 1.0, "mrr": 1.0, "f1": 0.8, "faithfulness": 1.0, "citation_recall": 1.0},
-            "nan_reasons": {},
-            "failures": [],
-            "latency_ms": 35.2,
-        },
-        {
-            "id": "zh-002",
-            "user_input": "提现手续费是多少？",
-            "answerable": True,
-            "reference": ["0.0005 BTC"],
-            "answer": "提现手续费为0.001 BTC[1]。",
-            "abstained": False,
-            "generator": "extractive",
-            "citations": [{"marker": 1, "source": "docs/fees.zh.txt", "start": 0, "end": 30,
-                           "text": "充值免费，提现手续费为0.0005 BTC。", "score": 0.77}],
-            "retrieved": [{"source": "docs/fees.zh.txt", "rank": 1, "score": 0.88, "relevant": True}],
-            "statements": [statement("提现手续费为0.001 BTC。", False, "数字 0.001 不在 [1] 中", [1], 0.41)],
-            "metrics": {"hit@1": 1.0, "mrr": 1.0, "f1": 0.5, "faithfulness": 0.0, "citation_recall": 1.0},
-            "failures": ["unsupported statement", "wrong number"],
-            "latency_ms": 80.4,
-        },
-        {
-            "id": "en-001",
-            "user_input": "When was the exchange founded?",
-            "answerable": True,
-            "reference": ["2014", "in 2014"],
-            "answer": "The exchange was founded in 2014 [1].",
-            "abstained": False,
-            "generator": "extractive",
-            "citations": [{"marker": 1, "source": "docs/about.en.txt", "start": 10, "end": 42,
-                           "text": "The exchange was founded in 2014 in Hong Kong.", "score": 0.8}],
-            "retrieved": [{"source": "docs/about.en.txt", "rank": 1, "score": 0.9, "relevant": True}],
-            "statements": [
-                statement("The exchange was founded in 2014.", True, "all key terms and numbers found in [1]", [1], 0.97)
-            ],
-            "metrics": {"hit@1": 1.0, "mrr": 1.0, "f1": 1.0, "faithfulness": 1.0, "citation_recall": 1.0},
-            "failures": [],
-            "latency_ms": 28.9,
-        },
-        {
-            "id": "en-002",
-            "user_input": "What is the CEO's favourite colour?",
-            "answerable": False,
-            "reference": [],
-            "answer": "I cannot find this in the documents.",
-            "abstained": True,
-            "generator": "extractive",
-            "citations": [],
-            "retrieved": [{"source": "docs/about.en.txt", "rank": 1, "score": 0.31, "relevant": None}],
-            "statements": [],
-            "metrics": {"hit@1": nan, "mrr": None, "f1": None, "faithfulness": None, "abstain_on_unanswerable": 1.0},
-            "nan_reasons": {"hit@1": "no relevant passages labelled", "mrr": "no relevant passages labelled",
-                            "f1": "no reference answers", "faithfulness": "abstained: no statements"},
-            "failures": [],
-            "latency_ms": 19.0,
-        },
-        {
-            "id": "zh-003",
-            "user_input": "如何开启两步验证？",
-            "answerable": True,
-            "reference": ["在安全设置中开启"],
-            "answer": "",
-            "abstained": True,
-            "generator": "extractive",
-            "citations": [],
-            "retrieved": [{"source": "docs/security.zh.txt", "rank": 3, "score": 0.42, "relevant": True}],
-            "statements": [],
-            "metrics": {"hit@1": 0.0, "mrr": 0.333, "f1": 0.0, "faithfulness": None, "answer_on_answerable": 0.0},
-            "nan_reasons": {"faithfulness": "abstained: no statements"},
-            "failures": ["abstained on an answerable question"],
-            "latency_ms": 120.0,
-        },
-        {
-            "id": "en-003",
-            "user_input": "Which coins can I deposit?",
-            "answerable": True,
-            "reference": ["BTC, ETH and USDT"],
-            "answer": "You can deposit BTC and ETH [1] and USDT [2].",
-            "abstained": False,
-            "generator": "extractive",
-            "citations": [
-                {"marker": 1, "source": "docs/coins.en.txt", "start": 0, "end": 25,
-                 "text": "We accept BTC and ETH.", "score": 0.7},
-                {"marker": 2, "source": "docs/coins.en.txt", "start": 26, "end": 60,
-                 "text": "USDT deposits open in May.", "score": 0.6},
-            ],
-            "retrieved": [{"source": "docs/coins.en.txt", "rank": 1, "score": 0.85, "relevant": True}],
-            "statements": [
-                statement("You can deposit BTC and ETH.", True, "all key terms found in [1]", [1], 0.9),
-                statement("You can deposit USDT.", None, "judge timed out", [2], nan),
-            ],
-            "metrics": {"hit@1": 1.0, "mrr": 1.0, "f1": 0.9, "faithfulness": 0.5, "citation_recall": 1.0,
-                        "custom_metric": 3.25},
-            "failures": [],
-            "latency_ms": 41.7,
-        },
-    ]
-    report = {
-        "rag_eval_report": 1,
-        "dataset": {"path": "eval/data/xquad-zh.jsonl", "name": "xquad-zh", "rows": 6, "sha256": "ab" * 32},
-        "created": "2026-11-25T12:00:00Z",
-        "duration_s": 12.3,
-        "config": {"generator": "extractive", "embedder": "e5 multilingual-e5-small-q4 (384d)", "top_k": 5,
-                   "chunk_size": 400, "hybrid": {"bm25_weight": 0.3}},
-        "versions": {"rag-cite": "0.1.0", "python": "3.11.9", "faiss": "1.9.0"},
-        "summary": {
-            "hit@1": {"value": 0.8, "ci": [0.4, 1.0], "n": 5, "nan": 1,
-                      "description": "share of questions whose first passage is relevant"},
-            "mrr": {"value": 0.867, "ci": [0.6, 1.0], "n": 5, "nan": 1,
-                    "description": "mean reciprocal rank of the first relevant passage"},
-            "f1": {"value": 0.64, "ci": None, "n": 5, "nan": 1, "description": "token F1 against the reference answers"},
-            "faithfulness": {"value": 0.931, "ci": [0.9, 0.96], "n": 4, "nan": 2,
-                             "description": "share of statements supported by the retrieved passages"},
-            "citation_recall": {"value": 1.0, "ci": [1.0, 1.0], "n": 4, "nan": 2},
-            "abstain_on_unanswerable": {"value": nan, "ci": None, "n": 0, "nan": 6,
-                                        "description": "no unanswerable rows"},
-            "custom_metric": {"value": 3.25, "n": 1, "nan": 5},
-        },
-        "latency_ms": {"p50": 38.4, "p95": 110.1, "mean": 54.2, "max": 120.0},
-        "thresholds": [
-            {"metric": "faithfulness", "minimum": 0.9, "value": 0.931, "passed": True},
-            {"metric": "hit@1", "minimum": 0.85, "value": 0.8, "passed": False},
-        ],
-        "passed": False,
-        "rows": rows,
-    }
-    # The runner's path: json.dumps writes NaN, json.loads reads it back as float('nan').
-    loaded: dict[str, Any] = json.loads(json.dumps(report, ensure_ascii=False))
-    return loaded
 
 
 class TagBalance(HTMLParser):
@@ -239,7 +81,7 @@ def report() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def page(report: dict[str, Any]) -> str:
-    return render_report_html(report)
+    return render(report)
 
 
 def test_renders_the_header_with_verdict_and_thresholds(page: str) -> None:
@@ -257,11 +99,8 @@ def test_renders_the_header_with_verdict_and_thresholds(page: str) -> None:
 
 def test_badge_passes_and_is_absent_without_thresholds(report: dict[str, Any]) -> None:
     passing = {**report, "passed": True, "thresholds": report["thresholds"][:1]}
-    assert '<span class="badge pass">PASSED</span>' in render_report_html(passing)
-    # Without a "passed" key the verdict follows the thresholds.
-    derived = {k: v for k, v in report.items() if k != "passed"}
-    assert '<span class="badge fail">FAILED</span>' in render_report_html(derived)
-    no_thresholds = render_report_html({**report, "thresholds": [], "passed": True})
+    assert '<span class="badge pass">PASSED</span>' in render(passing)
+    no_thresholds = render({**report, "thresholds": [], "passed": True})
     assert "PASSED" not in no_thresholds and "no thresholds set" in no_thresholds
 
 
@@ -294,9 +133,9 @@ def test_summary_draws_one_bar_per_metric_with_ci_and_threshold(page: str, repor
 
 
 def test_bar_width_is_proportional_to_the_value() -> None:
-    half = report_html._bar_svg("m", 0.5, None, [], None)
-    full = report_html._bar_svg("m", 1.0, None, [], None)
-    over = report_html._bar_svg("m", 7.0, None, [], None)
+    half = bar_svg("m", 0.5, None, [], None)
+    full = bar_svg("m", 1.0, None, [], None)
+    over = bar_svg("m", 7.0, None, [], None)
 
     def width(svg: str) -> float:
         match = re.search(r'class="value"[^>]*width="([\d.]+)"', svg)
@@ -317,7 +156,7 @@ def test_latency_histogram_counts_every_row(page: str) -> None:
 
 
 def test_latency_percentiles_fall_back_to_row_latencies(report: dict[str, Any]) -> None:
-    page = render_report_html({**report, "latency_ms": {}})
+    page = render({**report, "latency_ms": {}})
     assert "<dt>max</dt><dd>120.0&nbsp;ms</dd>" in page
     assert "<dt>p50</dt><dd>38.5&nbsp;ms</dd>" in page  # median of the six row latencies
 
@@ -383,18 +222,18 @@ def test_escapes_user_text_everywhere(report: dict[str, Any]) -> None:
     attr = '" onmouseover="alert(2)'
     row = evil["rows"][0]
     row.update(id=XSS, user_input=XSS, answer=XSS, reference=[XSS], generator=XSS, failures=[XSS])
-    row["citations"][0].update(source=XSS, text=XSS, marker=XSS)
+    row["citations"][0].update(source=XSS, text=XSS)
     row["statements"][0].update(text=XSS, reason=XSS)
     row["retrieved"][0]["source"] = XSS
     row["metrics"]["f1"] = None
     row["nan_reasons"] = {"f1": attr}
     evil["dataset"].update(name=XSS, path=XSS, sha256=attr)
-    evil["summary"][XSS] = {"value": 0.5, "description": XSS}
-    evil["thresholds"].append({"metric": XSS, "minimum": 0.1, "value": XSS, "passed": True})
+    evil["summary"][XSS] = {"value": 0.5, "ci": None, "n": 1, "nan": 0, "description": XSS}
+    evil["thresholds"].append({"metric": XSS, "minimum": 0.1, "value": 0.5, "passed": True, "reason": XSS})
     evil["config"][XSS] = XSS
     evil["versions"]["x"] = XSS
     evil["created"] = XSS
-    page = render_report_html(evil)
+    page = render(evil)
     assert page.count("<script") == 1  # only ours
     assert "alert(1)" not in page.split("<script>")[1]
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -402,49 +241,75 @@ def test_escapes_user_text_everywhere(report: dict[str, Any]) -> None:
     assert not parse(page).errors
 
 
+def _bare_report(**fields: Any) -> dict[str, Any]:
+    """The smallest report the runner writes (no rows, no metrics), with ``fields`` replaced."""
+    return {"rag_eval_report": 1, "dataset": {"path": "d.jsonl", "name": "tiny", "rows": 0, "sha256": None},
+            "created": "2026-11-25T12:00:00Z", "duration_s": 0.0, "config": {}, "versions": {}, "summary": {},
+            "latency_ms": {}, "thresholds": [], "passed": True, "rows": [], **fields}
+
+
+REFUSED_ROW = {
+    "id": "long", "user_input": "x" * 50, "answerable": True, "reference": ["y"], "error": "question too long",
+    "metrics": {"f1": None}, "nan_reasons": {"f1": "question refused: question too long"},
+    "failures": ["question refused: question too long"], "latency_ms": None,
+}  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "report",
     [
-        {},
-        {"rows": []},
-        {"rag_eval_report": 1, "dataset": {"name": "empty"}, "summary": {}, "rows": [], "thresholds": []},
-        {"summary": {"f1": {"value": None}}, "rows": [{}]},
-        {"summary": {"f1": 0.5, "bad": [1, 2], "nan": "NaN"}, "rows": [{"metrics": None, "citations": "x"}]},
-        {"rows": "oops", "summary": [1, 2], "thresholds": {"a": 1}, "dataset": None, "config": 3, "latency_ms": []},
-        {"rows": [{"latency_ms": 5.0}], "latency_ms": {"p50": None}},
-        {"thresholds": [{"metric": "f1"}], "summary": {"f1": {"value": 0.2, "ci": [0.5]}}},
+        _bare_report(),
+        _bare_report(summary={"f1": {"value": None, "ci": None, "n": 0, "nan": 1, "description": ""}}, rows=[REFUSED_ROW]),
+        _bare_report(rows=[runner_row(id="one", latency_ms=5.0)], latency_ms={"p50": 5.0, "p95": 5.0, "mean": 5.0, "max": 5.0}),
+        _bare_report(thresholds=[{"metric": "f1", "minimum": 0.5, "value": None, "passed": False, "reason": "f1 is NaN"}], passed=False),
     ],
-    ids=[
-        "empty", "no-rows", "zero-rows", "one-empty-row", "odd-values", "wrong-types", "one-latency", "bare-threshold"
-    ],
+    ids=["empty", "refused-row", "one-latency", "nan-threshold"],
 )
-def test_tolerates_missing_keys_and_odd_values(report: dict[str, Any]) -> None:
-    page = render_report_html(report)
+def test_renders_the_edge_cases_the_runner_writes(report: dict[str, Any]) -> None:
+    page = render(report)
     parsed = parse(page)
     assert not parsed.errors and not parsed.stack
     assert not re.search(r"https?://", page)
 
 
+def test_a_refused_row_shows_no_answer_and_its_failure() -> None:
+    page = render(_bare_report(rows=[REFUSED_ROW]))
+    assert '<span class="na" title="no answer">n/a</span>' in page and "question refused: question too long" in page
+    assert '<span class="tag abstain">' not in page and '<span class="muted">no citations</span>' in page
+
+
+def test_report_dict_round_trips_and_rejects_what_the_runner_never_writes(report: dict[str, Any]) -> None:
+    assert Report.from_dict(report).to_dict() == report
+    refused = _bare_report(rows=[REFUSED_ROW])
+    assert Report.from_dict(refused).to_dict() == refused
+    with pytest.raises(ValueError, match=r"rows\[0\]\.retrieved\[0\]\.relevant should be bool"):
+        Report.from_dict({**report, "rows": [{**report["rows"][0], "retrieved": [{"source": "s", "rank": 1, "relevant": None}]}]})
+    with pytest.raises(ValueError, match=r"summary\['f1'\]\.n is missing"):
+        Report.from_dict(_bare_report(summary={"f1": {"value": 0.5, "ci": None, "nan": 0, "description": ""}}))
+
+
 def test_zero_rows_says_so(report: dict[str, Any]) -> None:
-    page = render_report_html({**report, "rows": []})
+    page = render({**report, "rows": []})
     assert "No rows in this report." in page
     assert 'id="rows"' not in page and 'id="controls"' not in page
     assert '<svg class="bar"' in page  # the summary still renders
 
 
 def test_counts_print_as_integers_and_scores_with_three_decimals() -> None:
-    page = render_report_html(
-        {"dataset": {"name": "tiny", "rows": 1}, "summary": {"f1": {"value": 1, "n": 1, "nan": 0}, "mrr": 0.5}}
-    )
+    page = render(_bare_report(
+        dataset={"path": "d.jsonl", "name": "tiny", "rows": 1, "sha256": None},
+        summary={"f1": {"value": 1, "ci": None, "n": 1, "nan": 0, "description": ""},
+                 "mrr": {"value": 0.5, "ci": None, "n": 1, "nan": 0, "description": ""}},
+    ))
     assert "<dt>rows</dt><dd>1</dd>" in page
     f1 = page.split('<tr data-metric="f1">', 1)[1].split("</tr>", 1)[0]
     assert '<td class="num">1</td><td class="num">0</td>' in f1
     assert "<b>1.000</b>" in f1  # a score, even written as an int
-    assert "<b>0.500</b>" in page  # a bare number as the summary entry
+    assert "<b>0.500</b>" in page
 
 
-def test_rejects_a_non_mapping() -> None:
-    with pytest.raises(TypeError, match="mapping"):
+def test_rejects_anything_but_a_report() -> None:
+    with pytest.raises(TypeError, match="Report"):
         render_report_html([])  # type: ignore[arg-type]
 
 
@@ -458,7 +323,7 @@ def test_synthetic_page_is_well_formed(page: str) -> None:
 def test_write_is_atomic(tmp_path: Path, report: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     target = tmp_path / "out" / "report.html"
     write_report_html(report, target)
-    assert target.read_text(encoding="utf-8") == render_report_html(report)
+    assert target.read_text(encoding="utf-8") == render(report)
     assert os.listdir(target.parent) == ["report.html"]
     assert target.stat().st_mode & 0o777 == 0o644
 
@@ -468,11 +333,11 @@ def test_write_is_atomic(tmp_path: Path, report: dict[str, Any], monkeypatch: py
     monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(OSError, match="disk full"):
         write_report_html({**report, "rows": []}, target)
-    assert target.read_text(encoding="utf-8") == render_report_html(report)  # the old page is whole
+    assert target.read_text(encoding="utf-8") == render(report)  # the old page is whole
     assert os.listdir(target.parent) == ["report.html"]  # and no temp file is left behind
 
 
 def test_write_survives_unencodable_text(tmp_path: Path) -> None:
     target = tmp_path / "report.html"
-    write_report_html({"rows": [{"id": "bad\ud800surrogate", "latency_ms": math.pi}]}, target)
+    write_report_html(Report.from_dict(_bare_report(rows=[runner_row(id="bad\ud800surrogate", latency_ms=math.pi)])), target)
     assert "bad?surrogate" in target.read_text(encoding="utf-8")

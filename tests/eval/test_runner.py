@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from eval.dataset import CorpusSpec, EvalDataset, EvalRow, InlineDocument, materialize_corpus
+from eval.report import Report
 from eval.runner import METRICS, build_report, run_rows, score_row
 from rag.cli.factory import build_ingestor
 from rag.embedders import E5Embedder
@@ -42,7 +43,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> QAService:
 
 def test_rows_are_scored_with_reasons_for_every_nan(service: QAService) -> None:
     checker = FaithfulnessChecker()
-    by_id = {row.id: score_row(row, service, checker, top_k=5) for row in ROWS}
+    by_id = {row.id: score_row(row, service, checker, top_k=5).to_dict() for row in ROWS}
     w = by_id["w"]
     assert not w["abstained"] and w["retrieved"][0]["source"].endswith("withdrawals.txt") and w["retrieved"][0]["relevant"]
     assert w["metrics"]["hit@1"] == 1.0 and w["metrics"]["answer_contains"] == 1.0
@@ -76,3 +77,4 @@ def test_report_summary_thresholds_and_progress(service: QAService, tmp_path: Pa
     assert {t["metric"]: t["passed"] for t in report["thresholds"]} == {"hit@1": True, "exact_match": False}
     assert report["latency_ms"]["p50"] > 0 and not math.isnan(report["latency_ms"]["p95"])
     assert report["dataset"]["sha256"] and report["versions"]["python"]
+    assert Report.from_dict(report).to_dict() == report

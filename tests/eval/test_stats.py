@@ -14,6 +14,7 @@ from eval.stats import (
     best_threshold,
     bootstrap_ci,
     mean_ignoring_nan,
+    percentile,
 )
 
 NAN = math.nan
@@ -113,3 +114,12 @@ def test_best_threshold_maximises_balanced_accuracy() -> None:
 def test_best_threshold_needs_both_classes() -> None:
     with pytest.raises(ValueError, match="both"):
         best_threshold([0.1, 0.2], [False, False])
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    values = [120.0, 35.2, 80.4, 28.9, 19.0, 41.7]
+    for q in (0.0, 0.25, 0.5, 0.95, 1.0):
+        assert percentile(values, q) == pytest.approx(float(np.quantile(values, q)))
+    assert percentile([7.0], 0.95) == 7.0
+    with pytest.raises(ValueError):
+        percentile([], 0.5)
