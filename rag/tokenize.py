@@ -5,7 +5,7 @@ Two functions, one per use:
 
 - :func:`keyword_tokens`, the words of a text in order: what a person would call its terms
   (question terms for answering, term lookups in the keyword index). The keyword index
-  (rag/index_format.py) is built from these today.
+  (rag/index/format.py) is built from these today.
 - :func:`bm25_tokens`, the terms a BM25 index is better built from: the same words, plus every
   pair of adjacent characters of a Chinese run (so that 发源地 in a question still meets 发源
   in a passage that rjieba cut differently), without English function words (which match

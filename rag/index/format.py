@@ -2,7 +2,7 @@
 
 The format version, the version-name pattern, the entries of an index directory, the SQLite
 schema, the manifest's embedder record, file checksums and fsync, and the keyword (BM25) index
-with its tokeniser. The layout itself is described in :mod:`rag.store`.
+with its tokeniser. The layout itself is described in :mod:`rag.index.versions`.
 
 The keyword tokeniser is looked up in this module when it is used (:func:`build_bm25`,
 :func:`keyword_query_tokens`, :func:`keyword_manifest`, :func:`keyword_index_is_current`), so

@@ -3,7 +3,7 @@
 :class:`IndexWriter` copies the current version's tables into ``versions/.tmp-*``, takes
 sources in and out, and :meth:`~IndexWriter.commit` writes the FAISS and keyword indexes and the
 manifest, fsyncs the directory, renames it to its version name and only then replaces
-``CURRENT``. It is handed out by :meth:`rag.store.IndexStore.writer`, which holds the lock.
+``CURRENT``. It is handed out by :meth:`rag.index.versions.IndexStore.writer`, which holds the lock.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from rag.domain import Chunk, Document, EmbedderInfo, sha256_hex
 from rag.errors import IndexMismatchError, IndexStoreError
-from rag.index_format import (
+from rag.index.format import (
     FORMAT_VERSION,
     SCHEMA,
     build_bm25,
@@ -34,7 +34,7 @@ from rag.index_format import (
 )
 
 if TYPE_CHECKING:
-    from rag.store import IndexStore
+    from rag.index.versions import IndexStore
 
 __all__ = ["IndexWriter"]
 
