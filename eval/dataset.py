@@ -17,8 +17,6 @@ public name of the format is importable from here.
 from __future__ import annotations
 
 import json
-import os
-import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from eval.dataset_types import (
     InlineDocument,
 )
 from rag.errors import DatasetError
+from rag.files import atomic_write
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
@@ -196,17 +195,7 @@ def write_dataset(path: Path | str, rows: Iterable[EvalRow], header: Mapping[str
     lines.extend(_dump(_row_json(row), path, f'row "{row.id}"') for row in rows)
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    # opened with "x" (not mkstemp) so the file gets the usual permissions from the umask
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "x", encoding="utf-8", newline="\n") as fh:
-            fh.write("\n".join(lines) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, "\n".join(lines) + "\n")
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise DatasetError(f"cannot write: {exc.strerror or exc}", path=path) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -19,8 +19,6 @@ known ones.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -31,6 +29,7 @@ from eval.report_assets import CSS, JS
 from eval.report_charts import axis_svg, bar_svg, histogram_svg
 from eval.report_format import csp_hash, esc, fmt_number, limit_text, ms_html, na_html, user_text, value_html, verdict_html
 from eval.report_rows import rows_section
+from rag.files import atomic_write
 
 __all__ = ["render_report_html", "write_report_html"]
 
@@ -223,15 +222,6 @@ def write_report_html(report: Report | Mapping[str, Any], path: Path) -> None:
     page = render_report_html(report if isinstance(report, Report) else Report.from_dict(report))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes it 0600; a report is meant to be read by others
-        # Lone surrogates (possible in JSON strings) cannot be encoded: write "?" rather than fail.
-        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="\n") as fh:
-            fh.write(page)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    # 0644 whatever the umask: a report is meant to be read by others. Lone surrogates (possible
+    # in JSON strings) cannot be encoded: write "?" rather than fail.
+    atomic_write(path, page, errors="replace", mode=0o644)

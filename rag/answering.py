@@ -36,7 +36,7 @@ from rag.sentences import split_sentences
 from rag.terms import EN_STOP, ZH_STOP, contains_term, question_terms
 from rag.tokenize import keyword_tokens
 
-__all__ = ["ExtractiveGenerator", "AbstentionPolicy", "Evidence", "DEFAULT_POLICY", "question_terms", "expected_answer_type"]
+__all__ = ["ExtractiveGenerator", "AbstentionPolicy", "Evidence", "DEFAULT_POLICY", "question_terms", "expected_answer_type", "logistic"]
 
 _EN_NUMBER = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
@@ -81,6 +81,13 @@ _ELABORATION = re.compile(r"^(例如|比如|譬如|如|包括|for example|for in
 _SEMICOLON = re.compile(r"[;；]")
 _LIST_QUESTION = re.compile(r"哪些|有什么|什么样的|which|what (are|kinds?|types?)", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^(首先|其次|再次|此外|另外|最后|第[一二三四五六七八九十]|first|second|third|also|finally|moreover|in addition)", re.IGNORECASE)
+
+
+def logistic(z: float, *, limit: float = 50.0) -> float:
+    """The logistic function ``1 / (1 + e^-z)``, with ``z`` clamped to ``[-limit, limit]`` (no
+    overflow). The one used by the abstention policy here and the support policy of
+    :mod:`rag.faithfulness` (``limit=30``, what it was fitted and tested with)."""
+    return 1.0 / (1.0 + math.exp(-max(-limit, min(limit, z))))
 
 
 def _clauses(text: str) -> list[tuple[int, int]]:
@@ -164,8 +171,7 @@ class AbstentionPolicy:
     fitted_on: str = ""
 
     def support(self, evidence: Evidence) -> float:
-        z = float(np.dot(self.weights, evidence.vector()) + self.bias)
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return logistic(float(np.dot(self.weights, evidence.vector()) + self.bias))
 
 
 # Fitted by benchmarks/calibrate_abstention.py (--per-source 25, seed 7) on 140 calibration

@@ -2,14 +2,21 @@
 
 Change them with :func:`dataclasses.replace`. Ids are content hashes, so ingesting the
 same bytes again produces the same ids and is a no-op.
+
+The wire shape of an answer (``rag ask --json``, the API's ``/v1/query`` and the ``rag`` and
+``citations`` fields of ``/v1/chat/completions``) is defined here, once per type: ``to_dict()``
+gives it and ``from_dict()`` reads it back. :class:`Citation` and :class:`AnswerSentence` keep
+every field. :class:`Passage` and :class:`Answer` drop some (see their ``to_dict``), and their
+``from_dict`` fills those with defaults.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -181,6 +188,30 @@ class Passage:
     keyword_score: float | None = None
     keyword_rank: int | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ``passages[*]`` object: rank, score (rounded to 4 places), source path, span and the
+        retrievers' ranks. Dropped: the chunk's text, ids, ordinal, heading and page, and the
+        retrievers' scores."""
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 4),
+            "source": self.chunk.path,
+            "start": self.chunk.start,
+            "end": self.chunk.end,
+            "dense_rank": self.dense_rank,
+            "keyword_rank": self.keyword_rank,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Passage:
+        """Read a ``passages[*]`` object. What the shape drops gets defaults: ``vector_id`` -1,
+        ``chunk_id``, ``text`` and ``heading`` empty, ``ordinal`` 0, ``page`` None, no retriever
+        scores; ``source_id`` is derived from the path (as ingestion does)."""
+        path = data["source"]
+        chunk = StoredChunk(vector_id=-1, chunk_id="", source_id=source_id_for(path), path=path, ordinal=0,
+                            start=data["start"], end=data["end"], text="", heading="", page=None)
+        return cls(chunk, data["score"], data["rank"], dense_rank=data.get("dense_rank"), keyword_rank=data.get("keyword_rank"))
+
 
 @dataclass(frozen=True, slots=True)
 class Citation:
@@ -195,6 +226,24 @@ class Citation:
     score: float
     page: int | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The ``citations[*]`` object: every field."""
+        return {
+            "marker": self.marker,
+            "source": self.source,
+            "source_id": self.source_id,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": self.score,
+            "page": self.page,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Citation:
+        """Read a ``citations[*]`` object (``page`` may be left out)."""
+        return cls(data["marker"], data["source"], data["source_id"], data["start"], data["end"], data["text"], data["score"], data.get("page"))
+
 
 @dataclass(frozen=True, slots=True)
 class AnswerSentence:
@@ -206,6 +255,15 @@ class AnswerSentence:
     supported: bool
     support: float
     reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``sentences[*]`` object: every field (``citations`` as a list)."""
+        return {"text": self.text, "citations": list(self.citations), "supported": self.supported, "support": self.support, "reason": self.reason}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> AnswerSentence:
+        """Read a ``sentences[*]`` object."""
+        return cls(data["text"], tuple(data["citations"]), data["supported"], data["support"], data.get("reason", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +282,54 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = ()  # per-sentence checks (LLM answers)
     notes: tuple[str, ...] = ()  # what the check changed: dropped sentences, markers that pointed nowhere
     standalone: str = ""  # a follow-up question rewritten to stand alone (what was retrieved and answered)
+
+    def to_dict(self, *, passages: bool = False) -> dict[str, Any]:
+        """The JSON shape of ``rag ask --json`` and of the API's answers.
+
+        Always: ``question``, ``answer`` (the text), ``abstained``, ``citations``, ``language``,
+        ``generator``, ``support``; ``standalone_question`` only when there is one; ``sentences``
+        and ``notes`` only when not empty; ``reason`` only for an abstention (an answer's reason
+        is dropped); ``passages`` only when asked (see :meth:`Passage.to_dict` for what a
+        passage drops).
+        """
+        data: dict[str, Any] = {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "citations": [c.to_dict() for c in self.citations],
+            "language": self.language,
+            "generator": self.generator,
+            **({"standalone_question": self.standalone} if self.standalone else {}),
+            "support": self.support,
+        }
+        if self.sentences:
+            data["sentences"] = [x.to_dict() for x in self.sentences]
+        if self.notes:
+            data["notes"] = list(self.notes)
+        if self.abstained:
+            data["reason"] = self.reason
+        if passages:
+            data["passages"] = [p.to_dict() for p in self.passages]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
+        """Read :meth:`to_dict`'s shape; what it left out gets the defaults (no sentences, notes
+        or passages, an empty ``reason`` and ``standalone``)."""
+        return cls(
+            question=data["question"],
+            text=data["answer"],
+            abstained=data["abstained"],
+            citations=tuple(Citation.from_dict(c) for c in data["citations"]),
+            language=data["language"],
+            generator=data["generator"],
+            support=data["support"],
+            reason=data.get("reason") or "",
+            passages=tuple(Passage.from_dict(p) for p in data.get("passages") or ()),
+            sentences=tuple(AnswerSentence.from_dict(x) for x in data.get("sentences") or ()),
+            notes=tuple(data.get("notes") or ()),
+            standalone=data.get("standalone_question") or "",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,6 +403,24 @@ class StatementVerdict:
     score: float
     reason: str
     evidence: SupportEvidence | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A verdict as reports show it (``rows[*].statements[*]`` of ``report.json``): the
+        statement's text and markers (``citations``), ``supported``, ``score`` rounded to 4
+        places and ``reason``. Dropped: the statement's span and the evidence."""
+        return {
+            "text": self.statement.text,
+            "supported": self.supported,
+            "score": round(self.score, 4),
+            "reason": self.reason,
+            "citations": list(self.statement.markers),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StatementVerdict:
+        """Read :meth:`to_dict`'s shape: the statement spans its whole text (``0..len``), no evidence."""
+        text = data["text"]
+        return cls(Statement(text, 0, len(text), tuple(data["citations"])), data["supported"], data["score"], data["reason"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from rag.answering import logistic
 from rag.domain import FaithfulnessResult, Statement, StatementVerdict, SupportEvidence
 from rag.judge_prompt import JUDGE_INSTRUCTIONS, judge_messages, parse_judgement
 from rag.protocols import Embedder, Judge
@@ -108,8 +109,7 @@ class SupportPolicy:
             raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
 
     def score(self, evidence: SupportEvidence) -> float:
-        z = float(np.dot(np.asarray(self.weights), evidence.vector())) + self.bias
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return logistic(float(np.dot(np.asarray(self.weights), evidence.vector())) + self.bias, limit=30.0)
 
 
 # Fitted by benchmarks/checker.py --per-set 300 on its tuning split (fact-swapped CMRC2018 trial

@@ -180,49 +180,5 @@ def _abstained(question: str, language: str, reason: str) -> Answer:
 
 
 def answer_to_dict(answer: Answer, *, passages: bool = False) -> dict[str, Any]:
-    """The JSON shape of ``rag ask --json`` (and of the API)."""
-    data: dict[str, Any] = {
-        "question": answer.question,
-        "answer": answer.text,
-        "abstained": answer.abstained,
-        "citations": [
-            {
-                "marker": c.marker,
-                "source": c.source,
-                "source_id": c.source_id,
-                "start": c.start,
-                "end": c.end,
-                "text": c.text,
-                "score": c.score,
-                "page": c.page,
-            }
-            for c in answer.citations
-        ],
-        "language": answer.language,
-        "generator": answer.generator,
-        **({"standalone_question": answer.standalone} if answer.standalone else {}),
-        "support": answer.support,
-    }
-    if answer.sentences:
-        data["sentences"] = [
-            {"text": x.text, "citations": list(x.citations), "supported": x.supported, "support": x.support, "reason": x.reason}
-            for x in answer.sentences
-        ]
-    if answer.notes:
-        data["notes"] = list(answer.notes)
-    if answer.abstained:
-        data["reason"] = answer.reason
-    if passages:
-        data["passages"] = [
-            {
-                "rank": p.rank,
-                "score": round(p.score, 4),
-                "source": p.chunk.path,
-                "start": p.chunk.start,
-                "end": p.chunk.end,
-                "dense_rank": p.dense_rank,
-                "keyword_rank": p.keyword_rank,
-            }
-            for p in answer.passages
-        ]
-    return data
+    """The JSON shape of ``rag ask --json`` (and of the API): :meth:`rag.domain.Answer.to_dict`."""
+    return answer.to_dict(passages=passages)

@@ -18,14 +18,8 @@ __all__ = ["faithfulness", "verdict_dict"]
 
 
 def verdict_dict(verdict: StatementVerdict) -> dict[str, object]:
-    """A statement's verdict as plain data (what reports show)."""
-    return {
-        "text": verdict.statement.text,
-        "supported": verdict.supported,
-        "score": round(verdict.score, 4),
-        "reason": verdict.reason,
-        "citations": list(verdict.statement.markers),
-    }
+    """A statement's verdict as plain data (what reports show): :meth:`rag.domain.StatementVerdict.to_dict`."""
+    return verdict.to_dict()
 
 
 def faithfulness(

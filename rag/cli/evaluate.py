@@ -199,18 +199,9 @@ def _nan_to_none(value: Any) -> Any:
 
 
 def _write_json(data: Any, path: Path) -> None:
-    import os
-    import tempfile
+    from rag.files import atomic_write
 
-    text = json.dumps(_nan_to_none(data), ensure_ascii=False, indent=2, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(_nan_to_none(data), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
 
 
 @eval_group.group("import")
