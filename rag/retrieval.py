@@ -60,11 +60,12 @@ class DenseRetriever:
         self.index = index
         self.embedder = embedder
 
-    def scores(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Scored]:
-        return self.index.dense_scores(self.embedder.embed_queries([query])[0], k, _allowed(self.index, sources))
+    def scores(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Scored]:
+        """``(chunk id, score)`` of the nearest chunks; ``allowed``: only these ids."""
+        return self.index.dense_scores(self.embedder.embed_queries([query])[0], k, allowed)
 
     def hits(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Hit]:
-        return _hits(self.index, self.scores(query, k, sources))
+        return _hits(self.index, self.scores(query, k, _allowed(self.index, sources)))
 
     def retrieve(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[Passage]:
         _check_top_k(top_k)
@@ -78,11 +79,12 @@ class KeywordRetriever:
     def __init__(self, index: SparseIndex) -> None:
         self.index = index
 
-    def scores(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Scored]:
-        return self.index.keyword_scores(query, k, _allowed(self.index, sources))
+    def scores(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Scored]:
+        """``(chunk id, BM25 score)`` of the best-matching chunks; ``allowed``: only these ids."""
+        return self.index.keyword_scores(query, k, allowed)
 
     def hits(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Hit]:
-        return _hits(self.index, self.scores(query, k, sources))
+        return _hits(self.index, self.scores(query, k, _allowed(self.index, sources)))
 
     def retrieve(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[Passage]:
         _check_top_k(top_k)
@@ -218,7 +220,8 @@ class HybridRetriever:
     def retrieve(self, query: str, top_k: int, sources: Sequence[str] | None = None) -> list[Passage]:
         _check_top_k(top_k)
         k = max(top_k, self.config.candidates)
-        dense = self.dense.scores(query, k, sources) if self.config.dense_weight > 0 else []
-        keyword = self.keyword.scores(query, k, sources) if self.config.keyword_weight > 0 else []
+        allowed = _allowed(self.keyword.index, sources)  # the sources' chunk ids, looked up once for both sides
+        dense = self.dense.scores(query, k, allowed) if self.config.dense_weight > 0 else []
+        keyword = self.keyword.scores(query, k, allowed) if self.config.keyword_weight > 0 else []
         fused = fused_scores(dense, keyword, self.config)
         return _passages(self.keyword.index, fused[:top_k], dense, keyword)
