@@ -26,11 +26,12 @@ Components take the narrowest protocol they use: the extractive answerer takes
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from rag.domain import Answer, AnswerEvent, Chunk, Document, EmbedderInfo, Passage, SourceRecord, StatementVerdict, StoredChunk
+from rag.manifest import IndexManifest
 
 __all__ = [
     "ChunkStore",
@@ -148,7 +149,9 @@ class IndexView(VectorIndex, KeywordIndex, CorpusStatistics, ChunkStore, Protoco
     def version(self) -> str: ...
 
     @property
-    def manifest(self) -> dict[str, Any]: ...
+    def manifest(self) -> IndexManifest:
+        """What the version says about itself (embedder, chunker, counts, ...)."""
+        ...
 
     @property
     def embedder(self) -> EmbedderInfo: ...

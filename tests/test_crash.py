@@ -136,7 +136,7 @@ def check_recovers(index_dir: Path, scenario: dict[str, object]) -> None:
     leftovers = [p.name for p in (index_dir / "versions").iterdir() if not p.name.startswith("v")]
     assert leftovers == [], "crashed writers' staging directories are cleaned up"
     assert len(list((index_dir / "versions").iterdir())) <= 2, "old versions are cleaned up"
-    assert not (index_dir / "CURRENT.tmp").exists()
+    assert not [p.name for p in index_dir.iterdir() if p.name.endswith(".tmp")], "no half-written CURRENT is left"
 
 
 def kill_points(steps: list[str]) -> list[int]:

@@ -94,7 +94,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
     settings = factory.settings
     snapshot = factory.snapshot(check_embedder=False)
     with snapshot:
-        manifest = snapshot.manifest
+        manifest = snapshot.manifest.to_dict()
         sources = snapshot.sources()
         data = {
             "index": str(settings.index_dir),
@@ -105,13 +105,10 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
             "keyword": manifest.get("keyword"),
             "sources": len(sources),
             "chunks": snapshot.n_chunks,
-            "committed_at": manifest.get("committed_at"),
+            "committed_at": manifest["committed_at"],
         }
         if list_sources:
-            data["source_list"] = [
-                {"source_id": s.source_id, "path": s.path, "kind": s.kind, "chunks": s.n_chunks, "characters": s.size}
-                for s in sources
-            ]
+            data["source_list"] = [{"source_id": s.source_id, "path": s.path, "kind": s.kind, "chunks": s.n_chunks, "characters": s.size} for s in sources]
     if as_json:
         print_json(data)
         return
@@ -165,10 +162,8 @@ def search(obj: Context, query: str, index_dir: Path | None, top_k: int, as_json
         keyword = snapshot.keyword_search(query, top_k)
 
     def rows(hits: list[Any]) -> list[dict[str, Any]]:
-        return [
-            {"rank": h.rank, "score": round(h.score, 4), "source": h.chunk.path, "start": h.chunk.start, "end": h.chunk.end, "page": h.chunk.page, "text": h.chunk.text}
-            for h in hits
-        ]
+        return [{"rank": h.rank, "score": round(h.score, 4), "source": h.chunk.path, "start": h.chunk.start, "end": h.chunk.end, "page": h.chunk.page, "text": h.chunk.text} for h in hits]
+
     if as_json:
         print_json({"query": query, "dense": rows(dense), "keyword": rows(keyword)})
         return

@@ -1,8 +1,8 @@
 """What one version directory of an index holds, and the helpers its reader and writer share.
 
 The format version, the version-name pattern, the entries of an index directory, the SQLite
-schema, the manifest's embedder record, file checksums and fsync, and the keyword (BM25) index
-with its tokeniser. The layout itself is described in :mod:`rag.index.versions`.
+schema, file checksums and fsync, and the keyword (BM25) index with its tokeniser (the manifest
+itself is the typed :class:`rag.manifest.IndexManifest`). The layout itself is described in :mod:`rag.index.versions`.
 
 The keyword tokeniser is looked up in this module when it is used (:func:`build_bm25`,
 :func:`keyword_query_tokens`, :func:`keyword_manifest`, :func:`keyword_index_is_current`), so
@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.domain import EmbedderInfo, StoredChunk
+from rag.domain import StoredChunk
+from rag.manifest import FORMAT_VERSION, IndexManifest, KeywordRecord
 from rag.tokenize import TOKENIZER_NAME, keyword_tokens
 
 __all__ = [
@@ -30,11 +31,10 @@ __all__ = [
     "TOKENIZER_NAME",
     "VERSION_RE",
     "build_bm25",
-    "embedder_dict",
-    "embedder_from_dict",
     "file_sha256",
     "fsync_path",
     "fsync_tree",
+    "is_index_entry",
     "keyword_index_is_current",
     "keyword_manifest",
     "keyword_query_tokens",
@@ -43,9 +43,10 @@ __all__ = [
     "row_to_chunk",
 ]
 
-FORMAT_VERSION = 1
 VERSION_RE = re.compile(r"^v(\d{6,})$")
 INDEX_ENTRIES = frozenset({"CURRENT", "CURRENT.tmp", ".lock", "versions"})
+# rag.files.atomic_write's temporary file for CURRENT
+_CURRENT_TMP_RE = re.compile(r"^\.CURRENT\.\d+\.[0-9a-f]+\.tmp$")
 SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sources (
@@ -75,6 +76,11 @@ CREATE INDEX chunks_by_source ON chunks(source_id, ordinal);
 CREATE INDEX chunks_by_embed_hash ON chunks(embed_hash);
 """
 CHUNK_COLUMNS = "c.vector_id, c.chunk_id, c.source_id, s.path, c.ordinal, c.start_char, c.end_char, c.text, c.heading, c.page"
+
+
+def is_index_entry(name: str) -> bool:
+    """Whether an entry of an index directory is the index's own (anything else is foreign)."""
+    return name in INDEX_ENTRIES or bool(_CURRENT_TMP_RE.match(name))
 
 
 def now() -> str:
@@ -120,16 +126,6 @@ def row_to_chunk(row: Sequence[Any]) -> StoredChunk:
     )
 
 
-def embedder_dict(info: EmbedderInfo) -> dict[str, Any]:
-    return {"backend": info.backend, "model": info.model, "dim": info.dim, "normalized": info.normalized}
-
-
-def embedder_from_dict(data: dict[str, Any]) -> EmbedderInfo:
-    return EmbedderInfo(
-        backend=str(data["backend"]), model=str(data["model"]), dim=int(data["dim"]), normalized=bool(data["normalized"])
-    )
-
-
 # -- the keyword index -------------------------------------------------------------------
 
 
@@ -146,11 +142,11 @@ def keyword_query_tokens(query: str) -> list[str]:
     return keyword_tokens(query)
 
 
-def keyword_manifest() -> dict[str, str]:
+def keyword_manifest() -> KeywordRecord:
     """The manifest's record of the keyword index."""
-    return {"backend": "bm25s", "tokenizer": TOKENIZER_NAME}
+    return KeywordRecord(backend="bm25s", tokenizer=TOKENIZER_NAME)
 
 
-def keyword_index_is_current(manifest: dict[str, Any]) -> bool:
+def keyword_index_is_current(manifest: IndexManifest) -> bool:
     """Whether a version's keyword index was built with today's tokenisation rules."""
-    return bool(manifest.get("keyword", {}).get("tokenizer") == TOKENIZER_NAME)
+    return manifest.keyword is not None and manifest.keyword.tokenizer == TOKENIZER_NAME

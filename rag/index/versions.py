@@ -47,9 +47,10 @@ from rag.errors import (
     IndexNotFoundError,
     IndexStoreError,
 )
-from rag.index.format import FORMAT_VERSION, INDEX_ENTRIES, VERSION_RE, embedder_from_dict
+from rag.index.format import VERSION_RE, is_index_entry
 from rag.index.view import IndexSnapshot
 from rag.index.writer import IndexWriter
+from rag.manifest import IndexManifest
 
 __all__ = ["IndexStore"]
 
@@ -81,35 +82,31 @@ class IndexStore:
     def exists(self) -> bool:
         return self.current_version() is not None
 
-    def read_manifest(self, version: str | None = None) -> dict[str, Any]:
+    def read_manifest(self, version: str | None = None) -> IndexManifest:
         version = version or self.current_version()
         if version is None:
             raise IndexNotFoundError(self._missing_message())
         path = self.versions_dir / version / "manifest.json"
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise IndexFormatError(f"index version {version} has no manifest ({path})") from exc
         except (OSError, ValueError) as exc:
             raise IndexFormatError(f"cannot read the manifest {path}: {exc}") from exc
-        if not isinstance(manifest, dict) or manifest.get("format") != "rag-index":
-            raise IndexFormatError(f"{path} is not a rag index manifest")
-        found = manifest.get("format_version")
-        if not isinstance(found, int) or found > FORMAT_VERSION:
-            raise IndexFormatError(
-                f"index {self.root} has format version {found}, newer than this rag reads ({FORMAT_VERSION}): upgrade rag"
-            )
-        return manifest
+        if isinstance(data, dict) and data.get("format") == "rag-index" and isinstance(data.get("format_version"), int):
+            where = f"index {self.root}"  # "index X has format version N, newer than ...: upgrade rag"
+        else:
+            where = str(path)
+        return IndexManifest.from_dict(data, where)
 
     def _missing_message(self) -> str:
         return f"no index at {self.root}: create one with 'rag ingest PATH --index {self.root}'"
 
-    def check_embedder(self, manifest: dict[str, Any], embedder: EmbedderInfo) -> None:
-        built = embedder_from_dict(manifest["embedder"])
+    def check_embedder(self, manifest: IndexManifest, embedder: EmbedderInfo) -> None:
+        built = manifest.embedder
         if built.key() != embedder.key():
             raise IndexMismatchError(
-                f"index {self.root} was built with {built.describe()}, but the configured embedder is "
-                f"{embedder.describe()}: configure the same embedder, or use another --index directory"
+                f"index {self.root} was built with {built.describe()}, but the configured embedder is {embedder.describe()}: configure the same embedder, or use another --index directory"
             )
 
     def open(self, embedder: EmbedderInfo | None = None) -> IndexSnapshot:
@@ -134,11 +131,10 @@ class IndexStore:
     def writer(self, embedder: EmbedderInfo, chunker: dict[str, Any]) -> Iterator[IndexWriter]:
         """The one writer: holds the index lock until the block ends. Uncommitted work is discarded."""
         if self.root.is_dir() and self.current_version() is None:
-            foreign = sorted(p.name for p in self.root.iterdir() if p.name not in INDEX_ENTRIES)
+            foreign = sorted(p.name for p in self.root.iterdir() if not is_index_entry(p.name))
             if foreign:
                 raise IndexFormatError(
-                    f"{self.root} is not a rag index but holds other files ({', '.join(foreign[:3])}"
-                    f"{', ...' if len(foreign) > 3 else ''}): choose an empty or new --index directory"
+                    f"{self.root} is not a rag index but holds other files ({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}): choose an empty or new --index directory"
                 )
         elif self.root.exists() and not self.root.is_dir():
             raise IndexFormatError(f"{self.root} is a file, not an index directory")
@@ -185,6 +181,6 @@ class IndexStore:
             trash = self.versions_dir / f".trash-{uuid.uuid4().hex}"
             os.rename(path, trash)
             shutil.rmtree(trash, ignore_errors=True)
-        tmp = self.root / "CURRENT.tmp"
-        if tmp.exists():
-            tmp.unlink()
+        for path in self.root.iterdir():
+            if path.name != "CURRENT" and is_index_entry(path.name) and path.name.endswith(".tmp"):
+                path.unlink()  # a crashed writer's CURRENT, never renamed into place

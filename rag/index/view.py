@@ -14,7 +14,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -22,8 +21,9 @@ from rag.domain import Hit, SourceRecord, StoredChunk
 from rag.errors import IndexFormatError
 from rag.index.bm25_keywords import Bm25KeywordIndex
 from rag.index.faiss_vectors import FaissVectorIndex
-from rag.index.format import embedder_from_dict, file_sha256, keyword_index_is_current
+from rag.index.format import file_sha256, keyword_index_is_current
 from rag.index.sqlite_chunks import SqliteChunkStore
+from rag.manifest import IndexManifest
 from rag.protocols import Scored
 
 __all__ = ["IndexSnapshot"]
@@ -35,11 +35,11 @@ class IndexSnapshot:
     ``vectors``, ``keywords`` (which also holds the corpus statistics) and ``chunk_store`` are
     its parts; the view answers for all of them."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+    def __init__(self, path: Path, manifest: IndexManifest) -> None:
         self.path = path
         self.manifest = manifest
         self.version = path.name
-        self.embedder = embedder_from_dict(manifest["embedder"])
+        self.embedder = manifest.embedder
         try:
             self.vectors = FaissVectorIndex(path / "index.faiss", self.embedder.dim)
             self.chunk_store = SqliteChunkStore(path / "meta.sqlite")
@@ -118,7 +118,7 @@ class IndexSnapshot:
         """Every inconsistency found between the parts of this version (empty when whole)."""
         problems: list[str] = []
         if checksums:
-            for name, digest in self.manifest.get("files", {}).items():
+            for name, digest in self.manifest.files.items():
                 target = self.path / name
                 if not target.is_file():
                     problems.append(f"{name} is missing")
@@ -129,8 +129,7 @@ class IndexSnapshot:
         db_ids = {int(r[0]) for r in rows}
         if faiss_ids != db_ids:
             problems.append(
-                f"FAISS holds {len(faiss_ids)} vectors and the chunk table {len(db_ids)} chunks; "
-                f"{len(faiss_ids - db_ids)} vectors have no chunk, {len(db_ids - faiss_ids)} chunks no vector"
+                f"FAISS holds {len(faiss_ids)} vectors and the chunk table {len(db_ids)} chunks; {len(faiss_ids - db_ids)} vectors have no chunk, {len(db_ids - faiss_ids)} chunks no vector"
             )
         bm25_ids = self.keywords.ids()
         if bm25_ids != db_ids:
@@ -145,7 +144,7 @@ class IndexSnapshot:
         for source_id, n in self.chunk_store.rows("SELECT source_id, n_chunks FROM sources"):
             if counted.get(source_id, 0) != n:
                 problems.append(f"source {source_id} records {n} chunks but has {counted.get(source_id, 0)}")
-        expected = self.manifest.get("counts", {})
-        if expected and (expected.get("chunks") != len(db_ids) or expected.get("sources") != len(texts)):
+        expected = self.manifest.counts
+        if expected is not None and (expected.chunks != len(db_ids) or expected.sources != len(texts)):
             problems.append("the manifest counts differ from the tables")
         return problems

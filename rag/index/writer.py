@@ -21,17 +21,17 @@ import numpy as np
 
 from rag.domain import Chunk, Document, EmbedderInfo, sha256_hex
 from rag.errors import IndexMismatchError, IndexStoreError
+from rag.files import atomic_write
 from rag.index.format import (
-    FORMAT_VERSION,
     SCHEMA,
     build_bm25,
-    embedder_dict,
     file_sha256,
     fsync_path,
     fsync_tree,
     keyword_manifest,
     now,
 )
+from rag.manifest import IndexManifest, ManifestCounts
 
 if TYPE_CHECKING:
     from rag.index.versions import IndexStore
@@ -54,13 +54,13 @@ class IndexWriter:
         if self.base_version is not None:
             manifest = store.read_manifest(self.base_version)
             store.check_embedder(manifest, embedder)
-            if manifest.get("chunker") != self.chunker:
+            if dict(manifest.chunker) != self.chunker:
                 raise IndexMismatchError(
-                    f"index {store.root} was built with chunker settings {manifest.get('chunker')}, "
+                    f"index {store.root} was built with chunker settings {dict(manifest.chunker)}, "
                     f"not {self.chunker}: use the same chunk_size/chunk_overlap, another --index directory, "
                     "or rebuild this one (remove the directory and ingest again)"
                 )
-            self._created_at = manifest.get("created_at", now())
+            self._created_at = manifest.created_at or now()
             self._index = faiss.read_index(str(store.versions_dir / self.base_version / "index.faiss"))
         else:
             self._created_at = now()
@@ -110,9 +110,7 @@ class IndexWriter:
         for lo in range(0, len(wanted), 500):
             part = wanted[lo : lo + 500]
             marks = ",".join("?" * len(part))
-            for embed_hash, vector_id in self.db.execute(
-                f"SELECT embed_hash, vector_id FROM chunks WHERE embed_hash IN ({marks})", part
-            ):
+            for embed_hash, vector_id in self.db.execute(f"SELECT embed_hash, vector_id FROM chunks WHERE embed_hash IN ({marks})", part):
                 if embed_hash not in found and vector_id not in removed:
                     # Into a float32 buffer of the index's dimension, as faiss allocates without one
                     # (passing it picks the numpy overload of the stubs, not the torch one).
@@ -156,10 +154,7 @@ class IndexWriter:
         )
         self.db.executemany(
             "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (int(vid), c.chunk_id, c.source_id, c.ordinal, c.start, c.end, c.text, c.heading, c.page, sha256_hex(c.embed_text))
-                for vid, c in zip(ids, chunks)
-            ],
+            [(int(vid), c.chunk_id, c.source_id, c.ordinal, c.start, c.end, c.text, c.heading, c.page, sha256_hex(c.embed_text)) for vid, c in zip(ids, chunks)],
         )
         self.db.execute("UPDATE meta SET value = ? WHERE key = 'next_vector_id'", (str(start_id + len(chunks)),))
         if len(chunks):
@@ -179,9 +174,7 @@ class IndexWriter:
         try:
             return self._commit()
         except (OSError, sqlite3.Error) as exc:
-            raise IndexStoreError(
-                f"cannot write a new version of the index {self.store.root}: {exc}; the previous version is still current"
-            ) from exc
+            raise IndexStoreError(f"cannot write a new version of the index {self.store.root}: {exc}; the previous version is still current") from exc
 
     def _commit(self) -> str:
         assert self._tmp is not None
@@ -199,36 +192,27 @@ class IndexWriter:
         if rows:
             build_bm25([r[1] for r in rows]).save(str(self._tmp / "bm25"), allow_pickle=False)
             np.save(self._tmp / "bm25_ids.npy", np.asarray([r[0] for r in rows], dtype=np.int64), allow_pickle=False)
-        files = {
-            str(p.relative_to(self._tmp)): file_sha256(p) for p in sorted(self._tmp.rglob("*")) if p.is_file()
-        }
+        files = {str(p.relative_to(self._tmp)): file_sha256(p) for p in sorted(self._tmp.rglob("*")) if p.is_file()}
         numbers = self.store._version_numbers()
         name = f"v{(numbers[-1] + 1 if numbers else 1):06d}"
-        manifest = {
-            "format": "rag-index",
-            "format_version": FORMAT_VERSION,
-            "version": name,
-            "previous": self.base_version,
-            "created_at": self._created_at,
-            "committed_at": now(),
-            "embedder": embedder_dict(self.embedder),
-            "chunker": self.chunker,
-            "faiss": {"index": "IDMap2,Flat", "metric": "inner_product"},
-            "keyword": keyword_manifest(),
-            "counts": {"sources": n_sources, "chunks": len(rows)},
-            "files": files,
-        }
-        (self._tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        manifest = IndexManifest(
+            version=name,
+            previous=self.base_version,
+            created_at=self._created_at,
+            committed_at=now(),
+            embedder=self.embedder,
+            chunker=self.chunker,
+            vectors={"index": "IDMap2,Flat", "metric": "inner_product"},
+            keyword=keyword_manifest(),
+            counts=ManifestCounts(sources=n_sources, chunks=len(rows)),
+            files=files,
+        )
+        (self._tmp / "manifest.json").write_text(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         fsync_tree(self._tmp)
         final = self.store.versions_dir / name
         os.rename(self._tmp, final)
         fsync_path(self.store.versions_dir)
-        pointer = self.store.root / "CURRENT.tmp"
-        with pointer.open("w", encoding="ascii") as fh:
-            fh.write(name + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(pointer, self.store.root / "CURRENT")
+        atomic_write(self.store.root / "CURRENT", name + "\n")
         fsync_path(self.store.root)
         self._tmp = None
         self.base_version = name
