@@ -91,6 +91,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the ``api`` package (and benchmarks/ingest.py the ``ingest`` package): look packages up from the
 # repository root instead.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+from eval.stats import percentile  # noqa: E402  (linear between ranks, as numpy.quantile)
 
 THREADS = 2  # E5Embedder threads, both servers
 TOP_K = 5
@@ -331,11 +332,6 @@ class Run:
     requests_per_s_by_round: list[float]
     abstained: int | None = None  # ours: 200 answers that abstained
     error_kinds: dict[str, int] = field(default_factory=dict)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 async def send_all(server: Server, questions: Sequence[str], clients: int, timeout: float) -> tuple[list[float], Counter[str], int, float]:

@@ -14,7 +14,7 @@ An answerable row counts as positive only when the chosen sentences contain its 
 answered with the wrong sentence are left out (retrieval misses are not abstention's job).
 A logistic regression (numpy, L2) is fitted on the features of :class:`rag.answering.Evidence`;
 the threshold maximises balanced accuracy on 5-fold cross-validated scores. Paste the printed
-policy into ``rag/answering.py`` (``DEFAULT_POLICY``).
+policy into ``rag/answering/policy.py`` (``DEFAULT_POLICY``).
 
     .venv/bin/python benchmarks/calibrate_abstention.py [--data ../shared/data] [--per-source 120]
 """

@@ -1,4 +1,4 @@
-"""Validate the faithfulness checker (rag/faithfulness.py) and fit its support policy.
+"""Validate the faithfulness checker (rag/checking/) and fit its support policy.
 
 Three labelled sets, each with a TUNING split (the policy's weights and threshold are fitted on
 it) and a REPORTING split (figures are reported on it only, with the tuned threshold):
@@ -34,7 +34,7 @@ Run from the repository root::
     .venv/bin/python benchmarks/checker.py --per-set 300 --json out.json
 
 Prints AUROC and balanced accuracy (at the threshold fitted on the tuning split) per set and
-split, and the fitted policy to paste into rag/faithfulness.py (``DEFAULT_SUPPORT_POLICY``).
+split, and the fitted policy to paste into rag/checking/ (``DEFAULT_SUPPORT_POLICY``).
 """
 
 from __future__ import annotations
@@ -58,9 +58,9 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.logistic import fit  # noqa: E402
 from eval.stats import auroc, balanced_accuracy  # noqa: E402
-from rag.faithfulness import FEATURES, LexicalJudge  # noqa: E402
-from rag.sentences import split_sentences  # noqa: E402
-from rag.tokenize import keyword_tokens  # noqa: E402
+from rag.checking import FEATURES, LexicalJudge  # noqa: E402
+from rag.text.sentences import split_sentences  # noqa: E402
+from rag.text.tokenize import keyword_tokens  # noqa: E402
 
 _DIGIT = re.compile(r"\d")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -236,7 +236,7 @@ def features(judge: LexicalJudge, items: Sequence[Item], label: str) -> np.ndarr
     return np.asarray(rows)
 
 
-# Which way each feature may push the support score (see rag/faithfulness.py): coverage, novel
+# Which way each feature may push the support score (see rag/checking/): coverage, novel
 # coverage, sentence coverage, similarity and word pairs can only count for support; a missing
 # number or name only against.
 SIGNS = np.asarray([{"missing_numbers": -1, "missing_entities": -1}.get(f, 1) for f in FEATURES], dtype=np.float64)

@@ -6,10 +6,10 @@ holds replies of the local model (Qwen2.5-Coder-0.5B-Instruct, Q4_K_M) to questi
 sample corpus and on XQuAD zh passages, with the five passages each was written from, every
 sentence labelled by hand (1: the passages support it; 0: they do not; see
 ``benchmarks/data/README.md``). Each stored reply is checked exactly as the pipeline checks it:
-``rag.generation.check_reply`` with the default ``FaithfulnessChecker`` (what
+``rag.answering.generation.check_reply`` with the default ``FaithfulnessChecker`` (what
 ``ChatModelGenerator`` uses), on ``Passage`` objects rebuilt from the stored passages; its
 sentences line up one to one with the labelled ones (both come from
-``rag.faithfulness.split_statements``; the script stops if they do not). Printed:
+``rag.checking.split_statements``; the script stops if they do not). Printed:
 
 - the checker's precision and recall at catching UNSUPPORTED sentences (positive class: label
   0, caught: ``supported: false``), and the same for SUPPORTED ones (positive class: label 1),
@@ -68,9 +68,10 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 from langchain_core.callbacks import BaseCallbackHandler  # noqa: E402
 from langchain_core.outputs import LLMResult  # noqa: E402
 
+from eval.stats import percentile  # noqa: E402  (linear between ranks, as numpy.quantile)
+from rag.answering.generation import check_reply  # noqa: E402
+from rag.checking import FaithfulnessChecker, split_statements  # noqa: E402
 from rag.domain import Answer, Passage, StoredChunk, chunk_id_for, source_id_for  # noqa: E402
-from rag.faithfulness import FaithfulnessChecker, split_statements  # noqa: E402
-from rag.generation import check_reply  # noqa: E402
 
 DATA = ROOT / "benchmarks" / "data" / "llm_answers_labelled.jsonl"
 MIN_DECODE_TOKENS = 10  # answers shorter than this get no decode rate of their own (they count in the pooled one)
@@ -275,11 +276,6 @@ class TokenTimer(BaseCallbackHandler):
                     self.completion_tokens = usage.get("output_tokens")
                     self.prompt_tokens = usage.get("input_tokens")
                     self.cached_tokens = (usage.get("input_token_details") or {}).get("cache_read") or 0
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def spread(rows: Sequence[dict[str, Any]], n: int) -> list[dict[str, Any]]:

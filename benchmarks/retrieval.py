@@ -44,7 +44,7 @@ them on disk between runs, keyed by model and the sha256 of the text. The indexe
 are rebuilt by the real pipeline every run.
 
 ``--preview-bm25-tokens`` measures the proposed switch of the keyword index to
-``rag.tokenize.bm25_tokens`` (a change to rag/index/format.py, which this flag makes for this
+``rag.text.tokenize.bm25_tokens`` (a change to rag/index/format.py, which this flag makes for this
 process only); without it the index uses ``keyword_tokens``, as rag/index/format.py does today.
 
 Run from the repository root::
@@ -93,6 +93,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # would shadow the ``ingest`` package: look packages up from the repository root instead.
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
 
+from eval.stats import percentile  # noqa: E402  (linear between ranks, as numpy.quantile)
 from rag.cli.factory import build_embedder, build_ingestor
 from rag.domain import EmbedderInfo, Passage
 from rag.embedders import SentenceTransformerEmbedder
@@ -340,11 +341,6 @@ def pick_questions(datasets: Sequence[Dataset], n: int) -> list[str]:
     return picked
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 OURS = "ours: HybridRetriever, default"
 
 
@@ -353,7 +349,7 @@ def run_latency(datasets: Sequence[Dataset], e5: CachedEmbedder, work: Path, n_q
     from langchain_community.vectorstores import FAISS
 
     from rag.langchain_adapters import EmbedderEmbeddings
-    from rag.tokenize import keyword_tokens
+    from rag.text.tokenize import keyword_tokens
 
     settings = load_settings(environ={})
     folders = [work / "corpus" / d.name for d in datasets]
@@ -420,9 +416,9 @@ def run_latency(datasets: Sequence[Dataset], e5: CachedEmbedder, work: Path, n_q
 
 
 def preview_bm25_tokens() -> None:
-    """Index and query BM25 with ``rag.tokenize.bm25_tokens`` (the proposed store change), for this process."""
+    """Index and query BM25 with ``rag.text.tokenize.bm25_tokens`` (the proposed store change), for this process."""
     import rag.index.format
-    from rag.tokenize import BM25_TOKENIZER_NAME, bm25_tokens
+    from rag.text.tokenize import BM25_TOKENIZER_NAME, bm25_tokens
 
     rag.index.format.keyword_tokens = bm25_tokens  # type: ignore[assignment]
     rag.index.format.TOKENIZER_NAME = BM25_TOKENIZER_NAME  # type: ignore[misc]
@@ -470,7 +466,7 @@ def main() -> None:
     parser.add_argument(
         "--preview-bm25-tokens",
         action="store_true",
-        help="index and query BM25 with rag.tokenize.bm25_tokens instead of keyword_tokens (the proposed rag/index/format.py change)",
+        help="index and query BM25 with rag.text.tokenize.bm25_tokens instead of keyword_tokens (the proposed rag/index/format.py change)",
     )
     parser.add_argument("--omp-passive", action="store_true", help="set OMP_WAIT_POLICY=PASSIVE: for a machine busy with other work (see the top of this file)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -15,7 +15,7 @@
   ``report_assets``; its CSS and JS in ``eval/static``), ``eval.compare``, ``eval.thresholds``, ``eval.stats``: reports,
   comparisons, ``--fail-under`` gates, percentiles, bootstrap intervals and AUROC.
 
-The faithfulness judging itself lives in the core (``rag.faithfulness``): the LLM generator
+The faithfulness judging itself lives in the core (``rag.checking``): the LLM generator
 checks every answer with the same code before releasing it. This package imports ``rag`` only
 (its errors, ``DatasetError`` and the rest of the eval branch, live in ``rag.errors``).
 """

@@ -10,7 +10,7 @@ from typing import Any
 
 from eval.dataset import DatasetError, EvalRow
 from eval.importer_common import dataset_header, read_source
-from rag.language import detect_language
+from rag.text.language import detect_language
 
 __all__ = ["ANSWER_SEPARATOR", "CSV_COLUMNS", "import_csv"]
 

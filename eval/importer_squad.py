@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from eval.dataset import DatasetError, EvalRow, InlineDocument
 from eval.importer_common import Lenient, check_limit, dataset_header, read_source, validation_message
-from rag.language import detect_language
+from rag.text.language import detect_language
 
 __all__ = ["import_squad"]
 

@@ -1,7 +1,7 @@
 """Run a dataset through the pipeline and score every row with every metric.
 
 The runner gets a ready :class:`rag.service.QAService` (the CLI ingests the dataset's corpus
-first: eval does not import ingest) and a :class:`rag.faithfulness.FaithfulnessChecker`, asks
+first: eval does not import ingest) and a :class:`rag.checking.FaithfulnessChecker`, asks
 each question once, and records per row: the answer, its citations, the ranking it was drawn
 from, each statement's verdict, every metric (``None`` for NaN, with the reason in
 ``nan_reasons``), why the row failed, and the latency of the question alone (scoring is not
@@ -31,8 +31,8 @@ from eval.metrics.retrieval import dedupe_by_source, hit_at_k, mrr, ndcg_at_k, r
 from eval.report import REPORT_VERSION, Citation, DatasetInfo, Latency, Report, Retrieved, Row, Statement, Summary, ThresholdOutcome
 from eval.stats import bootstrap_ci, mean_ignoring_nan
 from eval.thresholds import check_thresholds
+from rag.checking import MARKER_RE, FaithfulnessChecker
 from rag.domain import Answer, Passage
-from rag.faithfulness import MARKER_RE, FaithfulnessChecker
 from rag.service import QAService, QuestionError
 
 __all__ = ["METRICS", "REPORT_VERSION", "build_report", "build_report_model", "score_row", "run_rows", "summarize", "versions"]

@@ -2,7 +2,7 @@
 
 Three layers, each keeping character offsets into the stored text:
 
-1. **Sentences** (:func:`rag.sentences.split_sentences`, shared with answering): ends at
+1. **Sentences** (:func:`rag.text.sentences.split_sentences`, shared with answering): ends at
    ``。！？!?…``, and at a ``.`` that closes a sentence but not in ``1.`` heading numbers,
    decimals, abbreviations or initials; Chinese written with ASCII punctuation is handled.
 2. **Sections**: a heading line (markdown ``#``, numbered ``1.``/``1.2``/``一、``/``第一章``,
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 
 from rag.domain import Chunk, Document
-from rag.sentences import (
+from rag.text.sentences import (
     CLOSERS,
     LETTERS_PER_EXTRA_UNIT,
     SOFT_BREAKS,

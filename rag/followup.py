@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 
 from rag.protocols import QuestionRewriter, Turn
-from rag.terms import contains_term, question_terms
+from rag.text.terms import contains_term, question_terms
 
 __all__ = ["REWRITE_INSTRUCTIONS", "QuestionRewriter", "RuleBasedRewriter", "Turn", "clean_rewrite", "rewrite_messages"]
 

@@ -8,7 +8,7 @@ This is the one module of the core that imports LangChain, so a LangChain upgrad
   source, offsets and scores in their metadata);
 - :class:`ChatModelGenerator`: answers written by any LangChain chat model (``ChatOpenAI`` for
   OpenAI-compatible servers and the local GGUF server), checked sentence by sentence by
-  ``rag.generation``; ``stream()`` yields only checked sentences;
+  ``rag.answering.generation``; ``stream()`` yields only checked sentences;
 - :func:`rag_chain` (the whole pipeline as a ``Runnable``:
   question -> retrieve -> numbered passages -> prompt -> chat model -> parse markers -> check
   -> ``Answer``).
@@ -28,11 +28,11 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from rag.answering.generation import AnswerEvent, Unsupported, check_reply, prompt_messages, stream_checked
+from rag.checking import FaithfulnessChecker, Statement, StatementVerdict, judge_messages, parse_judgement
 from rag.domain import Answer, Passage
 from rag.errors import GenerationError
-from rag.faithfulness import FaithfulnessChecker, Statement, StatementVerdict, judge_messages, parse_judgement
 from rag.followup import Turn, clean_rewrite, rewrite_messages
-from rag.generation import AnswerEvent, Unsupported, check_reply, prompt_messages, stream_checked
 from rag.protocols import Embedder
 
 __all__ = ["ChatModelGenerator", "ChatModelJudge", "EmbedderEmbeddings", "RagRetriever", "rag_chain"]
@@ -52,12 +52,12 @@ class EmbedderEmbeddings(Embeddings):
 
 
 def _document(p: Passage) -> LCDocument:
+    """A passage as a LangChain document: its wire shape (:meth:`Passage.to_dict`: source, span,
+    rank, the retrievers' ranks), the score unrounded, and what a LangChain pipeline may want
+    beyond it (source id, page, heading, chunk id)."""
     c = p.chunk
-    return LCDocument(
-        page_content=c.text,
-        metadata={"source": c.path, "source_id": c.source_id, "start": c.start, "end": c.end, "page": c.page,
-                  "heading": c.heading, "score": p.score, "rank": p.rank, "chunk_id": c.chunk_id},
-    )
+    metadata = p.to_dict() | {"score": p.score, "source_id": c.source_id, "page": c.page, "heading": c.heading, "chunk_id": c.chunk_id}
+    return LCDocument(page_content=c.text, metadata=metadata)
 
 
 class RagRetriever(BaseRetriever):
@@ -153,7 +153,7 @@ class ChatModelGenerator:
         return check_reply(reply, question, passages, self.checker, unsupported=self.unsupported, generator=self.name)
 
     def stream(self, question: str, passages: Sequence[Passage], *, raw: bool = False) -> Iterator[AnswerEvent]:
-        """Checked sentences as they complete, then the final answer (see ``rag.generation``)."""
+        """Checked sentences as they complete, then the final answer (see ``rag.answering.generation``)."""
 
         def chunks() -> Iterator[str]:
             try:
@@ -168,7 +168,7 @@ class ChatModelGenerator:
 
 class ChatModelJudge:
     """The LLM judge: a chat model asked, statement by statement, whether the passages support it
-    (the :class:`rag.faithfulness.Judge` protocol, beside the offline ``LexicalJudge``)."""
+    (the :class:`rag.checking.Judge` protocol, beside the offline ``LexicalJudge``)."""
 
     def __init__(self, chat_model: BaseChatModel, *, backend: str = "") -> None:
         self.backend = backend or type(chat_model).__name__

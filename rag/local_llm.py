@@ -68,4 +68,11 @@ class LocalGGUFServer:
         return str(self.path)
 
     def close(self) -> None:
+        """Stop serving (xllamacpp stops the server when its object goes; idempotent)."""
         self._server = None
+
+    def __enter__(self) -> LocalGGUFServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -11,13 +11,13 @@ from dataclasses import replace
 from typing import Any
 
 from rag.answering import ExtractiveGenerator
+from rag.answering.generation import AnswerEvent
 from rag.domain import Answer, Passage
 from rag.errors import GenerationError, QuestionError
 from rag.followup import QuestionRewriter, RuleBasedRewriter, Turn
-from rag.generation import AnswerEvent
-from rag.language import abstain_message, detect_language, script_of
 from rag.protocols import Embedder, Generator, IndexView, StreamingGenerator
 from rag.retrieval import HybridRetriever, Retriever
+from rag.text.language import abstain_message, detect_language, script_of
 
 __all__ = ["QAService", "QuestionError", "answer_to_dict"]  # QuestionError: re-exported from rag.errors
 

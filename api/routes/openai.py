@@ -13,7 +13,7 @@ from api.deps import ERRORS, KEYED, PipelineDep
 from api.errors import ApiError
 from api.schemas import ChatCompletion, ChatCompletionRequest, ErrorResponse, ModelList
 from api.streaming import SSE_HEADERS, stream_answer, stream_text
-from rag.language import detect_language
+from rag.text.language import detect_language
 
 __all__ = ["openai_router"]
 

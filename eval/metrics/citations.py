@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from eval.metrics import MetricResult, nan
-from rag.faithfulness import FaithfulnessChecker, split_statements
+from rag.checking import FaithfulnessChecker, split_statements
 
 __all__ = ["citation_scores"]
 

@@ -1,6 +1,6 @@
 """Faithfulness: the share of an answer's statements that the retrieved passages support.
 
-The judging is the core's (:mod:`rag.faithfulness`): the same checker the LLM generator runs on
+The judging is the core's (:mod:`rag.checking`): the same checker the LLM generator runs on
 every sentence before release. This module turns its result into a :class:`MetricResult`, with
 every statement, its verdict, score and reason in ``steps``. An abstention has no statements:
 NaN with the reason "abstained" (the abstention metric scores it instead).
@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from eval.metrics import MetricResult, nan
-from rag.faithfulness import FaithfulnessChecker, FaithfulnessResult, StatementVerdict
+from rag.checking import FaithfulnessChecker, FaithfulnessResult, StatementVerdict
 
 __all__ = ["faithfulness", "verdict_dict"]
 

@@ -18,8 +18,8 @@ from rag.cli.common import Context, print_report, run_ingest
 
 if TYPE_CHECKING:
     from eval.dataset import EvalDataset
+    from rag.checking import Judge
     from rag.cli.factory import Factory
-    from rag.faithfulness import Judge
 
 __all__ = ["check", "eval_group"]
 
@@ -141,7 +141,7 @@ def run(
     from eval.report_html import write_report_html
     from eval.runner import build_report, run_rows
     from eval.thresholds import parse_fail_under
-    from rag.faithfulness import FaithfulnessChecker
+    from rag.checking import FaithfulnessChecker
 
     thresholds = parse_fail_under(fail_under, _metric_names()) if fail_under else {}
     dataset = load_dataset(dataset_path, list(corpus) or None)
@@ -327,7 +327,7 @@ def check(
     Exit status 0 when every statement is supported, 3 when one is not.
     """
     from ingest.loaders import extract_document, read_source
-    from rag.faithfulness import FaithfulnessChecker
+    from rag.checking import FaithfulnessChecker
 
     factory = obj.factory(generator=generator, llm_base_url=llm_base_url, llm_model=llm_model, gguf_path=gguf_path)
     passages = []

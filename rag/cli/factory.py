@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from ingest.pipeline import Ingestor
-    from rag.faithfulness import Judge
+    from rag.checking import Judge
     from rag.followup import QuestionRewriter
     from rag.langchain_adapters import ChatModelGenerator
     from rag.local_llm import LocalGGUFServer
@@ -166,7 +166,7 @@ class Factory:
     def judge(self, kind: Literal["offline", "llm"] | str = "offline", *, similarity: bool = False) -> Judge:
         """The faithfulness judge: offline (lexical; with the embedder's similarity if asked) or the
         configured language model (generator openai or gguf)."""
-        from rag.faithfulness import LexicalJudge
+        from rag.checking import LexicalJudge
 
         if kind == "offline":
             return LexicalJudge(self.embedder() if similarity else None)

@@ -51,7 +51,7 @@ class Bm25KeywordIndex:
         return sum(1 for t in vocab if t.isascii()) / max(1, len(vocab))
 
     def document_frequency(self, token: str) -> int:
-        """In how many chunks a keyword token (see :func:`rag.tokenize.keyword_tokens`) occurs."""
+        """In how many chunks a keyword token (see :func:`rag.text.tokenize.keyword_tokens`) occurs."""
         if self._bm25 is None:
             return 0
         token_id = self._bm25.vocab_dict.get(token)

@@ -21,7 +21,7 @@ from typing import Any
 
 from rag.domain import StoredChunk
 from rag.manifest import FORMAT_VERSION, IndexManifest, KeywordRecord
-from rag.tokenize import TOKENIZER_NAME, keyword_tokens
+from rag.text.tokenize import TOKENIZER_NAME, keyword_tokens
 
 __all__ = [
     "CHUNK_COLUMNS",

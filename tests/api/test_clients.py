@@ -15,7 +15,7 @@ import httpx
 import pytest
 from openai import APIStatusError, AsyncOpenAI, AuthenticationError, OpenAI
 
-from rag.language import ABSTAIN_MESSAGES
+from rag.text.language import ABSTAIN_MESSAGES
 from tests.api.conftest import KEY, copy_index
 from tests.conftest import SAMPLE
 from tests.tools.server import rag_server

@@ -10,9 +10,9 @@ import pytest
 from eval.dataset import CorpusSpec, EvalDataset, EvalRow, InlineDocument, materialize_corpus
 from eval.report import Report
 from eval.runner import METRICS, build_report, run_rows, score_row
+from rag.checking import FaithfulnessChecker
 from rag.cli.factory import build_ingestor
 from rag.embedders import E5Embedder
-from rag.faithfulness import FaithfulnessChecker
 from rag.service import QAService
 from rag.settings import load_settings
 from rag.store import IndexStore

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from rag.answering import _clauses, expected_answer_type, has_answer_type, question_terms
+from rag.answering.answer_types import expected_answer_type, has_answer_type
+from rag.answering.extractive import _clauses
 from rag.cli.factory import build_ingestor
 from rag.embedders import E5Embedder
-from rag.language import detect_language
 from rag.service import QAService, QuestionError, answer_to_dict
 from rag.settings import load_settings
 from rag.store import IndexStore
+from rag.text.language import detect_language
+from rag.text.terms import question_terms
 from tests.conftest import SAMPLE
 
 QUESTIONS = [json.loads(line) for line in (Path(__file__).parents[1] / "data" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from rag.faithfulness import (
+from rag.checking import (
     DEFAULT_SUPPORT_POLICY,
     FEATURES,
     FaithfulnessChecker,
@@ -137,7 +137,7 @@ def test_paraphrases_are_the_known_weakness_of_the_offline_judge() -> None:
 
 
 def test_check_answer_is_the_one_call_form() -> None:
-    from rag.faithfulness import check_answer
+    from rag.checking import check_answer
 
     passage = "提现一般需要1个工作日到账。大额提现需要人工审核。"
     supported = check_answer("提现一般需要1个工作日到账。", [passage])

@@ -7,9 +7,9 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+from rag.answering.generation import prompt_messages
 from rag.domain import Passage, StoredChunk
 from rag.errors import GenerationError
-from rag.generation import prompt_messages
 from rag.langchain_adapters import ChatModelGenerator
 
 FAQ = "提现一般需要1个工作日。大额提现需要人工审核。客服全天在线，可以通过在线聊天联系。"
@@ -115,7 +115,7 @@ def test_a_copied_question_is_not_an_answer() -> None:
 
 
 def test_the_llm_judge_parses_verdicts_and_never_guesses() -> None:
-    from rag.faithfulness import FaithfulnessChecker
+    from rag.checking import FaithfulnessChecker
     from rag.langchain_adapters import ChatModelJudge
 
     replies = iter([AIMessage("SUPPORTED: passage 1 says so"), AIMessage("UNSUPPORTED - five is not one"), AIMessage("I think so?")])

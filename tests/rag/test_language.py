@@ -1,11 +1,11 @@
-"""Which language a text is in (rag/language.py), as far as answering needs: the script of a
+"""Which language a text is in (rag/text/language.py), as far as answering needs: the script of a
 letter, zh/en/other, and the abstention message in the question's language."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.language import ABSTAIN_MESSAGES, abstain_message, detect_language, script_of
+from rag.text.language import ABSTAIN_MESSAGES, abstain_message, detect_language, script_of
 
 
 @pytest.mark.parametrize(

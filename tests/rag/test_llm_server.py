@@ -29,9 +29,8 @@ def gguf() -> Path:
 
 @pytest.fixture(scope="module")
 def server(gguf: Path) -> Iterator[LocalGGUFServer]:
-    served = LocalGGUFServer(gguf, context=4096, threads=2)
-    yield served
-    served.close()
+    with LocalGGUFServer(gguf, context=4096, threads=2) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
-"""Sentences as Chinese and English are written (rag/sentences.py): where they end, what does not
+"""Sentences as Chinese and English are written (rag/text/sentences.py): where they end, what does not
 end them, and offsets that are exact (``text[span.start:span.end]`` is the sentence)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.sentences import Span, count_units, is_cjk, split_sentences, trim, unit_weight
+from rag.text.sentences import Span, count_units, is_cjk, split_sentences, trim, unit_weight
 
 
 def sentences(text: str) -> list[str]:

@@ -6,12 +6,12 @@ import os
 import subprocess
 import sys
 
-from rag.terms import contains_term, content_terms
+from rag.text.terms import contains_term, content_terms
 
 
 def test_function_words_peel_off_the_same_way_in_every_process() -> None:
     # "是因为" can lose 是 or 为 first; the order must not depend on set iteration (PYTHONHASHSEED).
-    code = "from rag.terms import content_terms; print(content_terms('中医医师反对西医是因为体液学说'))"
+    code = "from rag.text.terms import content_terms; print(content_terms('中医医师反对西医是因为体液学说'))"
     outputs = {
         subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ, "PYTHONHASHSEED": str(seed)}

@@ -1,11 +1,11 @@
-"""Keyword tokens (rag/tokenize.py): rjieba words for Chinese, lower-cased word runs for other
+"""Keyword tokens (rag/text/tokenize.py): rjieba words for Chinese, lower-cased word runs for other
 scripts, run by run; and the BM25 terms built from them."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.tokenize import ENGLISH_STOPWORDS, bm25_tokens, keyword_tokens
+from rag.text.tokenize import ENGLISH_STOPWORDS, bm25_tokens, keyword_tokens
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from eval.metrics.abstention import abstention_scores
 from eval.metrics.citations import citation_scores
 from eval.metrics.faithfulness import faithfulness
-from rag.faithfulness import FaithfulnessChecker, Statement, StatementVerdict
+from rag.checking import FaithfulnessChecker, Statement, StatementVerdict
 
 
 class FactJudge:

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from rag.answering import ExtractiveGenerator
+from rag.checking import LexicalJudge
 from rag.cli.factory import Factory, build_chat_model, build_embedder, build_ingestor, build_store, redacted_url
 from rag.embedders import E5Embedder, SentenceTransformerEmbedder
 from rag.errors import ConfigError, IndexMismatchError, MissingDependencyError
-from rag.faithfulness import LexicalJudge
 from rag.langchain_adapters import ChatModelGenerator, ChatModelJudge
 from rag.retrieval import HybridRetriever
 from rag.settings import Settings

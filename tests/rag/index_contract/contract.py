@@ -17,7 +17,7 @@ import pytest
 
 from rag.domain import Chunk, Document, sha256_hex
 from rag.protocols import ChunkStore, CorpusStatistics, IndexView, KeywordIndex, VectorIndex
-from rag.sentences import split_sentences
+from rag.text.sentences import split_sentences
 from tests.conftest import HashEmbedder
 
 __all__ = ["IndexBackend", "IndexContract", "chunks_of"]

@@ -3,7 +3,7 @@ question, in document order, each cited; or an abstention when nothing supports 
 
 Steps (each visible in :class:`Evidence`):
 
-1. Candidate sentences: the sentences of the top passages (``rag.sentences``), headings aside.
+1. Candidate sentences: the sentences of the top passages (``rag.text.sentences``), headings aside.
 2. Each is scored by the dense similarity of the question to the sentence (read with its
    section heading), standardised over the candidates, plus how much of the question's
    content it covers (key terms weighted by rarity in the index, matched as substrings so
@@ -28,52 +28,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.answering.answer_types import expected_answer_type, has_answer_type
+from rag.answering.policy import DEFAULT_POLICY, AbstentionPolicy, Evidence
 from rag.domain import Answer, Citation, Passage
 from rag.embedders import VectorCache
-from rag.language import abstain_message, detect_language
 from rag.protocols import CorpusStatistics, Embedder
-from rag.sentences import split_sentences
-from rag.terms import EN_STOP, ZH_STOP, contains_term, question_terms
-from rag.tokenize import keyword_tokens
+from rag.text.language import abstain_message, detect_language
+from rag.text.sentences import split_sentences
+from rag.text.terms import EN_STOP, ZH_STOP, contains_term, question_terms
+from rag.text.tokenize import keyword_tokens
 
-__all__ = ["ExtractiveGenerator", "AbstentionPolicy", "Evidence", "DEFAULT_POLICY", "question_terms", "expected_answer_type", "logistic"]
-
-_EN_NUMBER = (
-    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|billion|dozens?|half|several|a few"
-)
-_NUMBER_RE = re.compile(rf"\d|[零一二三四五六七八九十百千万亿两半]+[个位年月日天次种%]|percent|百分|\b({_EN_NUMBER})\b", re.IGNORECASE)
-_YEAR_RE = re.compile(r"\b(1[5-9]|20)\d\d\b|\d{2,4}\s*年|公元")
-_DURATION_RE = re.compile(
-    r"(\d+|[一二三四五六七八九十两半几]+)\s*个?(工作|自然|营业)?(秒|分钟|小时|天|日|周|星期|月|年|seconds?|minutes?|hours?|days?|weeks?|months?|years?)"
-    rf"|\b(\d+|an?|{_EN_NUMBER})\s+(\w+\s+)?(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b|\b(instantly|immediately|same day|overnight)\b",
-    re.IGNORECASE,
-)
-
-_PERSON_EN = re.compile(r"\b([A-Z][a-z]+)(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+\b")
-_PERSON_ZH_TAGS = frozenset({"nr", "nrfg"})
-
-_EXPECTS = (
-    (
-        "person",
-        re.compile(
-            r"\bwho (founded|created|invented|wrote|discovered|designed|built|established|started|owns|directed|composed|painted)\b|"
-            r"谁(创立|创办|创建|发明|写|设计|建立|拥有)|(创始人|创办人|发明者|作者)是谁",
-            re.IGNORECASE,
-        ),
-    ),
-    ("year", re.compile(r"哪一年|哪年|何年|什么时候成立|when was|what year|in which year", re.IGNORECASE)),
-    ("duration", re.compile(r"多久|多长时间|多长的时间|how long|how much time", re.IGNORECASE)),
-    (
-        "number",
-        re.compile(
-            r"多少|几[个位次种天年岁名家]|多大|多高|多重(?!要)|多远|how many|how much|what (is|are) the ([a-z-]+ ){0,3}"
-            r"(limits?|fees?|price|cost|number|amount|rate|percentage|size)\b|总量|上限|下限",
-            re.IGNORECASE,
-        ),
-    ),
-)
-
+__all__ = ["ExtractiveGenerator"]
 
 _ELABORATION = re.compile(r"^(例如|比如|譬如|如|包括|for example|for instance|e\.g\.|such as)", re.IGNORECASE)
 
@@ -81,13 +46,6 @@ _ELABORATION = re.compile(r"^(例如|比如|譬如|如|包括|for example|for in
 _SEMICOLON = re.compile(r"[;；]")
 _LIST_QUESTION = re.compile(r"哪些|有什么|什么样的|which|what (are|kinds?|types?)", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^(首先|其次|再次|此外|另外|最后|第[一二三四五六七八九十]|first|second|third|also|finally|moreover|in addition)", re.IGNORECASE)
-
-
-def logistic(z: float, *, limit: float = 50.0) -> float:
-    """The logistic function ``1 / (1 + e^-z)``, with ``z`` clamped to ``[-limit, limit]`` (no
-    overflow). The one used by the abstention policy here and the support policy of
-    :mod:`rag.faithfulness` (``limit=30``, what it was fitted and tested with)."""
-    return 1.0 / (1.0 + math.exp(-max(-limit, min(limit, z))))
 
 
 def _clauses(text: str) -> list[tuple[int, int]]:
@@ -103,86 +61,6 @@ def _clauses(text: str) -> list[tuple[int, int]]:
                 start += 1
         out.append((start, span.end))
     return out
-
-
-def expected_answer_type(question: str) -> str | None:
-    """'person' (who founded/wrote/invented...), 'year', 'duration' or 'number' when the question
-    asks for one, else None."""
-    for kind, pattern in _EXPECTS:
-        if pattern.search(question):
-            return kind
-    return None
-
-
-def _has_person(text: str) -> bool:
-    """A person's name: rjieba's person tags in Chinese, two capitalised words in a row otherwise."""
-    if any(m.group(1).lower() not in EN_STOP for m in _PERSON_EN.finditer(text)):
-        return True
-    if re.search(r"[\u4e00-\u9fff]", text):
-        import rjieba
-
-        return any(tag in _PERSON_ZH_TAGS and 2 <= len(word) <= 4 for word, tag in rjieba.tag(text))
-    return False
-
-
-def has_answer_type(text: str, kind: str | None) -> bool:
-    if kind is None:
-        return True
-    if kind == "person":
-        return _has_person(text)
-    if kind == "year":
-        return bool(_YEAR_RE.search(text))
-    if kind == "duration":
-        return bool(_DURATION_RE.search(text))
-    return bool(_NUMBER_RE.search(text))
-
-
-@dataclass(frozen=True, slots=True)
-class Evidence:
-    """What abstention is decided on, for one question (all features in [0, 1] or small reals)."""
-
-    coverage: float  # rarity-weighted share of the question's countable terms found in the chosen sentences + heading
-    passage_coverage: float  # the same, in the whole best passage
-    unseen: float  # rarity-weighted share of countable terms the index has never seen
-    type_missing: float  # 1 when the question asks for a number/year/duration and the chosen sentences have none
-    dense: float  # cosine of the question and the best sentence
-    dense_margin: float  # how far the best sentence stands out: (best - mean) / std over candidates
-    cross_lingual: float  # 1 when the question's language differs from the evidence's
-    countable: float  # how many question terms could be checked (0 when none: cross-lingual questions)
-
-    def vector(self) -> np.ndarray:
-        return np.asarray(
-            [self.coverage, self.passage_coverage, self.unseen, self.type_missing, self.dense, self.dense_margin,
-             self.cross_lingual, min(self.countable, 5.0) / 5.0],
-            dtype=np.float64,
-        )
-
-
-FEATURES = ("coverage", "passage_coverage", "unseen", "type_missing", "dense", "dense_margin", "cross_lingual", "countable")
-
-
-@dataclass(frozen=True, slots=True)
-class AbstentionPolicy:
-    """A logistic model over :class:`Evidence`: answer when P(supported) >= threshold."""
-
-    weights: tuple[float, ...]
-    bias: float
-    threshold: float = 0.5
-    fitted_on: str = ""
-
-    def support(self, evidence: Evidence) -> float:
-        return logistic(float(np.dot(self.weights, evidence.vector()) + self.bias))
-
-
-# Fitted by benchmarks/calibrate_abstention.py (--per-source 25, seed 7) on 140 calibration
-# questions, none of them a test question: cross-validated balanced accuracy 93.0%.
-DEFAULT_POLICY = AbstentionPolicy(
-    # coverage, passage_coverage, unseen, type_missing, dense, dense_margin, cross_lingual, countable
-    weights=(3.982, 5.266, -2.086, -2.435, 0.586, 1.446, 0.275, 0.183),
-    bias=-5.153,
-    threshold=0.44,
-    fitted_on="benchmarks/calibrate_abstention.py: 140 calibration questions, seed 7",
-)
 
 
 @dataclass

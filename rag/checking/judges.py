@@ -1,83 +1,26 @@
-"""Faithfulness: is each statement of an answer supported by the passages it rests on?
+"""The offline judge: does one window of a passage hold what a statement says?
 
-The evaluation harness scores answers with it, and the LLM generator checks every sentence
-with it before releasing it, so both use the same code. Steps, each visible in the result:
-
-1. **Statements**: the answer split into sentences (``rag.statements.split_statements`` over
-   ``rag.sentences``, Chinese and English), citation markers ``[n]`` taken out of the text and
-   kept as the statement's citations.
-2. **Support**, per statement, by a :class:`Judge`. The offline :class:`LexicalJudge` needs no
-   language model: it finds the window of one or two consecutive passage sentences that holds
-   most of the statement's content terms (``rag.terms``), then weighs
-
-   - ``coverage``: the share of the statement's content (terms weighted by length: a Chinese
-     character or an English word each count one) found in that window;
-   - ``novel_coverage``: the same for the terms the question does not already contain (what the
-     answer adds); equal to ``coverage`` without a question;
-   - ``missing_numbers``: numbers of the statement that the window does not hold;
-   - ``missing_entities``: names (capitalised English words; rjieba's person, place,
-     organisation and other proper-noun tags) that the window does not hold;
-   - ``similarity``: the embedder's cosine between statement and window, when an embedder
-     is given (paraphrases share meaning, not words);
-   - ``sentence_coverage``: the best novel coverage by one sentence alone (a fact swapped in from the
-     next sentence is covered by a two-sentence window, not by the statement's own sentence);
-   - ``pair_coverage``: the share of the statement's adjacent word pairs (Chinese: character
-     pairs; not across punctuation; pairs the question has do not count) that the window also
-     has side by side: a fact swapped into a sentence breaks the pairs at its edges even when
-     its words occur nearby;
-
-   A logistic :class:`SupportPolicy` turns them into a support score in [0, 1], and a
-   threshold into a verdict; the weights are fitted by ``benchmarks/checker.py`` on a tuning
-   split (fact-swapped CMRC2018 and XQuAD sentences, HaluEval QA answers, hand-written
-   paraphrases) and reported on a split kept apart.
-3. **Aggregate**: faithfulness = supported statements / statements. An answer without
-   statements (an abstention, an empty reply) scores NaN with the reason.
-
-Looking for the one window that says it all is what catches swapped facts: a statement whose
-answer span was swapped for another span of the same passage still has every term somewhere
-in the passage, but not in one place.
-
-Statement splitting lives in :mod:`rag.statements` and the LLM judge's prompt in
-:mod:`rag.judge_prompt`; both are importable from here too.
+:class:`LexicalJudge` needs no language model; see :mod:`rag.checking` for the features it
+weighs and :mod:`rag.checking.policy` for the fitted weights that turn them into a verdict.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
-from rag.answering import logistic
-from rag.domain import FaithfulnessResult, Statement, StatementVerdict, SupportEvidence
-from rag.judge_prompt import JUDGE_INSTRUCTIONS, judge_messages, parse_judgement
-from rag.protocols import Embedder, Judge
-from rag.sentences import split_sentences
-from rag.statements import MARKER_RE, split_statements
-from rag.terms import contains_term, content_terms
+from rag.checking.policy import DEFAULT_SUPPORT_POLICY, SIMILARITY_SUPPORT_POLICY, SupportPolicy
+from rag.domain import Statement, StatementVerdict, SupportEvidence
+from rag.protocols import Embedder
+from rag.text.sentences import split_sentences
+from rag.text.terms import contains_term, content_terms
 
-__all__ = [
-    "DEFAULT_SUPPORT_POLICY",
-    "FEATURES",
-    "JUDGE_INSTRUCTIONS",
-    "MARKER_RE",
-    "SIMILARITY_SUPPORT_POLICY",
-    "FaithfulnessChecker",
-    "FaithfulnessResult",
-    "Judge",
-    "LexicalJudge",
-    "Statement",
-    "StatementVerdict",
-    "SupportEvidence",
-    "SupportPolicy",
-    "check_answer",
-    "judge_messages",
-    "parse_judgement",
-    "split_statements",
-]
+__all__ = ["LexicalJudge"]
 
 _NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _LATIN = "A-Za-z\u00c0-\u024f"
@@ -86,43 +29,6 @@ _EN_NAME_RE = re.compile(
 )
 _ZH_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _LIST_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.)、）]|[（(]?[一二三四五六七八九十]+[、.）)]|[-*•·])\s*")
-
-
-# -- evidence and verdicts -------------------------------------------------------------
-
-
-FEATURES = ("coverage", "novel_coverage", "sentence_coverage", "missing_numbers", "missing_entities", "similarity", "pair_coverage")
-
-
-@dataclass(frozen=True, slots=True)
-class SupportPolicy:
-    """Logistic weights over :data:`FEATURES` (with and without an embedder) and the verdict threshold."""
-
-    weights: tuple[float, ...]
-    bias: float
-    threshold: float = 0.5
-
-    def __post_init__(self) -> None:
-        if len(self.weights) != len(FEATURES):
-            raise ValueError(f"a support policy needs {len(FEATURES)} weights, got {len(self.weights)}")
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold must be between 0 and 1, got {self.threshold}")
-
-    def score(self, evidence: SupportEvidence) -> float:
-        return logistic(float(np.dot(np.asarray(self.weights), evidence.vector())) + self.bias, limit=30.0)
-
-
-# Fitted by benchmarks/checker.py --per-set 300 on its tuning split (fact-swapped CMRC2018 trial
-# and XQuAD en sentences, HaluEval QA rows 0-4,999, the even-article half of the hand-written
-# paraphrases), each feature's weight kept on the side it can only push; reported on the rest
-# (BENCHMARKS.md, "Faithfulness checker"). The default judge needs no model.
-DEFAULT_SUPPORT_POLICY = SupportPolicy(weights=(0.059, 0.0, 1.432, -4.967, -1.042, 0.0, 2.839), bias=-2.764, threshold=0.811)
-# The same fit with the embedder's similarity as a feature (a judge given an embedder uses it):
-# no better on the reporting split.
-SIMILARITY_SUPPORT_POLICY = SupportPolicy(weights=(0.0, 0.0, 1.435, -4.981, -1.056, 1.09, 2.811), bias=-3.715, threshold=0.795)
-
-
-# -- the offline judge -----------------------------------------------------------------
 
 
 def _weight(term: str) -> float:
@@ -286,59 +192,3 @@ def _why(evidence: SupportEvidence, supported: bool) -> str:
     if supported:
         return f"supported by {where} ({facts}{'; ' + detail if detail else ''})"
     return f"not supported: best match {where} ({facts}){'; ' + detail if detail else ''}"
-
-
-# -- the checker -----------------------------------------------------------------------
-
-
-class FaithfulnessChecker:
-    """Splits an answer into statements and has a :class:`Judge` check each against the passages."""
-
-    def __init__(self, judge: Judge | None = None) -> None:
-        self.judge = judge or LexicalJudge()
-
-    def check(
-        self,
-        answer: str,
-        passages: Sequence[str],
-        question: str | None = None,
-        *,
-        abstained: bool = False,
-    ) -> FaithfulnessResult:
-        """Score ``answer`` against ``passages`` (all of them; see :meth:`check_cited` for the cited ones)."""
-        if abstained:
-            return FaithfulnessResult((), math.nan, "abstained", self.judge.name)
-        statements = split_statements(answer)
-        if not statements:
-            return FaithfulnessResult((), math.nan, "the answer has no statements", self.judge.name)
-        if not passages:
-            verdicts = tuple(StatementVerdict(s, False, 0.0, "no passage to check against") for s in statements)
-            return FaithfulnessResult(verdicts, 0.0, None, self.judge.name)
-        judged = self.judge.judge([s.text for s in statements], passages, question)
-        verdicts = tuple(_at(v, s) for v, s in zip(judged, statements))
-        return FaithfulnessResult(verdicts, sum(v.supported for v in verdicts) / len(verdicts), None, self.judge.name)
-
-    def supports(self, statement: str, passages: Sequence[str], question: str | None = None) -> StatementVerdict:
-        """One statement against some passages (the citation metrics ask this for subsets of citations)."""
-        return self.judge.judge([statement], passages, question)[0]
-
-    def check_cited(
-        self, answer: str, passages: Mapping[int, str], question: str | None = None
-    ) -> list[tuple[Statement, StatementVerdict | None]]:
-        """Each statement against the passages its markers cite (``passages`` maps marker to text);
-        ``None`` for a statement that cites nothing it can be checked against."""
-        out: list[tuple[Statement, StatementVerdict | None]] = []
-        for statement in split_statements(answer):
-            cited = [passages[m] for m in statement.markers if m in passages]
-            out.append((statement, _at(self.supports(statement.text, cited, question), statement) if cited else None))
-        return out
-
-
-def _at(verdict: StatementVerdict, statement: Statement) -> StatementVerdict:
-    return replace(verdict, statement=statement)
-
-
-def check_answer(answer: str, passages: Sequence[str], question: str | None = None, *, judge: Judge | None = None) -> FaithfulnessResult:
-    """Check ``answer`` statement by statement against ``passages`` with ``judge`` (the offline
-    :class:`LexicalJudge` by default): the one-call form of :meth:`FaithfulnessChecker.check`."""
-    return FaithfulnessChecker(judge).check(answer, passages, question)

@@ -7,7 +7,7 @@ The model-independent half of the LLM path (the LangChain half, which talks to t
    instructions: answer in the question's language, only from the passages, a marker after
    every sentence, and a plain "the documents don't say" when they don't.
 2. :func:`check_reply` (whole replies) and :func:`stream_checked` (token streams): the reply is
-   split into sentences (``rag.faithfulness.split_statements``, Chinese and English); each
+   split into sentences (``rag.checking.split_statements``, Chinese and English); each
    sentence's markers are resolved to passages (markers pointing at no passage are removed and
    reported), and the faithfulness checker judges the sentence against the passages it cites.
    A sentence that cites nothing is judged against all the passages and, when one supports it,
@@ -27,9 +27,9 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
+from rag.checking import FaithfulnessChecker, Statement, split_statements
 from rag.domain import Answer, AnswerEvent, AnswerSentence, Citation, Passage
-from rag.faithfulness import FaithfulnessChecker, Statement, split_statements
-from rag.language import abstain_message, detect_language
+from rag.text.language import abstain_message, detect_language
 
 __all__ = [
     "AnswerEvent",

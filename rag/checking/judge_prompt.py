@@ -1,7 +1,7 @@
 """The LLM judge's prompt and the reading of its reply.
 
 The call itself is made by ``rag.langchain_adapters.ChatModelJudge`` (the
-:class:`rag.faithfulness.Judge` protocol, beside the offline ``LexicalJudge``); this module
+:class:`rag.checking.Judge` protocol, beside the offline ``LexicalJudge``); this module
 holds only what it sends and how it reads the answer, so that it needs no chat model to test.
 """
 

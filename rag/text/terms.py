@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.tokenize import keyword_tokens
+from rag.text.tokenize import keyword_tokens
 
 __all__ = ["EN_STOP", "ZH_STOP", "contains_term", "content_terms", "question_terms"]
 
@@ -76,7 +76,7 @@ _TAKE = re.compile(r"\b(take|takes|taking|took)\b", re.IGNORECASE)
 
 
 def question_terms(question: str) -> list[str]:
-    """A question's content terms: :func:`rag.terms.content_terms` without English question
+    """A question's content terms: :func:`rag.text.terms.content_terms` without English question
     phrases ("how long", "how many", and "take" in "how long does it take") or 多久."""
     if re.search(r"\bhow long\b", question, re.IGNORECASE):
         question = _TAKE.sub(" ", question)

@@ -1,8 +1,8 @@
 """An answer's statements: its sentences, with the citation markers ``[n]`` taken out of the
 text and kept as each statement's citations.
 
-The faithfulness checker (:mod:`rag.faithfulness`), the LLM generator and the citation metrics
-all split answers this way; sentences come from :mod:`rag.sentences` (Chinese and English).
+The faithfulness checker (:mod:`rag.checking`), the LLM generator and the citation metrics
+all split answers this way; sentences come from :mod:`rag.text.sentences` (Chinese and English).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from rag.domain import Statement
-from rag.sentences import split_sentences
+from rag.text.sentences import split_sentences
 
 __all__ = ["MARKER_RE", "Statement", "split_statements"]
 
