@@ -10,14 +10,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from rag.answering import ExtractiveGenerator
+from rag.answering import ExtractiveGenerator, abstention
 from rag.answering.generation import AnswerEvent
 from rag.domain import Answer, Passage
 from rag.errors import GenerationError, QuestionError
 from rag.followup import QuestionRewriter, RuleBasedRewriter, Turn
 from rag.protocols import Embedder, Generator, IndexView, StreamingGenerator
 from rag.retrieval import HybridRetriever, Retriever
-from rag.text.language import abstain_message, detect_language, script_of
+from rag.text.language import detect_language, script_of
 
 __all__ = ["QAService", "QuestionError", "answer_to_dict"]  # QuestionError: re-exported from rag.errors
 
@@ -167,16 +167,7 @@ class QAService:
 
 
 def _abstained(question: str, language: str, reason: str) -> Answer:
-    return Answer(
-        question=question,
-        text=abstain_message(language),
-        abstained=True,
-        citations=(),
-        language=language,
-        generator="extractive",
-        support=0.0,
-        reason=reason,
-    )
+    return abstention(question, language, "extractive", reason)
 
 
 def answer_to_dict(answer: Answer, *, passages: bool = False) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from rag.answering.answer_types import expected_answer_type, has_answer_type
 from rag.answering.extractive import ExtractiveGenerator
-from rag.answering.policy import DEFAULT_POLICY, FEATURES, AbstentionPolicy, Evidence
+from rag.answering.policy import DEFAULT_POLICY, FEATURES, AbstentionPolicy, Evidence, abstention
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -20,6 +20,7 @@ __all__ = [
     "AbstentionPolicy",
     "Evidence",
     "ExtractiveGenerator",
+    "abstention",
     "expected_answer_type",
     "has_answer_type",
 ]

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.answering.answer_types import expected_answer_type, has_answer_type
-from rag.answering.policy import DEFAULT_POLICY, AbstentionPolicy, Evidence
+from rag.answering.policy import DEFAULT_POLICY, AbstentionPolicy, Evidence, abstention
 from rag.domain import Answer, Citation, Passage
 from rag.embedders import VectorCache
 from rag.protocols import CorpusStatistics, Embedder
-from rag.text.language import abstain_message, detect_language
+from rag.text.language import detect_language
 from rag.text.sentences import split_sentences
 from rag.text.terms import EN_STOP, ZH_STOP, contains_term, question_terms
 from rag.text.tokenize import keyword_tokens
@@ -280,17 +280,7 @@ class ExtractiveGenerator:
         )
 
     def _abstain(self, question: str, language: str, reason: str, support: float, passages: Sequence[Passage]) -> Answer:
-        return Answer(
-            question=question,
-            text=abstain_message(language),
-            abstained=True,
-            citations=(),
-            language=language,
-            generator=self.name,
-            support=round(support, 4),
-            reason=reason,
-            passages=tuple(passages),
-        )
+        return abstention(question, language, self.name, reason, support=support, passages=passages)
 
 
 def _why(evidence: Evidence) -> str:

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
+from rag.answering.policy import abstention
 from rag.checking import FaithfulnessChecker, Statement, split_statements
 from rag.domain import Answer, AnswerEvent, AnswerSentence, Citation, Passage
 from rag.text.language import abstain_message, detect_language
@@ -123,7 +124,7 @@ def _assemble(
     language = detect_language(question)
     if said_no_answer or not any(s.supported for s in sentences):
         reason = "the model said the passages do not answer" if said_no_answer else "no sentence of the reply is supported by the passages"
-        return Answer(question, abstain_message(language), True, (), language, generator, 0.0, reason, tuple(passages), tuple(sentences), tuple(notes))
+        return abstention(question, language, generator, reason, passages=passages, sentences=sentences, notes=notes)
     joiner = "" if language == "zh" else " "
     text = joiner.join(s.text + "".join(f"[{m}]" for m in s.citations) for s in sentences)
     cited = sorted({m for s in sentences for m in s.citations})

@@ -6,13 +6,16 @@ The weights are fitted on calibration questions kept apart from the test questio
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from rag.domain import Answer, AnswerSentence, Passage
 from rag.numeric import logistic
+from rag.text.language import abstain_message
 
-__all__ = ["DEFAULT_POLICY", "FEATURES", "AbstentionPolicy", "Evidence"]
+__all__ = ["DEFAULT_POLICY", "FEATURES", "AbstentionPolicy", "Evidence", "abstention"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +64,31 @@ DEFAULT_POLICY = AbstentionPolicy(
     threshold=0.44,
     fitted_on="benchmarks/calibrate_abstention.py: 140 calibration questions, seed 7",
 )
+
+
+def abstention(
+    question: str,
+    language: str,
+    generator: str,
+    reason: str,
+    *,
+    support: float = 0.0,
+    passages: Sequence[Passage] = (),
+    sentences: Sequence[AnswerSentence] = (),
+    notes: Sequence[str] = (),
+) -> Answer:
+    """The one way an abstained :class:`Answer` is made: the "the documents don't say" message in
+    the question's ``language``, no citations, and why (``reason``)."""
+    return Answer(
+        question=question,
+        text=abstain_message(language),
+        abstained=True,
+        citations=(),
+        language=language,
+        generator=generator,
+        support=round(support, 4),
+        reason=reason,
+        passages=tuple(passages),
+        sentences=tuple(sentences),
+        notes=tuple(notes),
+    )
