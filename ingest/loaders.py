@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import stat
 import zipfile
 from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
+from ingest.isolation import extract_isolated
+from ingest.limits import ParseLimits, check_zip
 from rag.domain import Document, sha256_hex
 from rag.errors import (
     CorruptFileError,
@@ -24,7 +28,7 @@ from rag.errors import (
     UnsupportedFileError,
 )
 
-__all__ = ["SUPPORTED_SUFFIXES", "decode_text", "extract_document", "is_supported", "load_document", "read_source"]
+__all__ = ["SUPPORTED_SUFFIXES", "decode_text", "extract_document", "is_supported", "kind_of", "load_document", "load_inline", "read_source"]
 
 _TEXT_ENCODINGS = ("utf_8", "gb18030", "big5")
 
@@ -155,7 +159,7 @@ def _load_html(path: Path, data: bytes, *, text_field: str) -> tuple[str, tuple[
 
 def _load_pdf(path: Path, data: bytes, *, text_field: str) -> tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]]:
     from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, PdfReadError, PdfStreamError
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PyPdfError
 
     if not data.lstrip()[:5].startswith(b"%PDF"):
         raise CorruptFileError(path, "not a PDF file (no %PDF header)")
@@ -183,8 +187,13 @@ def _load_pdf(path: Path, data: bytes, *, text_field: str) -> tuple[str, tuple[t
         raise
     except FileNotDecryptedError as exc:
         raise CorruptFileError(path, "password-protected PDF: cannot read it without the password") from exc
-    except (PdfReadError, PdfStreamError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise CorruptFileError(path, f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    except LimitReachedError as exc:
+        raise FileTooLargeError(path, f"a PDF stream inflates past pypdf's limits ({exc}): refused as a possible decompression bomb") from exc
+    except MemoryError as exc:
+        raise FileTooLargeError(path, "parsing this PDF ran out of memory") from exc
+    except (PyPdfError, RecursionError, ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, ZeroDivisionError) as exc:
+        # pypdf's whole error family, and what its parsers raise on structures they do not expect
+        raise CorruptFileError(path, f"corrupt or unreadable PDF ({type(exc).__name__}: {str(exc)[:200]})") from exc
     text = "".join(parts)
     if not text.strip():
         n = len(pages)
@@ -206,8 +215,10 @@ def _load_docx(path: Path, data: bytes, *, text_field: str) -> tuple[str, tuple[
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise CorruptFileError(path, f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
+    except MemoryError as exc:
+        raise FileTooLargeError(path, "parsing this DOCX ran out of memory") from exc
     except Exception as exc:  # lxml errors on damaged XML parts
-        raise CorruptFileError(path, f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
+        raise CorruptFileError(path, f"corrupt DOCX ({type(exc).__name__}: {str(exc)[:200]})") from exc
     blocks: list[str] = []
     for paragraph in document.paragraphs:
         text = paragraph.text.strip()
@@ -285,15 +296,33 @@ def is_supported(path: Path) -> bool:
     return path.suffix.lower() in _LOADERS
 
 
+def kind_of(mode: int) -> str:
+    """What a file of this ``st_mode`` is, for a message."""
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def read_source(path: Path, *, max_bytes: int) -> bytes:
-    """The file's bytes, refusing a file over ``max_bytes`` from its size alone, before reading it."""
+    """The bytes of a regular file, refusing a file over ``max_bytes`` from its size alone, before
+    reading it. Opened without blocking and checked on the open descriptor: a FIFO, socket or
+    device (even one swapped in after discovery) is refused, never read."""
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise FileTooLargeError(
-                path, f"{size / 1048576:.1f} MB is over the size limit of {max_bytes / 1048576:g} MB (setting max_file_mb)"
-            )
-        with path.open("rb") as fh:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise IngestError(path, f"{kind_of(info.st_mode)}, not a regular file: skipped")
+            if info.st_size > max_bytes:
+                raise FileTooLargeError(
+                    path, f"{info.st_size / 1048576:.1f} MB is over the size limit of {max_bytes / 1048576:g} MB (setting max_file_mb)"
+                )
             data = fh.read(max_bytes + 1)
     except IngestError:
         raise
@@ -310,17 +339,35 @@ def read_source(path: Path, *, max_bytes: int) -> bytes:
     return data
 
 
-def extract_document(path: Path, data: bytes, *, text_field: str = "text", source_path: str | None = None) -> Document:
-    """Extract the text of a file's bytes. ``source_path`` is the identity recorded for it (default: ``path``)."""
+def load_inline(path: Path, data: bytes, *, text_field: str = "text") -> tuple[str, tuple[tuple[int, int], ...], tuple[int, ...]]:
+    """The loader for ``path``'s suffix, run in this process: (text, pages, breaks)."""
+    return _LOADERS[path.suffix.lower()][1](path, data, text_field=text_field)
+
+
+_ISOLATED = frozenset({".pdf", ".docx"})  # binary formats whose parsers a hostile file can exhaust
+
+
+def extract_document(
+    path: Path, data: bytes, *, text_field: str = "text", source_path: str | None = None, limits: ParseLimits | None = None
+) -> Document:
+    """Extract the text of a file's bytes. ``source_path`` is the identity recorded for it (default:
+    ``path``). Zip packages are checked against ``limits`` first; PDF and DOCX files are parsed in
+    a subprocess with its memory and time budget when ``limits.isolate`` (see :mod:`ingest.isolation`)."""
     suffix = path.suffix.lower()
     if suffix not in _LOADERS:
         raise UnsupportedFileError(
             path, f"unsupported file type '{suffix or '(none)'}' (supported: {', '.join(sorted(_LOADERS))})"
         )
-    kind, loader = _LOADERS[suffix]
+    kind, _loader = _LOADERS[suffix]
     if not data.strip():
         raise EmptyDocumentError(path, "empty file" if not data else "file contains only whitespace")
-    text, pages, breaks = loader(path, data, text_field=text_field)
+    limits = limits or ParseLimits(isolate=False)
+    if suffix == ".docx" and data[:4] == b"PK\x03\x04":
+        check_zip(path, data, limits)
+    if limits.isolate and suffix in _ISOLATED:
+        text, pages, breaks = extract_isolated(path, data, text_field=text_field, limits=limits)
+    else:
+        text, pages, breaks = load_inline(path, data, text_field=text_field)
     if not text.strip():
         raise EmptyDocumentError(path, f"no text found in this {kind} file")
     return Document(
@@ -333,8 +380,11 @@ def extract_document(path: Path, data: bytes, *, text_field: str = "text", sourc
     )
 
 
-def load_document(path: Path, *, max_bytes: int, text_field: str = "text", source_path: str | None = None) -> Document:
+def load_document(
+    path: Path, *, max_bytes: int, text_field: str = "text", source_path: str | None = None, limits: ParseLimits | None = None
+) -> Document:
     """Read and extract one file (see :func:`read_source` and :func:`extract_document`)."""
     if not is_supported(path):
         return extract_document(path, b"", text_field=text_field)  # raises UnsupportedFileError
-    return extract_document(path, read_source(path, max_bytes=max_bytes), text_field=text_field, source_path=source_path)
+    data = read_source(path, max_bytes=max_bytes)
+    return extract_document(path, data, text_field=text_field, source_path=source_path, limits=limits)

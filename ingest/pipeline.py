@@ -7,13 +7,14 @@ most the files since the last commit; running the same command again picks up fr
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.discovery import SkippedFile, discover, is_under
+from ingest.limits import ParseLimits
 from ingest.loaders import extract_document, is_supported, read_source
 from rag.domain import Chunk, Document, sha256_hex, source_id_for
 from rag.errors import IngestError
@@ -21,12 +22,6 @@ from rag.protocols import Chunker, Embedder
 from rag.store import IndexStore, IndexWriter
 
 __all__ = ["Ingestor", "IngestReport", "SkippedFile", "discover"]
-
-
-@dataclass(frozen=True, slots=True)
-class SkippedFile:
-    path: str
-    reason: str
 
 
 @dataclass
@@ -51,38 +46,6 @@ class IngestReport:
         return asdict(self)
 
 
-def discover(paths: Iterable[Path], exclude: Sequence[Path] = ()) -> tuple[list[Path], list[SkippedFile]]:
-    """Files to ingest under ``paths`` (folders recursively, hidden entries and ``exclude`` skipped), sorted, unique."""
-    excluded = {str(Path(p).resolve()) for p in exclude}
-    found: dict[str, Path] = {}
-    skipped: list[SkippedFile] = []
-    for given in paths:
-        path = Path(given).expanduser()
-        if not path.exists():
-            skipped.append(SkippedFile(str(given), "no such file or directory"))
-        elif path.is_dir():
-            if not os.access(path, os.R_OK | os.X_OK):
-                skipped.append(SkippedFile(str(given), "permission denied: cannot list the folder"))
-                continue
-            for dirpath, dirnames, filenames in os.walk(path, onerror=lambda e: skipped.append(SkippedFile(str(e.filename), f"cannot list the folder: {e.strerror}"))):
-                dirnames[:] = sorted(
-                    d for d in dirnames if not d.startswith(".") and str((Path(dirpath) / d).resolve()) not in excluded
-                )
-                for name in sorted(filenames):
-                    candidate = Path(dirpath) / name
-                    if name.startswith(".") or not is_supported(candidate):
-                        continue
-                    found.setdefault(str(candidate.resolve()), candidate.resolve())
-        else:
-            # A file named explicitly is attempted whatever its extension, so an unsupported one is reported.
-            found.setdefault(str(path.resolve()), path.resolve())
-    return [found[k] for k in sorted(found)], skipped
-
-
-def _is_under(path: str, roots: Sequence[Path]) -> bool:
-    return any(path == str(root) or path.startswith(str(root).rstrip(os.sep) + os.sep) for root in roots)
-
-
 class Ingestor:
     """Wires loaders, a chunker, an embedder and the index store together."""
 
@@ -97,6 +60,7 @@ class Ingestor:
         text_field: str = "text",
         commit_every: int = 200,
         embed_batch_chunks: int = 64,
+        parse_limits: ParseLimits | None = None,
     ) -> None:
         if max_file_bytes <= 0:
             raise ValueError(f"max_file_bytes must be positive, got {max_file_bytes}")
@@ -110,6 +74,7 @@ class Ingestor:
         self.text_field = text_field
         self.commit_every = commit_every
         self.embed_batch_chunks = embed_batch_chunks
+        self.parse_limits = parse_limits or ParseLimits.for_file_limit(max_file_bytes)
         self._busy = False
         self._embedded: Callable[[int], None] | None = None
 
@@ -118,10 +83,12 @@ class Ingestor:
         paths: Sequence[Path],
         *,
         sync: bool = False,
+        follow_links: bool = False,
         progress: Callable[[int, int, IngestReport], None] | None = None,
         embedded: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders. With ``sync``, sources under ``paths`` that no longer exist are removed.
+        """Ingest files and folders. With ``sync``, sources under ``paths`` that no longer exist are
+        removed. Symbolic links out of the folders given are followed only with ``follow_links``.
 
         ``progress(done, total, report)`` is called after every file, ``embedded(n)`` after
         every batch of ``n`` chunks embedded (a large file is many batches).
@@ -130,7 +97,7 @@ class Ingestor:
         started = time.monotonic()
         self._busy = False
         report = IngestReport()
-        files, report.skipped = discover(paths, exclude=[self.store.root])  # never ingest the index itself
+        files, report.skipped = discover(paths, exclude=[self.store.root], follow_links=follow_links)  # never ingest the index itself
         report.files_seen = len(files)
         pending: list[tuple[Document, list[Chunk], bool]] = []
         with self.store.writer(self.embedder.info, self.chunker_config) as writer:
@@ -139,7 +106,7 @@ class Ingestor:
                     roots = [Path(p).expanduser().resolve() for p in paths if Path(p).expanduser().exists()]
                     roots += [Path(p).expanduser().absolute() for p in paths if not Path(p).expanduser().exists()]
                     for source in writer.source_paths():
-                        if _is_under(source, roots) and not Path(source).exists():
+                        if is_under(source, roots) and not Path(source).exists():
                             report.chunks_removed += writer.remove_source(source)
                             report.files_removed += 1
                 since_commit = 0
@@ -178,7 +145,7 @@ class Ingestor:
                 report.files_unchanged += 1
                 report.chunks_unchanged += known[1]
                 return None
-            document = extract_document(path, data, text_field=self.text_field, source_path=source)
+            document = extract_document(path, data, text_field=self.text_field, source_path=source, limits=self.parse_limits)
             chunks = self.chunker.split(document)
             if not chunks:
                 raise IngestError(path, "no text to index after chunking")
@@ -237,7 +204,7 @@ class Ingestor:
                 candidates = [given, str(Path(given).expanduser().absolute()), str(Path(given).expanduser().resolve())]
                 match = next((c for c in candidates if c in known), None) or by_id.get(given)
                 if match is None:
-                    under = [p for p in known if _is_under(p, [Path(c) for c in candidates[1:]])]
+                    under = [p for p in known if is_under(p, [Path(c) for c in candidates[1:]])]
                     if not under:
                         report.skipped.append(SkippedFile(given, "not in the index"))
                         continue

@@ -28,10 +28,20 @@ __all__ = [
     "print_json",
     "print_report",
     "print_streamed",
+    "printable",
     "run_ingest",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters and invisible format characters
+    (bidirectional overrides such as U+202E, zero-width marks) shown as escapes (``\\u202e``), so a
+    file name cannot rewrite the line it is printed on."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch == " " else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}") for ch in text)
 
 
 class Context:
@@ -104,12 +114,12 @@ def print_report(report: IngestReport, index_dir: Path, verb: str = "Ingested") 
     if report.skipped:
         click.echo(f"  skipped {len(report.skipped)} file(s):")
         for item in report.skipped:
-            click.echo(f"    {item.path}: {item.reason}")
+            click.echo(f"    {printable(item.path)}: {printable(item.reason)}")
     if report.interrupted:
         click.echo("  interrupted: finished files were committed; run the same command again to continue")
 
 
-def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool) -> IngestReport:
+def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool, *, follow_links: bool = False) -> IngestReport:
     """Ingest ``paths`` with two progress bars on a terminal (files, embedded chunks)."""
     from tqdm import tqdm
 
@@ -128,7 +138,7 @@ def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool) -
         chunks_bar.update(n)
 
     try:
-        return ingestor.ingest(paths, sync=sync, progress=progress, embedded=embedded)
+        return ingestor.ingest(paths, sync=sync, follow_links=follow_links, progress=progress, embedded=embedded)
     finally:
         files_bar.close()
         chunks_bar.close()
@@ -152,7 +162,7 @@ def print_answer(answer: Answer, *, text_shown: bool = False) -> None:
         quote = c.text.replace("\n", " ")
         quote = quote if len(quote) <= 80 else quote[:79] + "…"
         page = f", page {c.page}" if c.page else ""
-        click.echo(f"  [{c.marker}] {c.source}:{c.start}-{c.end}{page}")
+        click.echo(f"  [{c.marker}] {printable(c.source)}:{c.start}-{c.end}{page}")
         click.echo(f"      “{quote}”")
 
 

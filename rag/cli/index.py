@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rag.cli.common import Context, fail, index_option, json_option, print_json, print_report, run_ingest
+from rag.cli.common import Context, fail, index_option, json_option, print_json, print_report, printable, run_ingest
 
 __all__ = ["info", "ingest", "remove", "search", "verify"]
 
@@ -17,6 +17,7 @@ __all__ = ["info", "ingest", "remove", "search", "verify"]
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @index_option
 @click.option("--sync", is_flag=True, help="Also remove indexed sources under PATHS whose files no longer exist.")
+@click.option("--follow-links", is_flag=True, help="Follow symbolic links that lead out of PATHS (by default they are skipped and reported).")
 @click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character, or a word plus one per 7 letters); default 320.")
 @click.option("--chunk-overlap", type=int, default=None, help="Overlap between chunks of a section, in units; default 48.")
 @click.option("--max-file-mb", type=float, default=None, help="Refuse files larger than this, unread; default 25.")
@@ -28,6 +29,7 @@ def ingest(
     paths: tuple[Path, ...],
     index_dir: Path | None,
     sync: bool,
+    follow_links: bool,
     chunk_size: int | None,
     chunk_overlap: int | None,
     max_file_mb: float | None,
@@ -38,7 +40,10 @@ def ingest(
 
     Reads .txt .md .html .pdf .docx .json .jsonl in UTF-8, GBK/GB18030 or Big5.
     Unchanged files (same content hash) are skipped, changed ones replace their
-    chunks. Files that cannot be read are reported one per line and the rest goes on.
+    chunks. Files that cannot be read are reported one per line and the rest goes on:
+    FIFOs, sockets and devices are never opened, symbolic link loops are skipped, and
+    PDF/DOCX files are parsed in a subprocess with a memory and time budget (settings
+    parse_memory_mb, parse_timeout_s; zip packages are checked for bombs first).
     Exits 1 when no file at all could be ingested.
     """
     factory = obj.factory(
@@ -49,7 +54,7 @@ def ingest(
         json_text_field=json_text_field,
     )
     settings = factory.settings
-    report = run_ingest(factory, list(paths), sync, as_json)
+    report = run_ingest(factory, list(paths), sync, as_json, follow_links=follow_links)
     if as_json:
         print_json({"index": str(settings.index_dir), **report.to_dict()})
     else:
@@ -119,7 +124,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
     click.echo(f"contents  {data['sources']} source(s), {data['chunks']} chunk(s)")
     if list_sources:
         for s in data["source_list"]:
-            click.echo(f"  {s['source_id']}  {s['chunks']:>5} chunks  {s['kind']:<8} {s['path']}")
+            click.echo(f"  {s['source_id']}  {s['chunks']:>5} chunks  {s['kind']:<8} {printable(s['path'])}")
 
 
 @click.command()
@@ -173,4 +178,4 @@ def search(obj: Context, query: str, index_dir: Path | None, top_k: int, as_json
             click.echo("  (no hits)")
         for h in hits:
             snippet = h.chunk.text.replace("\n", " ")
-            click.echo(f"  {h.rank}. {h.score:.3f}  {Path(h.chunk.path).name}:{h.chunk.start}-{h.chunk.end}  {snippet[:70]}")
+            click.echo(f"  {h.rank}. {h.score:.3f}  {printable(Path(h.chunk.path).name)}:{h.chunk.start}-{h.chunk.end}  {printable(snippet[:70])}")
