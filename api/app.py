@@ -22,7 +22,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import get_pipeline
 from api.errors import ApiError, add_exception_handlers
-from api.middleware import BodyLimit, KeyCheck
+from api.middleware import BodyLimit, InFlight, InFlightLimit, KeyCheck, RateLimit, SecurityHeaders
+from api.observability import Metrics, Observe
 from api.routes.documents import documents_router
 from api.routes.openai import openai_router
 from api.routes.query import query_router
@@ -51,8 +52,15 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         redoc_url=None,
         responses={400: {"model": ErrorResponse, "description": "Unreadable request"}, 422: {"model": ErrorResponse, "description": "Malformed request"}},
     )
-    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
-    app.add_middleware(KeyCheck, keys=[k.get_secret_value().encode() for k in settings.api_keys])
+    # Outermost last: Observe, SecurityHeaders, KeyCheck, RateLimit, InFlightLimit, BodyLimit, the routes.
+    app.state.in_flight = InFlight(settings.in_flight_limit)
+    app.state.metrics = Metrics(in_flight=lambda: app.state.in_flight.active, index_version=lambda: _version_number(app))
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, idle_timeout=settings.body_timeout_s)
+    app.add_middleware(InFlightLimit, counter=app.state.in_flight)
+    if settings.rate_limit_per_minute:
+        app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)
+    app.add_middleware(KeyCheck, keys=[k.get_secret_value().encode() for k in settings.api_keys], failures_per_minute=settings.auth_failures_per_minute)
+    app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -60,12 +68,13 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"], max_age=600,
         )
+    app.add_middleware(Observe, metrics=app.state.metrics)  # outermost of ours: sees every answer, CORS's too
     add_exception_handlers(app)
     app.include_router(service_router())
     mount_static(app)
     app.include_router(query_router(settings))
     app.include_router(documents_router(settings))
-    app.include_router(openai_router())
+    app.include_router(openai_router(settings))
     if not settings.api_keys:
         app.openapi = lambda: _without_security(app)  # type: ignore[method-assign]
     return app
@@ -104,6 +113,16 @@ def _without_security(app: FastAPI) -> dict[str, Any]:
         schema.get("components", {}).pop("securitySchemes", None)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _version_number(app: FastAPI) -> int:
+    """The served index version's number (v000007: 7; 0 without an index)."""
+    pipeline: Pipeline | None = getattr(app.state, "pipeline", None)
+    try:
+        version = pipeline.store.current_version() if pipeline is not None else None
+    except Exception:  # noqa: BLE001 - a metrics scrape must not fail on a damaged CURRENT
+        return 0
+    return int(version[1:]) if version else 0
 
 
 def _version() -> str:

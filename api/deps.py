@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
-from pydantic import Field, create_model
+from pydantic import Field, create_model, field_validator
 
 from api.errors import ApiError
-from api.schemas import ErrorResponse, QueryRequest
+from api.schemas import ChatCompletionRequest, ChatMessage, ErrorResponse, QueryRequest, Turn
 from api.state import Pipeline
 from rag.settings import Settings
 
-__all__ = ["ERRORS", "KEYED", "PipelineDep", "bearer", "check_top_k", "get_pipeline", "query_request_model"]
+__all__ = ["ERRORS", "KEYED", "PipelineDep", "bearer", "chat_request_model", "check_top_k", "get_pipeline", "query_request_model"]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from the setting api_keys (only when keys are configured).")
 
@@ -23,7 +23,7 @@ bearer = HTTPBearer(auto_error=False, description="An API key from the setting a
 KEYED = [Depends(bearer)]
 
 # The errors every keyed route may answer (a copy per route: ``ERRORS | {...}``).
-ERRORS: dict[int | str, dict[str, Any]] = {r: {"model": ErrorResponse} for r in (401, 503)}
+ERRORS: dict[int | str, dict[str, Any]] = {r: {"model": ErrorResponse} for r in (401, 429, 503)}
 
 
 def get_pipeline(request: Request) -> Pipeline:
@@ -39,14 +39,58 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 def query_request_model(settings: Settings) -> type[QueryRequest]:
     """``QueryRequest`` with this server's limits (max_question_chars, max_top_k), so that /openapi.json states them."""
+    turn = _turn_model(settings)
     model: type[QueryRequest] = create_model(
         "QueryRequest",
         __base__=QueryRequest,
         question=(str, Field(min_length=1, max_length=settings.max_question_chars, pattern=r"\S",
                              description=f"The question (at most {settings.max_question_chars:,} characters: setting max_question_chars).")),
         top_k=(int | None, Field(None, ge=1, le=settings.max_top_k, strict=True, description=f"Passages to read (1 to {settings.max_top_k}: setting max_top_k).")),
+        history=(list[turn], Field(  # type: ignore[valid-type]
+            default_factory=list, max_length=settings.max_history_turns,
+            description=f"Earlier turns (at most {settings.max_history_turns}: setting max_history_turns; "
+            f"{settings.max_history_chars:,} characters in all: setting max_history_chars): a follow-up is rewritten into a standalone question.")),
     )
     return model
+
+
+def _turn_model(settings: Settings) -> type[Turn]:
+    model: type[Turn] = create_model(
+        "Turn", __base__=Turn,
+        content=(str, Field(max_length=settings.max_turn_chars, description=f"At most {settings.max_turn_chars:,} characters (setting max_turn_chars).")),
+    )
+    return model
+
+
+def chat_request_model(settings: Settings) -> type[ChatCompletionRequest]:
+    """``ChatCompletionRequest`` with this server's limits: messages (max_history_turns + 1) and each
+    message's text (max_turn_chars, or max_question_chars when larger); the service checks the
+    question, each turn and the whole history again, by their own limits."""
+    longest = max(settings.max_turn_chars, settings.max_question_chars)
+    message: type[ChatMessage] = create_model(
+        "ChatMessage", __base__=ChatMessage,
+        content=(str | list[dict[str, Any]] | None, Field(None, description=f"Text (or text parts) of at most {longest:,} characters.")),
+        __validators__={"_bounded": field_validator("content")(_bounded(longest))},
+    )
+    model: type[ChatCompletionRequest] = create_model(
+        "ChatCompletionRequest", __base__=ChatCompletionRequest,
+        messages=(list[message], Field(  # type: ignore[valid-type]
+            min_length=1, max_length=settings.max_history_turns + 1,
+            description=f"At most {settings.max_history_turns + 1} messages (setting max_history_turns, plus the question).")),
+    )
+    return model
+
+
+def _bounded(limit: int) -> Any:
+    def check(value: Any) -> Any:
+        from api.openai_compat import message_text
+
+        n = len(message_text(value))
+        if n > limit:
+            raise ValueError(f"the message is {n:,} characters long, over the limit of {limit:,} (setting max_turn_chars)")
+        return value
+
+    return check
 
 
 def check_top_k(top_k: int | None, settings: Settings) -> None:

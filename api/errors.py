@@ -18,7 +18,9 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rag.errors import (
+    ClientGoneError,
     ConfigError,
+    DeadlineExceededError,
     GenerationError,
     IndexLockedError,
     IndexStoreError,
@@ -28,7 +30,7 @@ from rag.errors import (
     UploadError,
 )
 
-__all__ = ["KINDS", "STATUS_OF", "ApiError", "add_exception_handlers", "error_response", "status_of", "translate"]
+__all__ = ["KINDS", "RETRY_AFTER", "STATUS_OF", "ApiError", "add_exception_handlers", "error_response", "status_of", "translate"]
 
 log = logging.getLogger("rag.api")
 
@@ -36,8 +38,11 @@ log = logging.getLogger("rag.api")
 KINDS: dict[int, str] = {
     400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 405: "invalid_request_error",
     409: "conflict", 413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
-    500: "server_error", 502: "upstream_error", 503: "not_ready",
+    429: "rate_limit_error", 499: "client_closed_request", 500: "server_error", 502: "upstream_error", 503: "not_ready",
 }
+
+# Seconds a client should wait before retrying, by status (sent as Retry-After).
+RETRY_AFTER: dict[int, int] = {429: 1, 503: 1}
 
 # Our errors as HTTP statuses. Anything not named (nor a subclass of something named) is a 500.
 STATUS_OF: dict[type[RAGError], int] = {
@@ -47,19 +52,23 @@ STATUS_OF: dict[type[RAGError], int] = {
     IndexLockedError: 409,     # another process is writing the index
     IndexStoreError: 503,      # the index cannot be read: missing, damaged, built by another embedder
     GenerationError: 502,      # the language model behind us failed
+    DeadlineExceededError: 503,  # past the per-request deadline: try again later
+    ClientGoneError: 499,      # nobody is left to read it (nginx's "client closed request")
     ConfigError: 500,          # the server's configuration
 }
 
 
 class ApiError(Exception):
-    """An error response: status, one-line message, OpenAI-style type."""
+    """An error response: status, one-line message, OpenAI-style type, extra headers."""
 
-    def __init__(self, status: int, message: str, kind: str | None = None, details: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, status: int, message: str, kind: str | None = None, details: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.kind = kind or KINDS.get(status, "invalid_request_error")
         self.details = details
+        self.headers = headers
 
 
 def error_response(status: int, message: str, kind: str | None = None, details: list[dict[str, Any]] | None = None,
@@ -67,6 +76,8 @@ def error_response(status: int, message: str, kind: str | None = None, details: 
     body: dict[str, Any] = {"message": message, "type": kind or KINDS.get(status, "invalid_request_error"), "code": status}
     if details:
         body["details"] = details
+    if status in RETRY_AFTER and not (headers and "Retry-After" in headers):
+        headers = {**(headers or {}), "Retry-After": str(RETRY_AFTER[status])}
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
@@ -80,7 +91,7 @@ def status_of(exc: RAGError) -> int:
 
 def translate(exc: RAGError) -> ApiError:
     """A library error as the HTTP error a client should see."""
-    return ApiError(status_of(exc), str(exc))
+    return ApiError(status_of(exc), str(exc), "timeout" if isinstance(exc, DeadlineExceededError) else None)
 
 
 def add_exception_handlers(app: FastAPI) -> None:
@@ -94,12 +105,14 @@ def add_exception_handlers(app: FastAPI) -> None:
 
 async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return error_response(exc.status, exc.message, exc.kind, exc.details, headers)
+    return error_response(exc.status, exc.message, exc.kind, exc.details, (headers or {}) | (exc.headers or {}) or None)
 
 
 async def _rag_error(request: Request, exc: RAGError) -> JSONResponse:
     api = translate(exc)
-    if api.status >= 500 and api.status != 503:
+    if isinstance(exc, DeadlineExceededError):
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+    elif api.status >= 500 and api.status != 503:
         log.error("%s %s: %s", request.method, request.url.path, exc)
     return error_response(api.status, api.message, api.kind)
 
@@ -133,7 +146,8 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, f"internal error: {type(exc).__name__}", "server_error")
 
 
-_SETTING_OF = {"question": "max_question_chars", "top_k": "max_top_k"}
+_SETTING_OF = {"question": "max_question_chars", "top_k": "max_top_k", "content": "max_turn_chars"}
+_LIST_SETTING_OF = {"history": ("turns", "max_history_turns"), "messages": ("messages", "max_history_turns")}
 
 
 def _friendly(error: Any) -> str:
@@ -145,6 +159,9 @@ def _friendly(error: Any) -> str:
         return "the question is empty"
     if kind == "string_too_long" and field in _SETTING_OF:
         return f"longer than the limit of {ctx.get('max_length')} characters (setting {_SETTING_OF[field]})"
+    if kind == "too_long" and field in _LIST_SETTING_OF:
+        what, setting = _LIST_SETTING_OF[field]
+        return f"more {what} than the limit of {ctx.get('max_length')} (setting {setting})"
     if kind == "less_than_equal" and field in _SETTING_OF:
         return f"over the limit of {ctx.get('le')} (setting {_SETTING_OF[field]})"
     return str(error.get("msg", "invalid"))

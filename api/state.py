@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
+from api.names import SourceNames
 from rag.errors import IndexNotFoundError, NotReadyError, UploadError
 from rag.settings import Settings
 
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["Components", "Pipeline", "UploadError", "UploadResult", "document_dict", "safe_filename"]
 
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|]")
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|]")
 
 
 class Components(Protocol):
@@ -55,9 +56,11 @@ class Components(Protocol):
 
 def safe_filename(name: str | None) -> str:
     """The last component of a client's file name, cleaned so it cannot escape the upload folder
-    (no separators, no ``..``, no control characters, no leading dot, at most 200 characters)."""
+    (no separators, no ``..``, no control characters, no bidirectional overrides or other
+    invisible format characters, no leading dot, at most 200 characters)."""
     raw = unicodedata.normalize("NFC", (name or "").replace("\\", "/"))
     base = PurePosixPath(raw).name
+    base = "".join(ch for ch in base if unicodedata.category(ch) != "Cf")  # bidirectional overrides, zero-width marks
     base = _UNSAFE.sub("_", base).strip().lstrip(".").strip()
     base = "".join(ch for ch in base if not 0xD800 <= ord(ch) <= 0xDFFF)
     if len(base.encode()) > 200:  # file systems count bytes (255 at most): 200 leaves room
@@ -92,6 +95,7 @@ class Pipeline:
         self._service: QAService | None = None
         self._version: str | None = None
         self._switch = threading.Lock()
+        self._names: tuple[str, SourceNames] | None = None
         self._writing = threading.Lock()  # one ingest or delete at a time in this process
         self.loaded = False
 
@@ -114,7 +118,7 @@ class Pipeline:
         version = self.store.current_version()
         if version is None:
             raise NotReadyError(
-                f"no index yet at {self.store.root}: upload documents (POST /v1/documents) or run 'rag ingest PATH --index {self.store.root}'"
+                "no index yet: upload documents (POST /v1/documents), or run 'rag ingest PATH' on the server with this server's --index"  # no server path over HTTP
             )
         if version != self._version:
             with self._switch:
@@ -130,6 +134,18 @@ class Pipeline:
 
     def snapshot(self) -> IndexView:
         return self.service().snapshot
+
+    def names(self) -> SourceNames:
+        """How the current version's sources are shown over HTTP (see :mod:`api.names`)."""
+        try:
+            snapshot = self.snapshot()
+        except NotReadyError:
+            return SourceNames([], self.uploads)
+        cached = self._names
+        if cached is None or cached[0] != snapshot.version:
+            cached = (snapshot.version, SourceNames((s.path for s in snapshot.sources()), self.uploads))
+            self._names = cached
+        return cached[1]
 
     def status(self) -> dict[str, Any]:
         snapshot = self.snapshot()
@@ -207,7 +223,7 @@ class Pipeline:
                 continue
             old = before.get(str(target))
             status = "added" if old is None else ("unchanged" if old.content_hash == record.content_hash else "updated")
-            result.documents.append(document_dict(record) | {"status": status})
+            result.documents.append(document_dict(record, self.names()) | {"status": status})
         result.index_version = report.version
         result.seconds = round(time.monotonic() - started, 3)
         return result
@@ -239,11 +255,11 @@ class Pipeline:
             pass
 
 
-def document_dict(record: SourceRecord) -> dict[str, Any]:
+def document_dict(record: SourceRecord, names: SourceNames) -> dict[str, Any]:
     return {
         "id": record.source_id,
         "name": Path(record.path).name,
-        "source": record.path,
+        "source": names.show(record.path),
         "kind": record.kind,
         "size": record.size,
         "chunks": record.n_chunks,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -33,7 +33,7 @@ def stream_text(content: str, model: str) -> StreamingResponse:
     return StreamingResponse(events(), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-def stream_answer(first: Any, events: Iterator[Any], language: str, model: str) -> Iterator[str]:
+def stream_answer(first: Any, events: Iterator[Any], language: str, model: str, *, public: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> Iterator[str]:
     """Checked sentences as they are released (joined without a space in Chinese: ``language``
     is the question's), then the sources (footer, Open WebUI source events, and structured on the
     last chunk), then ``[DONE]``. An error after the stream began is an ``error`` event (the
@@ -67,6 +67,8 @@ def stream_answer(first: Any, events: Iterator[Any], language: str, model: str) 
         for source in sources:
             yield oa.chunk(cid, model, None, event={"type": "source", "data": source})
         rag = answer_to_dict(answer)
+        if public is not None:
+            rag = public(rag)  # sources by name, not by their path on the server
         yield oa.chunk(cid, model, {}, finish=True, citations=rag["citations"], sources=sources, rag=rag)
     except RAGError as exc:
         api = translate(exc)

@@ -1,5 +1,5 @@
 """HTTP API throughput: ``rag serve``'s ``POST /v1/query`` against the plain FastAPI endpoint a
-user would write around the LangChain recipe, at 1, 4 and 16 concurrent clients on loopback.
+user would write around the LangChain recipe, at 1, 4, 16 and 64 concurrent clients on loopback.
 
 The two servers, each one uvicorn process with one worker, started by this script:
 
@@ -30,7 +30,7 @@ Method: one driver process (asyncio + ``httpx.AsyncClient``, keep-alive, as many
 clients); both servers are up for the whole run, so machine noise hits both. Warm-up first
 (``--warmup`` untimed requests per server at 16 clients). Then a bounded schedule: at each level
 c clients loop over a shared list of questions, one request at a time, until it is used up;
-``--requests N`` requests at c=1 and 2N at c=4 and at c=16, split into ``--rounds`` rounds whose
+``--requests N`` requests at c=1 and 2N at c=4, c=16 and c=64, split into ``--rounds`` rounds whose
 level order rotates (1-4-16, 4-16-1, 16-1-4, 1-4-16, ...) and within which the server that goes first
 alternates. Each question is asked once in that first pass, and both servers get the same
 questions in the same order. The whole schedule then runs again with the same questions
@@ -97,7 +97,7 @@ THREADS = 2  # E5Embedder threads, both servers
 TOP_K = 5
 LC_CHUNK_SIZE, LC_OVERLAP = 500, 50
 LC_SEPARATORS = ["\n\n", "\n", "。", "！", "？", "?", ".", " ", ""]  # as benchmarks/ingest.py
-LEVELS = (1, 4, 16)
+LEVELS = (1, 4, 16, 64)
 SERVERS = ("ours", "recipe")
 DEFAULT_REQUESTS = 120
 RAG_BIN = Path(sys.executable).parent / "rag"
@@ -307,6 +307,7 @@ class Block:
     errors: dict[str, int]
     abstained: int
     wall_s: float
+    refused_ms: list[float]  # 503/429 answers (back-pressure): how long a refusal took
     server_cpu_s: float
     client_cpu_s: float
 
@@ -325,6 +326,7 @@ class Run:
     requests_per_s: float
     p50_ms: float
     p95_ms: float
+    p99_ms: float
     mean_ms: float
     max_ms: float
     server_cpu_ms_per_request: float
@@ -332,15 +334,20 @@ class Run:
     requests_per_s_by_round: list[float]
     abstained: int | None = None  # ours: 200 answers that abstained
     error_kinds: dict[str, int] = field(default_factory=dict)
+    refused: int = 0  # 503 (busy, past the deadline) or 429: refused at once, not an error
+    refused_share: float = 0.0
+    refused_p95_ms: float | None = None
 
 
-async def send_all(server: Server, questions: Sequence[str], clients: int, timeout: float) -> tuple[list[float], Counter[str], int, float]:
+async def send_all(server: Server, questions: Sequence[str], clients: int, timeout: float) -> tuple[list[float], Counter[str], int, float, list[float]]:
     """``clients`` workers send the questions (each once) until none is left; returns the latencies
-    of the 200 responses (ms), the errors by kind, how many answers abstained, and the wall time."""
+    of the 200 responses (ms), the errors by kind, how many answers abstained, the wall time, and
+    the latencies of refusals (503/429: the server's back-pressure; the question is not retried)."""
     import httpx
 
     pending = iter(questions)
     latencies: list[float] = []
+    refused: list[float] = []
     errors: Counter[str] = Counter()
     abstained = 0
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -357,6 +364,9 @@ async def send_all(server: Server, questions: Sequence[str], clients: int, timeo
                     errors[type(exc).__name__] += 1
                     continue
                 elapsed = 1000 * (time.perf_counter() - t0)
+                if response.status_code in (429, 503):
+                    refused.append(elapsed)
+                    continue
                 if response.status_code != 200:
                     errors[f"HTTP {response.status_code}"] += 1
                     continue
@@ -366,13 +376,13 @@ async def send_all(server: Server, questions: Sequence[str], clients: int, timeo
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
         wall = time.perf_counter() - t0
-    return latencies, errors, abstained, wall
+    return latencies, errors, abstained, wall, refused
 
 
 def measure(server: Server, questions: Sequence[str], clients: int, timeout: float, round_: int = 0, phase: str = "warm-up") -> Block:
     cpu0, client0 = server.cpu_seconds(), time.process_time()
-    latencies, errors, abstained, wall = asyncio.run(send_all(server, questions, clients, timeout))
-    return Block(server.name, clients, round_, phase, len(questions), latencies, dict(errors), abstained, wall,
+    latencies, errors, abstained, wall, refused = asyncio.run(send_all(server, questions, clients, timeout))
+    return Block(server.name, clients, round_, phase, len(questions), latencies, dict(errors), abstained, wall, refused,
                  server.cpu_seconds() - cpu0, time.process_time() - client0)
 
 
@@ -396,6 +406,7 @@ def summarise(blocks: Sequence[Block]) -> Run:
         requests_per_s=round(len(latencies) / wall, 2),
         p50_ms=round(statistics.median(latencies), 1) if latencies else nan,
         p95_ms=round(percentile(latencies, 0.95), 1) if latencies else nan,
+        p99_ms=round(percentile(latencies, 0.99), 1) if latencies else nan,
         mean_ms=round(statistics.fmean(latencies), 1) if latencies else nan,
         max_ms=round(max(latencies), 1) if latencies else nan,
         server_cpu_ms_per_request=round(1000 * sum(b.server_cpu_s for b in blocks) / n, 1),
@@ -403,6 +414,9 @@ def summarise(blocks: Sequence[Block]) -> Run:
         requests_per_s_by_round=[round(len(b.latencies_ms) / b.wall_s, 2) for b in sorted(blocks, key=lambda b: b.round)],
         abstained=sum(b.abstained for b in blocks) if b0.server == "ours" else None,
         error_kinds=dict(errors),
+        refused=len(refused := [x for b in blocks for x in b.refused_ms]),
+        refused_share=round(len(refused) / n, 3),
+        refused_p95_ms=round(percentile(refused, 0.95), 1) if refused else None,
     )
 
 
@@ -446,11 +460,12 @@ def print_table(runs: Sequence[Run], setup: dict[str, Any]) -> None:
     print(f"Load:   {setup['load']}")
     for phase, what in PHASES.items():
         print(f"\n{phase}: {what}")
-        print(f"{'server':<7} {'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
-              f"{'max ms':>7} {'server CPU ms/req':>17} {'client CPU ms/req':>17}   req/s by round")
+        print(f"{'server':<7} {'clients':>7} {'requests':>8} {'errors':>6} {'refused':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} "
+              f"{'max ms':>7} {'refusal p95':>11} {'server CPU ms/req':>17} {'client CPU ms/req':>17}   req/s by round")
         for r in (r for r in runs if r.phase == phase):
-            print(f"{r.server:<7} {r.clients:>7} {r.requests:>8} {r.errors:>6} {r.requests_per_s:>7.1f} {r.p50_ms:>7.1f} {r.p95_ms:>7.1f} "
-                  f"{r.max_ms:>7.1f} {r.server_cpu_ms_per_request:>17.1f} {r.client_cpu_ms_per_request:>17.2f}   "
+            refusal = f"{r.refused_p95_ms:.1f}" if r.refused_p95_ms is not None else "-"
+            print(f"{r.server:<7} {r.clients:>7} {r.requests:>8} {r.errors:>6} {r.refused_share:>7.1%} {r.requests_per_s:>7.1f} {r.p50_ms:>7.1f} "
+                  f"{r.p95_ms:>7.1f} {r.p99_ms:>7.1f} {r.max_ms:>7.1f} {refusal:>11} {r.server_cpu_ms_per_request:>17.1f} {r.client_cpu_ms_per_request:>17.2f}   "
                   + " ".join(f"{x:.1f}" for x in r.requests_per_s_by_round))
     print(f"\n{'ours / recipe':<25} {'req/s':>7} {'p50':>7} {'p95':>7} {'server CPU/req':>15}")
     for x in ratios(runs):
@@ -477,14 +492,14 @@ def print_table(runs: Sequence[Run], setup: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(
         description="HTTP throughput and latency of `rag serve` POST /v1/query (extractive) against a plain FastAPI "
-        "endpoint around the LangChain FAISS recipe (same e5 embedder), at 1, 4 and 16 concurrent clients on loopback.",
+        "endpoint around the LangChain FAISS recipe (same e5 embedder), at 1, 4, 16 and 64 concurrent clients on loopback; 503/429 answers (back-pressure) are counted as refused, apart from errors.",
         epilog="Run from the repository root: .venv/bin/python benchmarks/api.py  (~3 min on 2 cores; needs the bench extra). "
         "The first pass asks every question once; the repeat pass asks them again (ours has then read every passage). "
         "Any non-200 response, timeout or connection error is counted and printed as an error.",
     )
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data", help="the shared data folder, with xquad/xquad.{zh,en}.json (default: ../shared/data)")
     parser.add_argument("--requests", type=int, default=DEFAULT_REQUESTS, metavar="N",
-                        help=f"requests per server at 1 client; 2N at 4 and at 16 clients; split over the rounds (default {DEFAULT_REQUESTS})")
+                        help=f"requests per server at 1 client; 2N at 4, 16 and 64 clients; split over the rounds (default {DEFAULT_REQUESTS})")
     parser.add_argument("--rounds", type=int, default=6, help="rounds over the three levels, in a rotated order, so that a cache warming over the run does not favour one level (default 6)")
     parser.add_argument("--warmup", type=int, default=32, metavar="N", help="untimed requests per server at 16 clients before the first round (default 32)")
     parser.add_argument("--timeout", type=float, default=60.0, metavar="S", help="per-request timeout in seconds; a timeout counts as an error (default 60)")
@@ -494,6 +509,8 @@ def main() -> None:
                         "(FAISS.from_documents; ~1 min more) instead of loading a store of our index's chunks and vectors")
     parser.add_argument("--omp-passive", action="store_true", help="run both servers with OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep instead of spin)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--server-code", type=Path, default=None, metavar="DIR",
+                        help="run our server from another checkout (PYTHONPATH=DIR), e.g. 'git worktree add /tmp/old REV', to compare before and after")
     alone = parser.add_argument_group("the baseline server alone (what the benchmark starts in a subprocess)")
     alone.add_argument("--serve-recipe", action="store_true", help="serve the LangChain recipe (POST /query {\"question\"}) on 127.0.0.1:--port, and nothing else")
     alone.add_argument("--corpus", type=Path, help="--serve-recipe: a folder of .txt files to split and embed at start-up")
@@ -562,7 +579,8 @@ def main() -> None:
         # One after the other, so that neither start-up competes with the other for the cores.
         with started("recipe", recipe_cmd, "/query", "/health", recipe_port, env, tmp) as recipe_server:
             log(f"recipe server ready in {recipe_server.startup_s:.1f} s")
-            with started("ours", ours_cmd, "/v1/query", "/ready", ours_port, env, tmp) as ours_server:
+            ours_env = env | ({"PYTHONPATH": str(args.server_code.resolve())} if args.server_code else {})
+            with started("ours", ours_cmd, "/v1/query", "/ready", ours_port, ours_env, tmp) as ours_server:
                 log(f"our server ready in {ours_server.startup_s:.1f} s")
                 servers = {"ours": ours_server, "recipe": recipe_server}
                 chunks = {"ours": httpx.get(ours_server.base + "/ready", timeout=5).json().get("chunks"),
@@ -603,9 +621,9 @@ def main() -> None:
         "corpus": f"XQuAD zh {paragraphs['zh']} + en {paragraphs['en']} paragraphs, one .txt each; "
                   f"ours {chunks['ours']} chunks (rag ingest, default chunking), recipe {chunks['recipe']} chunks"
                   + (f" (RecursiveCharacterTextSplitter {LC_CHUNK_SIZE}/{LC_OVERLAP})" if args.recipe_splitter else " (the same chunks and vectors)"),
-        "ours": f"rag serve, POST /v1/query: hybrid retrieval, top {TOP_K}, extractive answer with citations; E5Embedder threads {THREADS}",
+        "ours": ("" if not args.server_code else f"[code from {args.server_code}] ") + f"rag serve, POST /v1/query: hybrid retrieval, top {TOP_K}, extractive answer with citations; E5Embedder threads {THREADS}",
         "recipe": f"FastAPI + uvicorn, POST /query: FAISS similarity_search(k={TOP_K}), texts + metadata; same E5Embedder threads {THREADS}",
-        "load": f"httpx.AsyncClient on loopback, per server {per_level[1]} requests at 1 client, {per_level[4]} at 4, {per_level[16]} at 16, "
+        "load": f"httpx.AsyncClient on loopback, per server {per_level[1]} requests at 1 client, {per_level[4]} at 4, {per_level[16]} at 16, {per_level[64]} at 64, "
                 f"in {args.rounds} round(s) (level order rotated, server order alternated); each request a distinct XQuAD question "
                 "(zh/en alternating), the same ones for both servers; then the whole schedule again (repeat)",
         "note": f"the driver and both servers share this machine's {os.cpu_count()} cores; wall-clock figures include the "

@@ -17,7 +17,11 @@
     │   ├── IndexMismatchError       built with another embedder (or dimension) than the one configured
     │   ├── IndexFormatError         a format version this release cannot read, or a damaged manifest
     │   └── IndexLockedError         another process is writing to the index
-    ├── QuestionError             a question that cannot be asked: empty, over the length limit, top_k < 1
+    ├── QuestionError             a question that cannot be asked: empty, over a length limit (the
+    │                             question, a turn, the history), top_k < 1
+    ├── WorkStoppedError          a request's work was stopped at a stage boundary
+    │   ├── DeadlineExceededError    past the per-request deadline (setting request_timeout_s)
+    │   └── ClientGoneError          the client disconnected: nothing more is done for it
     ├── GenerationError           the language model failed: server down, timeout, HTTP error, a
     │                             malformed reply or stream (the message names the backend)
     └── EvalError                 the evaluation harness cannot go on
@@ -53,6 +57,9 @@ __all__ = [
     "IndexFormatError",
     "IndexLockedError",
     "QuestionError",
+    "WorkStoppedError",
+    "DeadlineExceededError",
+    "ClientGoneError",
     "GenerationError",
     "EvalError",
     "DatasetError",
@@ -146,6 +153,18 @@ class IndexLockedError(IndexStoreError):
 
 class QuestionError(RAGError):
     """A question the service refuses before retrieval: empty, too long, a bad ``top_k``."""
+
+
+class WorkStoppedError(RAGError):
+    """A request's work stopped before its next stage (see :class:`rag.deadline.Deadline`)."""
+
+
+class DeadlineExceededError(WorkStoppedError):
+    """The request ran past its deadline; a retry later may succeed."""
+
+
+class ClientGoneError(WorkStoppedError):
+    """The client went away; the work for it stopped."""
 
 
 class GenerationError(RAGError):

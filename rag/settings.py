@@ -55,6 +55,9 @@ class Settings(BaseSettings):
 
     max_file_mb: float = Field(DEFAULT_MAX_FILE_MB, gt=0, description="Files larger than this are refused unread.")
     json_text_field: str = Field("text", min_length=1, description="The field holding the text in .json/.jsonl files.")
+    parse_isolation: bool = Field(True, description="Parse PDF and DOCX files in a subprocess with a memory and time budget (a hostile file cannot exhaust the caller).")
+    parse_timeout_s: float = Field(60.0, gt=0, description="Seconds one PDF or DOCX file may take to parse; then it is skipped.")
+    parse_memory_mb: int = Field(1024, ge=256, description="Address space (MB) the parser subprocess of one file may use; beyond it the file is skipped.")
     commit_every: int = Field(
         200, gt=0, description="Commit a new index version after this many files (a crash loses at most that much work)."
     )
@@ -62,6 +65,17 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, gt=0, le=100, description="Passages retrieved to answer a question.")
     max_question_chars: int = Field(2000, gt=0, description="Longer questions are refused with a clear message.")
+    max_turn_chars: int = Field(8000, gt=0, description="Longest earlier turn of a conversation (history, chat messages); longer ones are refused.")
+    max_history_chars: int = Field(32000, gt=0, description="Longest conversation history, all earlier turns together; longer ones are refused.")
+    max_history_turns: int = Field(50, gt=0, description="Most earlier turns a request may carry (chat: messages beyond the last).")
+    request_timeout_s: float | None = Field(
+        None, gt=0, description="rag serve: a request's work stops at its next stage past this many seconds, with 503 "
+        "(default: 30 with the extractive generator, 120 with a language model).",
+    )
+    max_in_flight: int | None = Field(
+        None, gt=0, description="rag serve: requests answered at once; more get 503 at once, not a queue "
+        "(default: 4 per CPU core with the extractive generator, 2 with a language model).",
+    )
 
     generator: Literal["extractive", "openai", "gguf"] = Field(
         "extractive",
@@ -98,6 +112,13 @@ class Settings(BaseSettings):
     )
     max_request_mb: float = Field(100.0, gt=0, description="rag serve: largest request body; larger ones get 413.")
     max_top_k: int = Field(20, gt=0, le=100, description="rag serve: the largest top_k a request may ask for.")
+    rate_limit_per_minute: int = Field(1200, ge=0, description="rag serve: API requests a minute per key (per client address without keys); more get 429. 0: no limit.")
+    auth_failures_per_minute: int = Field(
+        10, ge=0, description="rag serve: requests with a wrong key a client address may send a minute; then 429 until it waits. 0: no limit."
+    )
+    header_timeout_s: float = Field(10.0, gt=0, description="rag serve: seconds a client has to send a request's headers; then the connection is closed.")
+    body_timeout_s: float = Field(15.0, gt=0, description="rag serve: seconds a request body may pause between chunks; then 408 and the connection is closed.")
+    shutdown_grace_s: int = Field(10, gt=0, description="rag serve: on SIGTERM or Ctrl-C, seconds in-flight requests get to finish.")
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
@@ -123,6 +144,16 @@ class Settings(BaseSettings):
     @property
     def max_file_bytes(self) -> int:
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def request_timeout(self) -> float:
+        """request_timeout_s, or its default for the generator."""
+        return self.request_timeout_s or (30.0 if self.generator == "extractive" else 120.0)
+
+    @property
+    def in_flight_limit(self) -> int:
+        """max_in_flight, or its default for the generator and this machine."""
+        return self.max_in_flight or (4 * max(1, os.cpu_count() or 1) if self.generator == "extractive" else 2)
 
     @property
     def max_request_bytes(self) -> int:

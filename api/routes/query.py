@@ -3,12 +3,15 @@ on request, the ranked passages), under this server's limits."""
 
 # No ``from __future__ import annotations``: FastAPI reads the route signatures, and the request
 # model (built from the settings, with their limits) is a local name.
+from dataclasses import replace
 from typing import Any, cast
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import ERRORS, KEYED, PipelineDep, check_top_k, query_request_model
 from api.schemas import ErrorResponse, QueryRequest, QueryResponse
+from api.work import run_bounded
+from rag.deadline import Deadline
 from rag.settings import Settings
 
 __all__ = ["query_router"]
@@ -20,18 +23,22 @@ def query_router(settings: Settings) -> APIRouter:
 
     @router.post("/v1/query", response_model=QueryResponse, response_model_exclude_none=True, tags=["questions"],
                  summary="Answer a question from the documents, with citations", dependencies=KEYED, responses=ERRORS | {502: {"model": ErrorResponse}})
-    def query(request: Query, p: PipelineDep) -> dict[str, Any]:  # type: ignore[valid-type]  # a model built above, with this server's limits
+    async def query(request: Query, p: PipelineDep, http: Request) -> dict[str, Any]:  # type: ignore[valid-type]  # a model built above, with this server's limits
         from rag.service import answer_to_dict
 
         body = cast(QueryRequest, request)
         check_top_k(body.top_k, settings)
-        service = p.service()
-        history = [(t.role, t.content) for t in body.history]
-        answer, ranking = service.ask_ranked(body.question, top_k=body.top_k, sources=body.sources or None, history=history)
-        if body.passages:
-            from dataclasses import replace
+        deadline = Deadline(settings.request_timeout)
 
-            answer = replace(answer, passages=tuple(ranking))
-        return answer_to_dict(answer, passages=body.passages)
+        def work() -> dict[str, Any]:
+            service = p.service()
+            names = p.names()
+            history = [(t.role, t.content) for t in body.history]
+            answer, ranking = service.ask_ranked(body.question, top_k=body.top_k, sources=names.resolve(body.sources), history=history, deadline=deadline)
+            if body.passages:
+                answer = replace(answer, passages=tuple(ranking))
+            return names.public(answer_to_dict(answer, passages=body.passages))
+
+        return await run_bounded(http, deadline, work)
 
     return router

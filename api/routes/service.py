@@ -1,17 +1,22 @@
 """The service routes: the web page at ``/``, the OpenAPI docs at ``/docs`` (Swagger UI's files
 served from the fastapi-offline package: no CDN; no ReDoc, which loads a logo from its CDN),
-``/health``, ``/ready``, and the static mounts (``/static``, ``/static-docs``)."""
+``/health``, ``/ready``, ``/metrics`` (Prometheus), and the static mounts (``/static``, ``/static-docs``)."""
 
 # No ``from __future__ import annotations``: FastAPI reads the route signatures.
+import base64
+import hashlib
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import PipelineDep
+from api.middleware import PAGE_CSP
+from api.observability import metrics_response
 from api.schemas import ErrorResponse, Health, Ready
 
 __all__ = ["DOCS_ASSETS", "STATIC", "mount_static", "service_router"]
@@ -37,8 +42,20 @@ def service_router() -> APIRouter:
     def swagger() -> Any:
         from fastapi.openapi.docs import get_swagger_ui_html
 
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="rag-cite API", swagger_js_url="/static-docs/swagger-ui-bundle.js",
+        page = get_swagger_ui_html(openapi_url="/openapi.json", title="rag-cite API", swagger_js_url="/static-docs/swagger-ui-bundle.js",
                                    swagger_css_url="/static-docs/swagger-ui.css", swagger_favicon_url="/static-docs/favicon.png")
+        # Swagger UI starts from one inline script: allowed by its hash, nothing else inline
+        html = bytes(page.body).decode()
+        inline = [m.group(1) for m in re.finditer(r"<script>(.*?)</script>", html, re.S)]
+        hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(code.encode()).digest()).decode()}'" for code in inline)
+        page.headers["Content-Security-Policy"] = PAGE_CSP.replace("script-src 'self'", f"script-src 'self' {hashes}")
+        return page
+
+    @router.get("/metrics", include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        """Prometheus metrics (behind the key when keys are set)."""
+        body, content_type = metrics_response(request.app.state.metrics)
+        return Response(body, media_type=content_type)
 
     @router.api_route("/health", methods=["GET", "HEAD"], response_model=Health, tags=["service"], summary="Liveness: the process answers")
     def health() -> dict[str, str]:

@@ -69,6 +69,7 @@ def build_store(settings: Settings, index_dir: Path | None = None) -> IndexStore
 def build_ingestor(settings: Settings, *, embedder: Embedder | None = None, index_dir: Path | None = None) -> Ingestor:
     """The ingestor ``rag ingest`` uses: the settings' chunker, embedder (unless given) and index."""
     from ingest.chunking import SentenceChunker
+    from ingest.limits import ParseLimits
     from ingest.pipeline import Ingestor
 
     chunker = SentenceChunker(settings.chunk_size, settings.chunk_overlap)
@@ -80,6 +81,9 @@ def build_ingestor(settings: Settings, *, embedder: Embedder | None = None, inde
         max_file_bytes=settings.max_file_bytes,
         text_field=settings.json_text_field,
         commit_every=settings.commit_every,
+        parse_limits=ParseLimits.for_file_limit(
+            settings.max_file_bytes, isolate=settings.parse_isolation, timeout_s=settings.parse_timeout_s, memory_mb=settings.parse_memory_mb
+        ),
     )
 
 
@@ -210,6 +214,8 @@ class Factory:
         return QAService(
             snapshot, self.embedder(), retriever=self.retriever(snapshot), generator=generator, fallback=fallback,
             rewriter=self.rewriter(), top_k=self.settings.top_k, max_question_chars=self.settings.max_question_chars,
+            max_turn_chars=self.settings.max_turn_chars, max_history_chars=self.settings.max_history_chars,
+            max_history_turns=self.settings.max_history_turns,
         )
 
     def service(self) -> QAService:

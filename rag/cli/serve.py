@@ -30,18 +30,22 @@ def serve(obj: Context, /, index_dir: Path | None, host: str, port: int, log_lev
     POST /v1/chat/completions, /v1/models  OpenAI's protocol, for Open WebUI, LibreChat, ...
     /v1/documents                          upload (multipart), list, text, delete
     /health, /ready, /docs                 liveness, readiness, the OpenAPI docs
+    /metrics                               Prometheus metrics (keyed when keys are set)
 
     Same index and settings as the other commands. Models load once, at startup; a new index
     version (an upload here, or 'rag ingest' elsewhere) is picked up by the next request. With
     the setting api_keys (env RAG_API_KEYS=key1,key2) every endpoint but the page
     (/, /static/*), the docs (/docs, /openapi.json), /health and /ready
     needs 'Authorization: Bearer KEY'.
+
+    Bounded by settings: a deadline per request (request_timeout_s, 503), requests in flight
+    (max_in_flight, 503 at once), rate limits (429), time-outs for headers and bodies, conversation
+    sizes (422); SIGTERM finishes requests in flight for shutdown_grace_s. docs/api.md lists them.
     """
     import socket
 
-    import uvicorn
-
     from api.app import create_app
+    from api.server import serve as serve_app
     from api.state import Pipeline
 
     factory = obj.factory(index_dir=index_dir, **generation)  # generation: the options of generation_options
@@ -65,4 +69,5 @@ def serve(obj: Context, /, index_dir: Path | None, host: str, port: int, log_lev
     if not pipeline.store.exists():
         click.echo(f"rag: no index yet at {settings.index_dir}: upload documents (page or POST /v1/documents) to create it", err=True)
     click.echo(f"rag: serving {settings.index_dir} on http://{host}:{port}/ (API docs at /docs); Ctrl-C stops", err=True)
-    uvicorn.run(create_app(settings, pipeline=pipeline), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    serve_app(create_app(settings, pipeline=pipeline), host=host, port=port, log_level=log_level,
+              header_timeout=settings.header_timeout_s, grace=settings.shutdown_grace_s)

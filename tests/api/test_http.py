@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import KEY, copy_index
+from tests.api.conftest import KEY, copy_index, uploads_of
 from tests.tools.server import rag_server
 
 pytestmark = [pytest.mark.api, pytest.mark.model]
@@ -134,15 +134,17 @@ def test_upload_list_read_update_and_delete(client: httpx.Client) -> None:
     updated = upload(client, ("refunds.md", (text + "Refunds go back to the card used.\n").encode())).json()
     assert updated["documents"][0]["status"] == "updated" and updated["documents"][0]["id"] == doc["id"]
 
-    on_disk = Path(doc["source"]).read_bytes()
+    stored = uploads_of(client) / doc["source"]
+    assert doc["source"] == "refunds.md"  # its upload name, not its path on the server
+    on_disk = stored.read_bytes()
     assert "empty" in error_of(upload(client, ("refunds.md", b"")), 422)  # a bad new version changes nothing
-    assert Path(doc["source"]).read_bytes() == on_disk
+    assert stored.read_bytes() == on_disk
     assert "card used" in client.get(f"/v1/documents/{doc['id']}/text").json()["text"]
 
     deleted = client.delete(f"/v1/documents/{doc['id']}")
     assert deleted.status_code == 200 and deleted.json()["chunks_removed"] >= 1
     assert doc["id"] not in {d["id"] for d in client.get("/v1/documents").json()["documents"]}
-    assert not Path(doc["source"]).exists()  # the uploaded file is gone too
+    assert not stored.exists()  # the uploaded file is gone too
     after = client.post("/v1/query", json={"question": "How fast does the refund desk answer?"}).json()
     assert all(c["source_id"] != doc["id"] for c in after["citations"])
 
@@ -156,7 +158,7 @@ def test_bad_uploads_are_refused_and_change_nothing(client: httpx.Client) -> Non
     assert "pdf" in error_of(upload(client, ("broken.pdf", b"%PDF-1.7\nnot really a pdf")), 422).lower()
     assert error_of(upload(client, ("binary.txt", bytes(range(256)) * 50)), 422)
     assert "name" in error_of(upload(client, ("..", b"hello")), 400)
-    assert "same name" in error_of(upload(client, ("a.txt", b"one"), ("a.txt", b"two")), 400)
+    assert "are both stored as 'a.txt'" in error_of(upload(client, ("a.txt", b"one"), ("a.txt", b"two")), 409)
     assert error_of(client.post("/v1/documents", data={"x": "1"}), 422)
     assert error_of(client.post("/v1/documents", json={"files": []}), 422)
     assert client.get("/v1/documents").json() == before
@@ -168,8 +170,9 @@ def test_upload_names_never_escape_the_upload_folder(client: httpx.Client) -> No
     assert response.status_code == 201, response.text
     docs = response.json()["documents"]
     assert {d["name"] for d in docs} == {"escape.txt", "win.txt"}
-    folders = {Path(d["source"]).parent for d in docs}
-    assert len(folders) == 1 and next(iter(folders)).name.endswith("-uploads")
+    uploads = uploads_of(client)
+    assert all(d["source"] == d["name"] and (uploads / d["name"]).is_file() for d in docs)
+    assert sorted(p.name for p in uploads.iterdir() if p.name in ("escape.txt", "win.txt")) == ["escape.txt", "win.txt"]
     for d in docs:
         client.delete(f"/v1/documents/{d['id']}")
 
@@ -251,7 +254,7 @@ def test_the_server_picks_up_a_version_committed_by_another_process(sample_index
         after = c.get("/ready").json()
         assert after["index_version"] != before["index_version"] and after["sources"] == before["sources"] + 1
         answer = c.post("/v1/query", json={"question": "When do night shifts end?"}).json()
-        assert any(c_["source"] == str(extra) for c_ in answer["citations"])
+        assert any(c_["source"].endswith("extra.txt") and not c_["source"].startswith("/") for c_ in answer["citations"])
 
 
 def test_openapi_documents_error_bodies_and_limits(server: str) -> None:
@@ -283,16 +286,16 @@ def test_a_writer_in_another_process_is_a_409_and_chunked_bodies_are_bounded(cli
     ready = upload(client, ("probe.txt", "探针文件。A probe file.".encode()))
     assert ready.status_code == 201
     doc = ready.json()["documents"][0]
-    uploads = Path(doc["source"]).parent
+    uploads = uploads_of(client)
     index = uploads.parent / uploads.name.removesuffix("-uploads")
     fd = os.open(index / ".lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # as 'rag ingest' in another process holds it
-        before = Path(doc["source"]).read_bytes()
+        before = (uploads / doc["source"]).read_bytes()
         refused = upload(client, ("probe.txt", "新的内容。New content.".encode()), ("later.txt", b"Later."))
         assert "another process is writing" in error_of(refused, 409)
         # the upload folder is as it was: still what the index holds, nothing half-uploaded
-        assert Path(doc["source"]).read_bytes() == before and not (uploads / "later.txt").exists()
+        assert (uploads / doc["source"]).read_bytes() == before and not (uploads / "later.txt").exists()
         assert "another process" in error_of(client.delete(f"/v1/documents/{doc['id']}"), 409)
         assert client.post("/v1/query", json={"question": ANSWERABLE}).status_code == 200  # readers never wait
     finally:

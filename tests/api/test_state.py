@@ -104,7 +104,7 @@ def test_an_unreadable_upload_puts_the_earlier_file_back(tmp_path: Path) -> None
     result = pipeline.ingest_uploads([_staged(tmp_path, pipeline, "faq.txt", b"\x00\x01\x02binary\xff" * 50)])
     assert result.documents == [] and [s["name"] for s in result.skipped] == ["faq.txt"]
     assert (pipeline.uploads / "faq.txt").read_text(encoding="utf-8") == FAQ  # the earlier upload, as the index has it
-    assert [document_dict(s)["name"] for s in pipeline.snapshot().sources()] == ["faq.txt"]
+    assert [document_dict(s, pipeline.names())["name"] for s in pipeline.snapshot().sources()] == ["faq.txt"]
 
 
 def test_delete_removes_the_source_and_its_uploaded_file(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ import httpx
 
 from tests.conftest import RAG_BIN
 
+RUNNING: dict[str, subprocess.Popen[bytes]] = {}  # base URL -> the server process, while it runs
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -48,8 +50,10 @@ def rag_server(index: Path, *, env: dict[str, str] | None = None, args: tuple[st
             if time.monotonic() > deadline:
                 raise RuntimeError(f"rag serve did not start in {timeout} s:\n{log.read_text()}")
             time.sleep(0.2)
+        RUNNING[base] = process
         yield base
     finally:
+        RUNNING.pop(base, None)
         process.terminate()
         try:
             process.wait(timeout=15)
