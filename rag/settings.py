@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     )
     max_in_flight: int | None = Field(
         None, gt=0, description="rag serve: requests answered at once; more get 503 at once, not a queue "
-        "(default: 4 per CPU core with the extractive generator, 2 with a language model).",
+        "(default: 8 per CPU core with the extractive generator, 2 with a language model).",
     )
 
     generator: Literal["extractive", "openai", "gguf"] = Field(
@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     @property
     def in_flight_limit(self) -> int:
         """max_in_flight, or its default for the generator and this machine."""
-        return self.max_in_flight or (4 * max(1, os.cpu_count() or 1) if self.generator == "extractive" else 2)
+        return self.max_in_flight or (8 * max(1, os.cpu_count() or 1) if self.generator == "extractive" else 2)
 
     @property
     def max_request_bytes(self) -> int:
