@@ -2,7 +2,7 @@
 
 One module per command family: :mod:`rag.cli.index` (ingest, remove, info, verify, search),
 :mod:`rag.cli.answer` (ask, chat, demo), :mod:`rag.cli.serve` (serve), :mod:`rag.cli.evaluate`
-(eval, check); :mod:`rag.cli.factory` builds every object from settings. Only this package imports
+(eval), check.py (check); :mod:`rag.cli.factory` builds every object from settings. Only this package imports
 ``ingest``, ``eval`` and ``api``, inside its commands, so ``rag --help`` stays instant and the
 core stays free of them. Errors of this project (``RAGError``) become one line on stderr and a
 non-zero exit status.
@@ -17,8 +17,9 @@ from pathlib import Path
 import click
 
 from rag.cli.answer import ask, chat, demo
+from rag.cli.check import check
 from rag.cli.common import Context, fail
-from rag.cli.evaluate import check, eval_group
+from rag.cli.evaluate import eval_group
 from rag.cli.index import info, ingest, remove, search, verify
 from rag.cli.serve import serve
 from rag.errors import RAGError

@@ -1,4 +1,4 @@
-"""Evaluation commands: ``rag eval`` (run, import, compare) and ``rag check``.
+"""Evaluation commands: ``rag eval`` (run, import, compare); ``rag check`` is in :mod:`rag.cli.check`.
 
 They import ``eval`` and ``ingest`` inside the commands, so ``rag --help`` stays instant.
 """
@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from rag.cli.check import judge_for
 from rag.cli.common import Context, print_report, run_ingest
 
 if TYPE_CHECKING:
     from eval.dataset import EvalDataset
-    from rag.checking import Judge
-    from rag.cli.factory import Factory
 
-__all__ = ["check", "eval_group"]
+__all__ = ["eval_group"]
 
 EXIT_BELOW_THRESHOLD = 3
 
@@ -154,7 +153,7 @@ def run(
     settings = factory.settings
     with factory:
         service = factory.service()
-        checker = FaithfulnessChecker(_judge(factory, judge_kind))
+        checker = FaithfulnessChecker(judge_for(factory, judge_kind))
         started = time.perf_counter()
         bar = tqdm(total=len(dataset.rows), unit="question", desc="evaluating", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
         def answered(n: int) -> None:
@@ -276,92 +275,3 @@ def compare(before: Path, after: Path, as_json: bool) -> None:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
     else:
         click.echo(format_comparison(result))
-
-
-def _judge(factory: Factory, kind: str, *, similarity: bool = False) -> Judge:
-    """The judge the command asked for; --judge llm without a language model is a usage error."""
-    if kind == "llm" and factory.settings.generator == "extractive":
-        raise click.UsageError("--judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)")
-    return factory.judge(kind, similarity=similarity)
-
-
-def _judge_options(command: Any) -> Any:
-    """--judge and the language model to judge with (rag check)."""
-    options = [
-        click.option("--judge", "judge_kind", type=click.Choice(["offline", "llm"]), default="offline", show_default=True,
-                     help="offline: the lexical checker (no model). llm: the configured language model judges each statement."),
-        click.option("--generator", type=click.Choice(["openai", "gguf"]), default=None, help="With --judge llm: which model backend (default: setting generator)."),
-        click.option("--llm-base-url", default=None, help="With --judge llm: OpenAI-compatible server."),
-        click.option("--llm-model", default=None, help="With --judge llm: model name on that server."),
-        click.option("--gguf", "gguf_path", type=click.Path(path_type=Path, dir_okay=False), default=None, help="With --judge llm: local GGUF file."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-@click.command("check")
-@click.option("--context", "contexts", multiple=True, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="A passage the answer rests on (a text file); repeatable: markers [1], [2]... point at them in order.")
-@click.option("--answer", required=True, help="The answer to check (markers [n] optional).")
-@click.option("--question", default=None, help="The question it answers (its words are not counted as the answer's evidence).")
-@click.option("--similarity", is_flag=True, help="Also weigh the embedder's statement-passage similarity (loads the model; measured no better on the validation sets, see BENCHMARKS.md).")
-@_judge_options
-@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
-@click.pass_obj
-def check(
-    obj: Context,
-    contexts: tuple[Path, ...],
-    answer: str,
-    question: str | None,
-    similarity: bool,
-    judge_kind: str,
-    generator: str | None,
-    llm_base_url: str | None,
-    llm_model: str | None,
-    gguf_path: Path | None,
-    as_json: bool,
-) -> None:
-    """Check ANSWER against its sources: each statement supported or not, with the reason.
-
-    Exit status 0 when every statement is supported, 3 when one is not.
-    """
-    from ingest.loaders import extract_document, read_source
-    from rag.checking import FaithfulnessChecker
-
-    factory = obj.factory(generator=generator, llm_base_url=llm_base_url, llm_model=llm_model, gguf_path=gguf_path)
-    passages = []
-    for path in contexts:
-        data = read_source(path, max_bytes=factory.settings.max_file_bytes)
-        passages.append(extract_document(path, data).text)
-    with factory:
-        checker = FaithfulnessChecker(_judge(factory, judge_kind, similarity=similarity))
-        result = checker.check(answer, passages, question)
-        cited = {n: text for n, text in enumerate(passages, start=1)}
-        citation_verdicts = checker.check_cited(answer, cited, question)
-    rows = []
-    for verdict, (_statement, cited_verdict) in zip(result.verdicts, citation_verdicts):
-        rows.append({
-            "text": verdict.statement.text,
-            "citations": list(verdict.statement.markers),
-            "supported": verdict.supported,
-            "score": round(verdict.score, 4),
-            "reason": verdict.reason,
-            "supported_by_citations": None if cited_verdict is None else cited_verdict.supported,
-        })
-    score = None if math.isnan(result.score) else round(result.score, 4)
-    if as_json:
-        click.echo(json.dumps({"faithfulness": score, "reason": result.reason, "judge": result.judge, "statements": rows}, ensure_ascii=False, indent=2))
-    else:
-        if score is None:
-            click.echo(f"faithfulness: n/a ({result.reason})")
-        else:
-            click.echo(f"faithfulness: {score:.2f} ({result.supported} of {len(result.verdicts)} statements supported; judge: {result.judge})")
-        for n, row in enumerate(rows, start=1):
-            mark = "✓" if row["supported"] else "✗"
-            click.echo(f"  {mark} {n}. {row['text']}")
-            click.echo(f"       {row['reason']}")
-            if row["supported_by_citations"] is False:
-                click.echo(f"       its citations {row['citations']} alone do not support it")
-    if score is not None and score < 1.0:
-        sys.exit(EXIT_BELOW_THRESHOLD)
