@@ -35,8 +35,15 @@ def _weight(term: str) -> float:
     return 1.0 if term.isascii() else float(len(term))
 
 
-def _numbers(text: str) -> set[str]:
-    return {m.group().replace(",", "").rstrip(".") for m in _NUMBER_RE.finditer(text)}
+def _numbers(text: str, *, parts: bool = False) -> set[str]:
+    """The numbers of a text (``1,200`` as ``1200``). With ``parts`` (the passage side), also each
+    piece of a dotted number and its value without leading zeros, so that "2012" or "12" is found
+    in "2012.12:01" (a date written with dots), while a statement's "2012.12" still needs the whole."""
+    found = {m.group().replace(",", "").rstrip(".") for m in _NUMBER_RE.finditer(text)}
+    if parts:
+        pieces = {piece for number in found for piece in number.split(".") if piece}
+        found |= pieces | {piece.lstrip("0") or "0" for piece in pieces}
+    return found
 
 
 @lru_cache(maxsize=4096)
@@ -125,7 +132,7 @@ class LexicalJudge:
                 novel_coverage, _ = _coverage(novel, window)
                 if position < singles:
                     sentence_coverage = max(sentence_coverage, novel_coverage)
-                missing_numbers = tuple(sorted(numbers - _numbers(window)))
+                missing_numbers = tuple(sorted(numbers - _numbers(window, parts=True)))
                 missing_names = tuple(n for n in names if not contains_term(window, n))
                 window_pairs = set(_pairs(window))
                 pair_coverage = _pair_coverage(pairs, window_pairs)

@@ -144,3 +144,13 @@ def test_check_answer_is_the_one_call_form() -> None:
     assert supported.score == 1.0 and supported.judge == "offline"
     changed = check_answer("提现一般需要5个工作日到账。", [passage])
     assert changed.score == 0.0 and not changed.verdicts[0].supported
+
+
+def test_a_number_is_found_inside_a_date_written_with_dots() -> None:
+    # issue 13: "2012.12:01" was read as the number 2012.12, so a statement's "2012" was "missing"
+    passage = "Posted 2012.12:01 by the support team. The exchange opened its Shanghai office that winter."
+    evidence = LexicalJudge().evidence("The support team posted it in 2012.", [passage])
+    assert evidence is not None and evidence.missing_numbers == ()
+    # the whole statement number is still needed: "2012.12" is not found in a passage saying only "2012"
+    only_year = LexicalJudge().evidence("It was posted on 2012.12 by the support team.", ["It was posted in 2012 by the support team."])
+    assert only_year is not None and only_year.missing_numbers == ("2012.12",)
