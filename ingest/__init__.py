@@ -6,7 +6,12 @@ The names below are imported when first used, so that a parser subprocess
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers see; at run time the names load on first use
+    from ingest.chunking import SentenceChunker, split_sentences
+    from ingest.loaders import load_document
+    from ingest.pipeline import Ingestor, IngestReport, SkippedFile
 
 __all__ = ["Ingestor", "IngestReport", "SentenceChunker", "SkippedFile", "load_document", "split_sentences"]
 

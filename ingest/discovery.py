@@ -96,8 +96,10 @@ def discover(paths: Iterable[Path], exclude: Sequence[Path] = (), *, follow_link
 
 def _walk(root: Path, excluded: set[str], follow_links: bool, roots: Sequence[Path], take: Callable[..., None], skipped: list[SkippedFile]) -> None:
     visited = {str(root)}
-    errors = lambda e: skipped.append(SkippedFile(str(e.filename), f"cannot list the folder: {e.strerror}"))  # noqa: E731
-    for dirpath, dirnames, filenames in os.walk(root, onerror=errors, followlinks=follow_links):
+    def unlistable(error: OSError) -> None:
+        skipped.append(SkippedFile(str(error.filename), f"cannot list the folder: {error.strerror}"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable, followlinks=follow_links):
         keep = []
         for name in sorted(dirnames):
             if name.startswith("."):

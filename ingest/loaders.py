@@ -358,7 +358,7 @@ def extract_document(
         raise UnsupportedFileError(
             path, f"unsupported file type '{suffix or '(none)'}' (supported: {', '.join(sorted(_LOADERS))})"
         )
-    kind, _loader = _LOADERS[suffix]
+    kind = _LOADERS[suffix][0]
     if not data.strip():
         raise EmptyDocumentError(path, "empty file" if not data else "file contains only whitespace")
     limits = limits or ParseLimits(isolate=False)

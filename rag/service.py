@@ -153,16 +153,24 @@ class QAService:
         script = self._foreign_script(question)
         if script is not None:
             return _abstained(question, language, f"the question is written in {script} script, which the documents do not use"), []
-        if history:
-            deadline.check("rewriting the follow-up")
-        asked = self.standalone(question, history)
-        deadline.check("retrieval")
-        ranking = self.retriever.retrieve(asked, max(k, depth), sources)
-        deadline.check("answering")
+        asked, ranking = self._retrieve(question, history, max(k, depth), sources, deadline)
         answer = self._generate(asked, ranking[:k])
         if asked != question:
             answer = replace(answer, question=question, standalone=asked)
         return answer, ranking
+
+    def _retrieve(
+        self, question: str, history: Sequence[Turn], k: int, sources: Sequence[str] | None, deadline: Deadline
+    ) -> tuple[str, list[Passage]]:
+        """The standalone question and its ``k`` passages, the deadline checked before each stage
+        and before answering."""
+        if history:
+            deadline.check("rewriting the follow-up")
+        asked = self.standalone(question, history)
+        deadline.check("retrieval")
+        passages = self.retriever.retrieve(asked, k, sources)
+        deadline.check("answering")
+        return asked, passages
 
     def _generate(self, question: str, passages: list[Passage]) -> Answer:
         try:
@@ -194,12 +202,7 @@ class QAService:
             answer = _abstained(question, language, "the index holds no documents")
             yield AnswerEvent("final", answer.text, answer=answer)
             return
-        if history:
-            deadline.check("rewriting the follow-up")
-        asked = self.standalone(question, history)
-        deadline.check("retrieval")
-        passages = self.retriever.retrieve(asked, k, sources)
-        deadline.check("answering")
+        asked, passages = self._retrieve(question, history, k, sources, deadline)
         if not isinstance(self.generator, StreamingGenerator):
             answer = self._generate(asked, passages)
             if asked != question:

@@ -155,8 +155,8 @@ def check_row(checker: FaithfulnessChecker, row: object, line: int) -> dict[str,
         problem = "'id' must be a string or an integer"
     if problem is not None:
         return {"id": row_id if isinstance(row_id, str | int) and not isinstance(row_id, bool) else line, "error": f"line {line}: {problem}"}
-    assert isinstance(answer, str) and isinstance(passages, list)
-    result = checker.check(answer, [str(p) for p in passages], question if isinstance(question, str) else None)
+    assert isinstance(answer, str) and isinstance(passages, list)  # checked above (for mypy)
+    result = checker.check(answer, passages, question if isinstance(question, str) else None)
     statements = [{"text": v.statement.text, "supported": v.supported, "score": round(v.score, 4), "reason": v.reason} for v in result.verdicts]
     return {
         "id": row_id,
@@ -168,15 +168,17 @@ def check_row(checker: FaithfulnessChecker, row: object, line: int) -> dict[str,
     }
 
 
+def _numbered(stream: TextIO) -> Iterator[tuple[int, str]]:
+    return ((n, text) for n, text in enumerate(stream, start=1) if text.strip())
+
+
 def _lines(batch: Path) -> Iterator[tuple[int, str]]:
-    stream: TextIO
     if str(batch) == "-":
-        stream = sys.stdin
-        yield from ((n, text) for n, text in enumerate(stream, start=1) if text.strip())
+        yield from _numbered(sys.stdin)
         return
     try:
         with batch.open(encoding="utf-8") as stream:
-            yield from ((n, text) for n, text in enumerate(stream, start=1) if text.strip())
+            yield from _numbered(stream)
     except FileNotFoundError:
         raise click.BadParameter(f"no such file: {batch}", param_hint="--batch") from None
     except UnicodeDecodeError as exc:

@@ -41,7 +41,7 @@ def printable(text: str) -> str:
     file name cannot rewrite the line it is printed on."""
     if text.isprintable():
         return text
-    return "".join(ch if ch.isprintable() or ch == " " else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}") for ch in text)
+    return "".join(ch if ch.isprintable() else (f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}") for ch in text)
 
 
 class Context:
