@@ -58,7 +58,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.logistic import fit  # noqa: E402
 from eval.stats import auroc, balanced_accuracy  # noqa: E402
-from rag.checking import FEATURES, LexicalJudge  # noqa: E402
+from rag.checking import DEFAULT_SUPPORT_POLICY, FEATURES, LexicalJudge  # noqa: E402
 from rag.text.sentences import split_sentences  # noqa: E402
 from rag.text.tokenize import keyword_tokens  # noqa: E402
 
@@ -303,11 +303,17 @@ def main() -> None:
     if embedder is not None:
         variants["lexical + e5 similarity"] = list(range(len(FEATURES)))
     results: dict[str, object] = {"features": FEATURES, "variants": {}}
+    policies: list[tuple[str, np.ndarray, float, float | None]] = []
     for variant, columns in variants.items():
         w_part, bias = fit(xs[:, columns], ys, groups, steps=5000, signs=SIGNS[columns])
         weights = np.zeros(len(FEATURES))
         weights[columns] = w_part
-        threshold = mean_best_threshold(1 / (1 + np.exp(-(xs @ weights + bias))), ys, groups)
+        policies.append((f"{variant} (refitted here)", weights, float(bias), None))
+    # What users run: the policy shipped in rag/checking/policy.py (fitted on this tuning split when it was chosen).
+    policies.append(("lexical, shipped DEFAULT_SUPPORT_POLICY", np.asarray(DEFAULT_SUPPORT_POLICY.weights), DEFAULT_SUPPORT_POLICY.bias,
+                     DEFAULT_SUPPORT_POLICY.threshold))
+    for variant, weights, bias, fixed in policies:
+        threshold = fixed if fixed is not None else mean_best_threshold(1 / (1 + np.exp(-(xs @ weights + bias))), ys, groups)
         entry: dict[str, object] = {
             "weights": [round(float(v), 3) for v in weights], "bias": round(float(bias), 3), "threshold": round(float(threshold), 3), "sets": {}
         }

@@ -33,6 +33,7 @@ __all__ = [
     "EmbedderInfo",
     "AnswerEvent",
     "Statement",
+    "SkippedText",
     "SupportEvidence",
     "StatementVerdict",
     "FaithfulnessResult",
@@ -354,12 +355,47 @@ class AnswerEvent:
 
 @dataclass(frozen=True, slots=True)
 class Statement:
-    """One sentence of an answer, without its citation markers; ``start``/``end`` locate it in the answer."""
+    """One sentence of an answer, without its citation markers; ``start``/``end`` locate it in the answer.
+
+    ``lead`` counts the characters of ``text`` that only frame the claim ("根据文档，", "According
+    to the passage, "): the judge checks :attr:`claim`, the rest. ``asks`` is the question the
+    statement answers when it says so itself ("Who acquired Instagram: Facebook." or a question
+    sentence just before it): its words are the question's, not evidence to find.
+    """
 
     text: str
     start: int
     end: int
     markers: tuple[int, ...] = ()
+    lead: int = 0
+    asks: str = ""
+
+    @property
+    def claim(self) -> str:
+        """What is checked: the text without its framing lead, after the question it answers when
+        that question is a sentence of its own ("Who acquired Instagram?" + "Facebook.")."""
+        claim = self.text[self.lead :].strip()
+        return claim if not self.asks or self.asks in claim else f"{self.asks} {claim}"
+
+    def question(self, asked: str | None) -> str | None:
+        """The question to discount when judging it: the one asked and the one it carries."""
+        return " ".join(q for q in (asked, self.asks) if q) or None
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedText:
+    """A stretch of an answer that makes no claim, so is not judged: ``reason`` is ``"meta"`` (it
+    announces or closes the answer: "Here is a concise summary:", "以下是要点："), ``"framing"``
+    (a lead that says where the claim comes from: "根据文档，"), ``"question"`` or ``"heading"``."""
+
+    text: str
+    start: int
+    end: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """As reports and ``rag check`` show it: ``{"text", "reason"}``."""
+        return {"text": self.text, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -431,6 +467,7 @@ class FaithfulnessResult:
     score: float
     reason: str | None = None
     judge: str = ""
+    skipped: tuple[SkippedText, ...] = ()  # what was not judged, and why
 
     @property
     def supported(self) -> int:

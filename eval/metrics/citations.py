@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from eval.metrics import MetricResult, nan
-from rag.checking import FaithfulnessChecker, split_statements
+from rag.checking import FaithfulnessChecker, extract_claims
 
 __all__ = ["citation_scores"]
 
@@ -29,7 +29,7 @@ def citation_scores(
     """(recall, precision) of an answer whose markers ``[n]`` point into ``cited`` (marker -> passage text)."""
     if abstained:
         return nan("citation_recall", "abstained"), nan("citation_precision", "abstained")
-    statements = split_statements(answer)
+    statements = extract_claims(answer).statements
     if not statements:
         reason = "the answer has no statements"
         return nan("citation_recall", reason), nan("citation_precision", reason)
@@ -46,15 +46,15 @@ def citation_scores(
             per_statement.append(entry)
             citations_total += len(dangling)
             continue
-        joint = checker.supports(statement.text, [cited[m] for m in markers], question)
+        joint = checker.supports(statement, [cited[m] for m in markers], question)
         supported_total += joint.supported
         citations_total += len(markers) + len(dangling)
         precise: list[int] = []
         if joint.supported and len(markers) > 1:
             for m in markers:
-                alone = checker.supports(statement.text, [cited[m]], question).supported
+                alone = checker.supports(statement, [cited[m]], question).supported
                 rest = [cited[o] for o in markers if o != m]
-                if alone or not checker.supports(statement.text, rest, question).supported:
+                if alone or not checker.supports(statement, rest, question).supported:
                     precise.append(m)
         elif joint.supported:
             precise = markers

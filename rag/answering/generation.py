@@ -7,7 +7,9 @@ The model-independent half of the LLM path (the LangChain half, which talks to t
    instructions: answer in the question's language, only from the passages, a marker after
    every sentence, and a plain "the documents don't say" when they don't.
 2. :func:`check_reply` (whole replies) and :func:`stream_checked` (token streams): the reply is
-   split into sentences (``rag.checking.split_statements``, Chinese and English); each
+   split into claims (``rag.checking.extract_claims``, Chinese and English): sentences that make
+   no claim (a meta-sentence such as "Here is a summary:", a question, a heading) are left out
+   and said in the notes, a framing lead ("根据文档，") is shown but not checked; each
    sentence's markers are resolved to passages (markers pointing at no passage are removed and
    reported), and the faithfulness checker judges the sentence against the passages it cites.
    A sentence that cites nothing is judged against all the passages and, when one supports it,
@@ -28,7 +30,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Literal
 
 from rag.answering.policy import abstention
-from rag.checking import FaithfulnessChecker, Statement, split_statements
+from rag.checking import FaithfulnessChecker, SkippedText, Statement, extract_claims, split_statements
 from rag.domain import Answer, AnswerEvent, AnswerSentence, Citation, Passage
 from rag.text.language import abstain_message, detect_language
 
@@ -105,23 +107,34 @@ def _check_statement(
     """The checked sentence and the markers it used that point at no passage."""
     valid = [m for m in statement.markers if 1 <= m <= len(passages)]
     dangling = [m for m in statement.markers if m not in valid]
-    if statement.text.rstrip().endswith(("?", "？")):
-        return AnswerSentence(statement.text, tuple(valid), False, 0.0, "a question, not an answer (a heading copied from a passage?)"), dangling
     asked, written = detect_language(question), detect_language(statement.text)
     if asked in ("zh", "en") and written in ("zh", "en") and asked != written:
         reason = f"written in {_LANGUAGE_NAMES[written].split()[0]}, the question is in {_LANGUAGE_NAMES[asked].split()[0]}"
         return AnswerSentence(statement.text, tuple(valid), False, 0.0, reason), dangling
     if valid:
-        verdict = checker.supports(statement.text, [passages[m - 1].chunk.text for m in valid], question)
+        verdict = checker.supports(statement, [passages[m - 1].chunk.text for m in valid], question)
         reason = verdict.reason
         if verdict.evidence is not None:  # the checker numbers the cited passages 1..len(valid)
             reason = reason.replace(f"passage [{verdict.evidence.passage + 1}]", f"passage [{valid[verdict.evidence.passage]}]")
         return AnswerSentence(statement.text, tuple(valid), verdict.supported, round(verdict.score, 4), reason), dangling
-    verdict = checker.supports(statement.text, [p.chunk.text for p in passages], question)
+    verdict = checker.supports(statement, [p.chunk.text for p in passages], question)
     if verdict.supported and verdict.evidence is not None:
         found = verdict.evidence.passage + 1
         return AnswerSentence(statement.text, (found,), True, round(verdict.score, 4), f"cited no passage; {verdict.reason}"), dangling
     return AnswerSentence(statement.text, (), False, round(verdict.score, 4), f"cites no passage; {verdict.reason}"), dangling
+
+
+def _items(reply: str) -> list[Statement | SkippedText]:
+    """The reply's claims and the sentences left out as no claim, in reply order (framing leads,
+    which stay in their sentence, are not items)."""
+    claims = extract_claims(reply)
+    items: list[Statement | SkippedText] = [*claims.statements, *(s for s in claims.skipped if s.reason != "framing")]
+    return sorted(items, key=lambda item: item.start)
+
+
+def _left_out(skipped: SkippedText) -> str:
+    what = {"meta": "a sentence about the answer, not a claim", "question": "a question, not an answer", "heading": "a heading"}
+    return f"left out “{skipped.text[:60]}” ({what.get(skipped.reason, skipped.reason)})"
 
 
 def _said_no_answer(reply: str, statements: Sequence[Statement]) -> bool:
@@ -186,8 +199,11 @@ def check_reply(
         return _assemble(question, passages, [], [], generator=generator, said_no_answer=True)
     notes: list[str] = []
     kept = []
-    for statement in statements:
-        sentence, dangling = _check_statement(statement, question, passages, checker)
+    for item in _items(reply):
+        if isinstance(item, SkippedText):
+            notes.append(_left_out(item))
+            continue
+        sentence, dangling = _check_statement(item, question, passages, checker)
         if _released(sentence, dangling, unsupported, notes):
             kept.append(sentence)
     if not statements:
@@ -215,13 +231,16 @@ def stream_checked(
     language = detect_language(question)
     joiner = "" if language == "zh" else " "
     buffer = ""
-    done = 0  # statements of the buffer already decided
+    done = 0  # items (claims and left-out sentences) of the buffer already decided
     kept: list[AnswerSentence] = []
     notes: list[str] = []
     statements: list[Statement] = []
 
-    def decide(statement: Statement) -> Iterator[AnswerEvent]:
-        sentence, dangling = _check_statement(statement, question, passages, checker)
+    def decide(item: Statement | SkippedText) -> Iterator[AnswerEvent]:
+        if isinstance(item, SkippedText):
+            notes.append(_left_out(item))
+            return
+        sentence, dangling = _check_statement(item, question, passages, checker)
         if _released(sentence, dangling, unsupported, notes):
             shown = (joiner if kept else "") + sentence.text + "".join(f"[{m}]" for m in sentence.citations)
             kept.append(sentence)
@@ -234,15 +253,19 @@ def stream_checked(
         statements = split_statements(buffer)
         if not kept and _said_no_answer(buffer, statements):
             continue  # decided at the end: an abstention releases nothing
-        while done < len(statements) - 1:  # the last statement may still grow
-            yield from decide(statements[done])
+        if len(statements) < 2:
+            continue
+        items = _items(buffer)
+        growing = statements[-1].start  # the last sentence may still grow
+        while done < len(items) and items[done].start < growing:
+            yield from decide(items[done])
             done += 1
     statements = split_statements(buffer)
     if not kept and _said_no_answer(buffer, statements):
         answer = _assemble(question, passages, [], [], generator=generator, said_no_answer=True)
     else:
-        for statement in statements[done:]:
-            yield from decide(statement)
+        for item in _items(buffer)[done:]:
+            yield from decide(item)
         if not statements:
             notes.append("the model's reply was empty")
         answer = _assemble(question, passages, kept, notes, generator=generator)

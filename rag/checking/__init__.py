@@ -3,9 +3,12 @@
 The evaluation harness scores answers with it, and the LLM generator checks every sentence
 with it before releasing it, so both use the same code. Steps, each visible in the result:
 
-1. **Statements**: the answer split into sentences (``rag.checking.statements.split_statements`` over
+1. **Claims**: the answer split into sentences (``rag.checking.statements.split_statements`` over
    ``rag.text.sentences``, Chinese and English), citation markers ``[n]`` taken out of the text and
-   kept as the statement's citations.
+   kept as the statement's citations; then (``rag.checking.claims.extract_claims``) sentences that
+   make no claim skipped and reported (meta-sentences such as "Here is a concise summary:" or
+   "以下是要点：", questions, headings), framing leads such as "根据文档，" cut off, and a
+   question the statement carries ("Who acquired Instagram: Facebook.") kept to be discounted.
 2. **Support**, per statement, by a :class:`Judge`. The offline :class:`LexicalJudge` needs no
    language model: it finds the window of one or two consecutive passage sentences that holds
    most of the statement's content terms (``rag.text.terms``), then weighs
@@ -46,11 +49,12 @@ itself talks to a model, so it lives at the LangChain edge, ``rag.langchain_adap
 from __future__ import annotations
 
 from rag.checking.checker import FaithfulnessChecker, check_answer
+from rag.checking.claims import Claims, extract_claims
 from rag.checking.judge_prompt import JUDGE_INSTRUCTIONS, judge_messages, parse_judgement
 from rag.checking.judges import LexicalJudge
 from rag.checking.policy import DEFAULT_SUPPORT_POLICY, FEATURES, SIMILARITY_SUPPORT_POLICY, SupportPolicy
 from rag.checking.statements import MARKER_RE, split_statements
-from rag.domain import FaithfulnessResult, Statement, StatementVerdict, SupportEvidence
+from rag.domain import FaithfulnessResult, SkippedText, Statement, StatementVerdict, SupportEvidence
 from rag.protocols import Judge
 
 __all__ = [
@@ -59,15 +63,18 @@ __all__ = [
     "JUDGE_INSTRUCTIONS",
     "MARKER_RE",
     "SIMILARITY_SUPPORT_POLICY",
+    "Claims",
     "FaithfulnessChecker",
     "FaithfulnessResult",
     "Judge",
     "LexicalJudge",
+    "SkippedText",
     "Statement",
     "StatementVerdict",
     "SupportEvidence",
     "SupportPolicy",
     "check_answer",
+    "extract_claims",
     "judge_messages",
     "parse_judgement",
     "split_statements",

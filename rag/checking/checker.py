@@ -6,8 +6,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from rag.checking.claims import extract_claims
 from rag.checking.judges import LexicalJudge
-from rag.checking.statements import split_statements
 from rag.domain import FaithfulnessResult, Statement, StatementVerdict
 from rag.protocols import Judge
 
@@ -15,7 +15,9 @@ __all__ = ["FaithfulnessChecker", "check_answer"]
 
 
 class FaithfulnessChecker:
-    """Splits an answer into statements and has a :class:`Judge` check each against the passages."""
+    """Splits an answer into claims (:func:`rag.checking.claims.extract_claims`: meta-sentences,
+    questions and headings skipped, framing leads cut off) and has a :class:`Judge` check each
+    against the passages."""
 
     def __init__(self, judge: Judge | None = None) -> None:
         self.judge = judge or LexicalJudge()
@@ -31,18 +33,34 @@ class FaithfulnessChecker:
         """Score ``answer`` against ``passages`` (all of them; see :meth:`check_cited` for the cited ones)."""
         if abstained:
             return FaithfulnessResult((), math.nan, "abstained", self.judge.name)
-        statements = split_statements(answer)
+        statements, skipped = extract_claims(answer)
         if not statements:
-            return FaithfulnessResult((), math.nan, "the answer has no statements", self.judge.name)
+            reason = "the answer has no statements" if not skipped else "the answer makes no claim (only meta-sentences, questions or headings)"
+            return FaithfulnessResult((), math.nan, reason, self.judge.name, tuple(skipped))
         if not passages:
             verdicts = tuple(StatementVerdict(s, False, 0.0, "no passage to check against") for s in statements)
-            return FaithfulnessResult(verdicts, 0.0, None, self.judge.name)
-        judged = self.judge.judge([s.text for s in statements], passages, question)
+            return FaithfulnessResult(verdicts, 0.0, None, self.judge.name, tuple(skipped))
+        judged = self.judge_all(statements, passages, question)
         verdicts = tuple(_at(v, s) for v, s in zip(judged, statements))
-        return FaithfulnessResult(verdicts, sum(v.supported for v in verdicts) / len(verdicts), None, self.judge.name)
+        return FaithfulnessResult(verdicts, sum(v.supported for v in verdicts) / len(verdicts), None, self.judge.name, tuple(skipped))
 
-    def supports(self, statement: str, passages: Sequence[str], question: str | None = None) -> StatementVerdict:
-        """One statement against some passages (the citation metrics ask this for subsets of citations)."""
+    def judge_all(self, statements: Sequence[Statement], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
+        """Each statement's claim judged, with the question it carries discounted as well; one
+        judge call per distinct question (usually one)."""
+        groups: dict[str | None, list[int]] = {}
+        for i, statement in enumerate(statements):
+            groups.setdefault(statement.question(question), []).append(i)
+        out: list[StatementVerdict | None] = [None] * len(statements)
+        for asked, members in groups.items():
+            for i, verdict in zip(members, self.judge.judge([statements[i].claim for i in members], passages, asked)):
+                out[i] = verdict
+        return [v for v in out if v is not None]
+
+    def supports(self, statement: str | Statement, passages: Sequence[str], question: str | None = None) -> StatementVerdict:
+        """One statement against some passages (the citation metrics ask this for subsets of
+        citations); a :class:`Statement` is judged by its claim, with the question it carries."""
+        if isinstance(statement, Statement):
+            return self.judge.judge([statement.claim], passages, statement.question(question))[0]
         return self.judge.judge([statement], passages, question)[0]
 
     def check_cited(
@@ -51,9 +69,9 @@ class FaithfulnessChecker:
         """Each statement against the passages its markers cite (``passages`` maps marker to text);
         ``None`` for a statement that cites nothing it can be checked against."""
         out: list[tuple[Statement, StatementVerdict | None]] = []
-        for statement in split_statements(answer):
+        for statement in extract_claims(answer).statements:
             cited = [passages[m] for m in statement.markers if m in passages]
-            out.append((statement, _at(self.supports(statement.text, cited, question), statement) if cited else None))
+            out.append((statement, _at(self.supports(statement, cited, question), statement) if cited else None))
         return out
 
 

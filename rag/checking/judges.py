@@ -15,35 +15,101 @@ from functools import lru_cache
 import numpy as np
 
 from rag.checking.policy import DEFAULT_SUPPORT_POLICY, SIMILARITY_SUPPORT_POLICY, SupportPolicy
+from rag.checking.quantities import DateFact, Quantity, facts
 from rag.domain import Statement, StatementVerdict, SupportEvidence
 from rag.protocols import Embedder
 from rag.text.sentences import split_sentences
-from rag.text.terms import contains_term, content_terms
+from rag.text.terms import ZH_STOP, content_terms
+from rag.text.tokenize import keyword_tokens
 
 __all__ = ["LexicalJudge"]
 
-_NUMBER_RE = re.compile(r"\d+(?:[.,]\d+)*")
 _LATIN = "A-Za-z\u00c0-\u024f"
 _EN_NAME_RE = re.compile(
     rf"(?<![{_LATIN}0-9'])[A-Z][{_LATIN}'’-]*[a-z0-9\u00df-\u024f][{_LATIN}0-9'’-]*|(?<![{_LATIN}0-9'])[A-Z]{{2,}}(?![{_LATIN}])"
 )
 _ZH_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _LIST_ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.)、）]|[（(]?[一二三四五六七八九十]+[、.）)]|[-*•·])\s*")
+_CJK_RE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_ALPHA_RE = re.compile(r"[a-z\u00c0-\u024f]+")
+_WORD_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+")
+# Single Chinese characters that are function words (beyond rag.text.terms.ZH_STOP): never evidence.
+_ZH_PARTICLES = frozenset("的了吗呢吧啊呀么哦嗯啦着过们地得")
+_ZH_FUNCTION_CHARS = frozenset("着过们地得所而则并且即于乃之其此每各本该己自个些种样么呀哦嗯啦吗呢吧啊的了是有在和与及或对为把被从向到给让会能就都也还又很更最多几谁哪这那")
 
 
 def _weight(term: str) -> float:
     return 1.0 if term.isascii() else float(len(term))
 
 
-def _numbers(text: str, *, parts: bool = False) -> set[str]:
-    """The numbers of a text (``1,200`` as ``1200``). With ``parts`` (the passage side), also each
-    piece of a dotted number and its value without leading zeros, so that "2012" or "12" is found
-    in "2012.12:01" (a date written with dots), while a statement's "2012.12" still needs the whole."""
-    found = {m.group().replace(",", "").rstrip(".") for m in _NUMBER_RE.finditer(text)}
-    if parts:
-        pieces = {piece for number in found for piece in number.split(".") if piece}
-        found |= pieces | {piece.lstrip("0") or "0" for piece in pieces}
-    return found
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import snowballstemmer  # type: ignore[import-untyped]  # no type information shipped
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_stemmer().stemWord(word))
+
+
+@dataclass(frozen=True, slots=True)
+class _Lexicon:
+    """A window's text as the checker matches against it: lower-cased, with the stems of its English words."""
+
+    lower: str
+    words: frozenset[str]
+    stems: frozenset[str]
+
+
+@lru_cache(maxsize=16384)
+def _lexicon(text: str) -> _Lexicon:
+    lower = text.lower()
+    words = frozenset(_WORD_RE.findall(lower))
+    return _Lexicon(lower, words, frozenset(_stem(w) for w in words if _ALPHA_RE.fullmatch(w)))
+
+
+def _holds(lexicon: _Lexicon, term: str) -> bool:
+    """Whether a window holds a statement's term: Chinese as a substring (segmentation cannot miss
+    it); an English word as a whole word or one with the same stem ("acquired" for "acquires",
+    never "meta" inside "metaverse"); anything else (digits, "e-mail") between word boundaries."""
+    if _CJK_RE.search(term):
+        return term in lexicon.lower
+    term = term.lower()
+    if _ALPHA_RE.fullmatch(term):
+        return term in lexicon.words or _stem(term) in lexicon.stems
+    return re.search(rf"(?<![a-z0-9\u00c0-\u024f]){re.escape(term)}(?![a-z0-9\u00c0-\u024f])", lexicon.lower) is not None
+
+
+def _statement_terms(statement: str, asked: str) -> list[str]:
+    """The statement's content terms (:func:`rag.text.terms.content_terms`) and its single-character
+    Chinese words, which content terms drop: those that are not function words (a verb "涨"), and,
+    when there is a question, any that is not a word of the question nor a particle (the answer
+    "中" to "中国的简称是什么?")."""
+    terms = content_terms(statement)
+    if _CJK_RE.search(statement):
+        asked_tokens = set(keyword_tokens(asked)) if asked else set()
+        for token in keyword_tokens(statement):
+            if len(token) != 1 or not _CJK_RE.match(token) or token in terms or token in _ZH_PARTICLES:
+                continue
+            if (token not in ZH_STOP and token not in _ZH_FUNCTION_CHARS) or (asked and token not in asked_tokens):
+                terms.append(token)
+    return terms
+
+
+@lru_cache(maxsize=4096)
+def _question_words(asked: str) -> tuple[str, ...]:
+    """The question's Chinese words of two or more characters, longest first."""
+    return tuple(sorted({t for t in keyword_tokens(asked) if len(t) > 1 and _CJK_RE.match(t)}, key=len, reverse=True))
+
+
+def _holds_char(window: str, char: str, asked: str) -> bool:
+    """A single Chinese character in a window, outside the question's own words (the answer "中"
+    is not found in the "中国" that the question asks about)."""
+    for word in _question_words(asked):
+        window = window.replace(word, " ")
+    return char in window
 
 
 @lru_cache(maxsize=4096)
@@ -69,7 +135,8 @@ _PAUSE_RE = re.compile(r"[,;:()\[\]{}\"“”‘’«»—–、，；：（）�
 
 
 def _segments(text: str) -> list[list[str]]:
-    """The lower-cased words (Chinese: characters) of each stretch between punctuation."""
+    """The lower-cased words (Chinese: characters) of each stretch between punctuation; words as
+    written, not stems (measured: stems here cost paraphrase-en AUROC 0.01 on the reporting split)."""
     return [units for part in _PAUSE_RE.split(text) if (units := [u.lower() for u in _UNIT_RE.findall(part)])]
 
 
@@ -78,8 +145,9 @@ def _pairs(text: str) -> list[tuple[str, str]]:
     return [pair for units in _segments(text) for pair in zip(units, units[1:])]
 
 
-def _pair_coverage(pairs: Sequence[tuple[str, str]], window_pairs: set[tuple[str, str]]) -> float:
-    return sum(p in window_pairs for p in pairs) / len(pairs) if pairs else 1.0
+@lru_cache(maxsize=16384)
+def _window_pairs(text: str) -> frozenset[tuple[str, str]]:
+    return frozenset(_pairs(text))
 
 
 def _windows(passage: str) -> list[tuple[int, int]]:
@@ -88,12 +156,21 @@ def _windows(passage: str) -> list[tuple[int, int]]:
     return spans + [(a[0], b[1]) for a, b in zip(spans, spans[1:])]
 
 
-def _coverage(terms: Sequence[str], text: str) -> tuple[float, list[str]]:
+def _coverage(terms: Sequence[str], found: set[str]) -> tuple[float, list[str]]:
     if not terms:
         return 1.0, []
-    missing = [t for t in terms if not contains_term(text, t)]
+    missing = [t for t in terms if t not in found]
     total = sum(_weight(t) for t in terms)
     return 1.0 - sum(_weight(t) for t in missing) / total, missing
+
+
+def _said(item: Quantity | DateFact, window: str) -> bool:
+    found = facts(window)
+    return found.holds_date(item) if isinstance(item, DateFact) else found.holds(item)
+
+
+def _display(item: Quantity | DateFact) -> str:
+    return item.display() if isinstance(item, DateFact) else item.value
 
 
 @dataclass
@@ -112,14 +189,26 @@ class LexicalJudge:
     def evidence(self, statement: str, passages: Sequence[str], question: str | None = None) -> SupportEvidence | None:
         """The features of the best window for one statement (no similarity), or None without passages."""
         statement = _LIST_ITEM.sub("", statement)  # "2. 客服..." — the list number is layout, not a claim
-        terms = content_terms(statement)
         asked = question or ""
-        novel = [t for t in terms if not contains_term(asked, t)] if asked else terms
-        numbers = _numbers(statement) - _numbers(asked)
-        names = [n for n in _names(statement) if not contains_term(asked, n)]
+        terms = _statement_terms(statement, asked)
+        asked_lexicon = _lexicon(asked)
+        novel = [t for t in terms if not _holds(asked_lexicon, t)] if asked else terms
+        # Quantities and dates, compared by value and unit; those the question already says are not the answer's.
+        asked_values = facts(asked).values if asked else frozenset()
+        stated = facts(statement)
+        items: list[Quantity | DateFact] = [q for q in stated.quantities if q.value not in asked_values]
+        items += [d for d in stated.dates if not {str(v) for v in (d.year, d.month, d.day) if v is not None} <= asked_values]
+        surfaces = [statement[i.start : i.end] for i in items]
+        surface_lexicons = [_lexicon(text) for text in surfaces]
+        owners = {t: [k for k, lexicon in enumerate(surface_lexicons) if _holds(lexicon, t)] for t in terms}
+        names = [n for n in _names(statement) if not _holds(asked_lexicon, n)]
+        name_owners = {n: [k for k, lexicon in enumerate(surface_lexicons) if _holds(lexicon, n)] for n in names}
+        surface_units = [{u.lower() for u in _UNIT_RE.findall(text)} for text in surfaces]
         asked_pairs = set(_pairs(asked))
         segments = _segments(statement)
         pairs = [p for units in segments for p in zip(units, units[1:]) if p not in asked_pairs]  # what the answer adds
+        pair_owners = {p: [k for k, units in enumerate(surface_units) if p[0] in units and p[1] in units] for p in pairs}
+        pair_touches = {p: [k for k, units in enumerate(surface_units) if p[0] in units or p[1] in units] for p in pairs}
         best: tuple[float, ...] | None = None
         found: SupportEvidence | None = None
         sentence_coverage = 0.0
@@ -128,14 +217,25 @@ class LexicalJudge:
             singles = len(windows) // 2 + 1  # _windows lists the single sentences first
             for position, (start, end) in enumerate(windows):
                 window = passage[start:end]
-                coverage, missing = _coverage(terms, window)
-                novel_coverage, _ = _coverage(novel, window)
+                lexicon = _lexicon(window)
+                said = [_said(item, window) for item in items]
+                # said by value, in other words ("1,200" for "一千二百"): its neighbours cannot sit beside the same text
+                reworded = [ok and text.lower() not in lexicon.lower for ok, text in zip(said, surfaces)]
+                held = {
+                    t for t in terms
+                    if (_holds_char(window, t, asked) if len(t) == 1 and _CJK_RE.match(t) else _holds(lexicon, t)) or any(said[k] for k in owners[t])
+                }
+                coverage, missing = _coverage(terms, held)
+                novel_coverage, _ = _coverage(novel, held)
                 if position < singles:
                     sentence_coverage = max(sentence_coverage, novel_coverage)
-                missing_numbers = tuple(sorted(numbers - _numbers(window, parts=True)))
-                missing_names = tuple(n for n in names if not contains_term(window, n))
-                window_pairs = set(_pairs(window))
-                pair_coverage = _pair_coverage(pairs, window_pairs)
+                missing_numbers = tuple(sorted({_display(item) for item, ok in zip(items, said) if not ok}))
+                missing_names = tuple(n for n in names if not _holds(lexicon, n) and not any(said[k] for k in name_owners[n]))
+                window_pairs = _window_pairs(window)
+                pair_coverage = (
+                    sum(p in window_pairs or any(said[k] for k in pair_owners[p]) or any(reworded[k] for k in pair_touches[p]) for p in pairs) / len(pairs)
+                    if pairs else 1.0
+                )
                 rank = (
                     novel_coverage + coverage + pair_coverage - 0.5 * bool(missing_numbers) - 0.5 * bool(missing_names),
                     -(end - start),

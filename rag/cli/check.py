@@ -121,8 +121,10 @@ def check(
             "supported_by_citations": None if cited_verdict is None else cited_verdict.supported,
         })
     score = None if math.isnan(result.score) else round(result.score, 4)
+    skipped = [s.to_dict() for s in result.skipped]
     if as_json:
-        click.echo(json.dumps({"faithfulness": score, "reason": result.reason, "judge": result.judge, "statements": rows}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"faithfulness": score, "reason": result.reason, "judge": result.judge, "statements": rows, "skipped": skipped},
+                              ensure_ascii=False, indent=2))
     else:
         if score is None:
             click.echo(f"faithfulness: n/a ({result.reason})")
@@ -134,6 +136,8 @@ def check(
             click.echo(f"       {row['reason']}")
             if row["supported_by_citations"] is False:
                 click.echo(f"       its citations {row['citations']} alone do not support it")
+        for item in skipped:
+            click.echo(f"  - not judged ({item['reason']}): {item['text']}")
     if score is not None and score < 1.0:
         sys.exit(EXIT_UNSUPPORTED)
 
@@ -164,7 +168,7 @@ def check_row(checker: FaithfulnessChecker, row: object, line: int) -> dict[str,
         "score": min(round(v.score, 4) for v in result.verdicts) if result.verdicts else None,
         "faithfulness": None if math.isnan(result.score) else round(result.score, 4),
         "statements": statements,
-        "skipped": [],  # statement extraction skips nothing yet (claims, not sentences: issue 13, point 1)
+        "skipped": [s.to_dict() for s in result.skipped],
     }
 
 

@@ -57,6 +57,7 @@ def test_batch_checks_every_row_in_order_and_reports_malformed_rows(tmp_path: Pa
         {"id": "swapped", "answer": "提现一般需要5个工作日。", "passages": [FAQ]},
         {"id": 7, "answer": "", "passages": [FAQ]},  # no statements: supported, score null
         {"id": "no-passages", "answer": "客服全天在线。", "passages": []},
+        {"id": "meta", "answer": "以下是文档的摘要：根据文档，客服全天在线。希望对您有帮助。", "passages": [FAQ]},
     ]
     text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows[:2]) + "\n{not json\n" + "\n".join(
         json.dumps(r, ensure_ascii=False) for r in rows[2:]) + '\n{"id": "bad", "answer": 3, "passages": []}\n[1, 2]\n'
@@ -65,7 +66,7 @@ def test_batch_checks_every_row_in_order_and_reports_malformed_rows(tmp_path: Pa
     result = run_rag("check", "--batch", str(batch))
     assert result.returncode == 2, result.stderr  # a malformed row wins over an unsupported one
     out = lines(result.stdout)
-    assert [o["id"] for o in out] == ["good", "swapped", 3, 7, "no-passages", "bad", 7]  # input order; line numbers for rows without an id
+    assert [o["id"] for o in out] == ["good", "swapped", 3, 7, "no-passages", "meta", "bad", 7]  # input order; line numbers for rows without an id
     checked = {o["id"]: Checked.model_validate(o) for o in out if "error" not in o}
     refused = [Refused.model_validate(o) for o in out if "error" in o]
     assert checked["good"].supported and checked["good"].faithfulness == 1.0 and checked["good"].score is not None
@@ -73,8 +74,11 @@ def test_batch_checks_every_row_in_order_and_reports_malformed_rows(tmp_path: Pa
     assert "number '5' not there" in checked["swapped"].statements[0].reason
     assert checked[7].supported and checked[7].score is None and checked[7].faithfulness is None and checked[7].statements == []
     assert not checked["no-passages"].supported and checked["no-passages"].statements[0].reason == "no passage to check against"
+    meta = checked["meta"]  # the claim is judged; the lead and the courtesy are reported, not judged
+    assert meta.supported and [s.text for s in meta.statements] == ["以下是文档的摘要：根据文档，客服全天在线。"]
+    assert [(s.text, s.reason) for s in meta.skipped] == [("以下是文档的摘要：根据文档，", "framing"), ("希望对您有帮助。", "meta")]
     assert [r.error for r in refused] == ["line 3: not valid JSON (Expecting property name enclosed in double quotes: line 1 column 2 (char 1))",
-                                          "line 6: 'answer' must be a string", "line 7: a row must be a JSON object"]
+                                          "line 7: 'answer' must be a string", "line 8: a row must be a JSON object"]
     assert "checking" in result.stderr  # progress on stderr, never on stdout
 
 
