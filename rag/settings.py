@@ -93,6 +93,15 @@ class Settings(BaseSettings):
     unsupported: Literal["flag", "drop"] = Field(
         "flag", description="What happens to a generated sentence its passages do not support: flag it (supported: false) or drop it."
     )
+    judge: Literal["offline", "llm", "nli"] = Field(
+        "offline",
+        description="Who checks each statement (LLM answers in rag ask/chat/serve, rag eval, rag check): offline (the lexical "
+        "checker, no model), llm (the configured language model) or nli (the cross-encoder judge_model).",
+    )
+    judge_model: str | None = Field(
+        None, description="For judge nli: a Hugging Face NLI or hallucination-detection cross-encoder (a local folder, or a name in the local cache)."
+    )
+    judge_threshold: float = Field(0.5, gt=0.0, lt=1.0, description="For judge nli: the support score (entailment probability) a statement needs.")
     fallback: Literal["none", "extractive"] = Field(
         "none", description="When the model fails (down, timeout, error): none (a clear error) or extractive (answer without it)."
     )
@@ -139,6 +148,8 @@ class Settings(BaseSettings):
             raise ValueError("generator 'openai' needs llm_base_url and llm_model (e.g. http://localhost:11434/v1 and qwen2.5)")
         if self.generator == "gguf" and not self.gguf_path:
             raise ValueError("generator 'gguf' needs gguf_path (a .gguf model file)")
+        if self.judge == "nli" and not self.judge_model:
+            raise ValueError("judge 'nli' needs judge_model (a local folder holding a Hugging Face NLI cross-encoder, or a cached model name)")
         return self
 
     @property

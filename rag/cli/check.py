@@ -31,14 +31,19 @@ def judge_for(factory: Factory, kind: str, *, similarity: bool = False) -> Judge
     """The judge the command asked for; --judge llm without a language model is a usage error."""
     if kind == "llm" and factory.settings.generator == "extractive":
         raise click.UsageError("--judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)")
+    if kind == "nli" and not factory.settings.judge_model:
+        raise click.UsageError("--judge nli needs a model: --judge-model NAME_OR_PATH (a local Hugging Face NLI cross-encoder)")
     return factory.judge(kind, similarity=similarity)
 
 
 def _judge_options(command: Any) -> Any:
     """--judge and the language model to judge with (rag check)."""
     options = [
-        click.option("--judge", "judge_kind", type=click.Choice(["offline", "llm"]), default="offline", show_default=True,
-                     help="offline: the lexical checker (no model). llm: the configured language model judges each statement."),
+        click.option("--judge", "judge_kind", type=click.Choice(["offline", "llm", "nli"]), default=None,
+                     help="offline: the lexical checker (no model). llm: the configured language model judges each statement. "
+                     "nli: an NLI cross-encoder (--judge-model). Default: setting judge, offline."),
+        click.option("--judge-model", default=None,
+                     help="With --judge nli: a local folder holding a Hugging Face NLI or hallucination-detection cross-encoder, or a name in the local cache."),
         click.option("--generator", type=click.Choice(["openai", "gguf"]), default=None, help="With --judge llm: which model backend (default: setting generator)."),
         click.option("--llm-base-url", default=None, help="With --judge llm: OpenAI-compatible server."),
         click.option("--llm-model", default=None, help="With --judge llm: model name on that server."),
@@ -68,7 +73,8 @@ def check(
     batch: Path | None,
     question: str | None,
     similarity: bool,
-    judge_kind: str,
+    judge_kind: str | None,
+    judge_model: str | None,
     generator: str | None,
     llm_base_url: str | None,
     llm_model: str | None,
@@ -95,7 +101,8 @@ def check(
         raise click.UsageError("--batch checks the answers in its file: give it without --context and --answer")
     if batch is None and (not contexts or answer is None):
         raise click.UsageError("give --context FILE (repeatable) and --answer TEXT, or --batch FILE.jsonl")
-    factory = obj.factory(generator=generator, llm_base_url=llm_base_url, llm_model=llm_model, gguf_path=gguf_path)
+    factory = obj.factory(generator=generator, llm_base_url=llm_base_url, llm_model=llm_model, gguf_path=gguf_path, judge_model=judge_model)
+    judge_kind = judge_kind or factory.settings.judge
     if batch is not None:
         with factory:
             checker = FaithfulnessChecker(judge_for(factory, judge_kind, similarity=similarity))

@@ -107,8 +107,10 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
 @click.option("-k", "--top-k", type=click.IntRange(1, 100), default=None, help="Passages the answer is drawn from (default: setting top_k, 5).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows.")
 @click.option("--fail-under", default=None, help="Comma-separated metric=fraction minimums, e.g. faithfulness=0.9,ndcg@10=0.95; exit status 3 when one falls short.")
-@click.option("--judge", "judge_kind", type=click.Choice(["offline", "llm"]), default="offline", show_default=True,
-              help="Who judges faithfulness and citations: the offline checker, or the configured language model (llm_* / gguf_* settings).")
+@click.option("--judge", "judge_kind", type=click.Choice(["offline", "llm", "nli"]), default=None,
+              help="Who judges faithfulness and citations (default: setting judge, offline): the offline checker, the configured language model "
+              "(llm_* / gguf_* settings), or an NLI cross-encoder (--judge-model).")
+@click.option("--judge-model", default=None, help="With --judge nli: a local folder holding a Hugging Face NLI cross-encoder, or a cached model name (setting judge_model).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (report.json's summary, thresholds, passed) instead of text.")
 @click.pass_obj
 def run(
@@ -122,7 +124,8 @@ def run(
     top_k: int | None,
     limit: int | None,
     fail_under: str | None,
-    judge_kind: str,
+    judge_kind: str | None,
+    judge_model: str | None,
     as_json: bool,
 ) -> None:
     """Answer every question of DATASET and score it; write report.json and report.html.
@@ -149,11 +152,11 @@ def run(
     base = obj.settings(top_k=top_k, generator=generator)
     index = index_dir or _default_index(dataset, base.index_dir)
     _prepare_index(obj, dataset, index, corpus_dir, quiet=as_json)
-    factory = obj.factory(index_dir=index, top_k=top_k, generator=generator)
+    factory = obj.factory(index_dir=index, top_k=top_k, generator=generator, judge_model=judge_model)
     settings = factory.settings
     with factory:
         service = factory.service()
-        checker = FaithfulnessChecker(judge_for(factory, judge_kind))
+        checker = FaithfulnessChecker(judge_for(factory, judge_kind or settings.judge))
         started = time.perf_counter()
         bar = tqdm(total=len(dataset.rows), unit="question", desc="evaluating", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
         def answered(n: int) -> None:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from ingest.pipeline import Ingestor
-    from rag.checking import Judge
+    from rag.checking import FaithfulnessChecker, Judge
+    from rag.checking.nli import CrossEncoderJudge
     from rag.followup import QuestionRewriter
     from rag.langchain_adapters import ChatModelGenerator
     from rag.local_llm import LocalGGUFServer
@@ -129,6 +130,7 @@ class Factory:
         self._embedder = embedder
         self._llm = llm
         self._llm_built = llm is not None
+        self._nli: CrossEncoderJudge | None = None
         self._server: LocalGGUFServer | None = None
 
     # -- models -------------------------------------------------------------------------------
@@ -161,21 +163,41 @@ class Factory:
             self._server = LocalGGUFServer(settings.gguf_path, context=settings.gguf_context, threads=settings.embed_threads)
             server = self._server
             model = build_chat_model(settings, base_url=server.base_url, model=server.model_name, api_key=server.api_key)
-            return ChatModelGenerator(model, unsupported=settings.unsupported, backend=f"gguf {settings.gguf_path.name}", serves_it=server)
-        return ChatModelGenerator(
-            build_chat_model(settings), unsupported=settings.unsupported,
-            backend=f"openai {settings.llm_model} at {redacted_url(settings.llm_base_url or '')}",
-        )
+            backend = f"gguf {settings.gguf_path.name}"
+            return ChatModelGenerator(model, unsupported=settings.unsupported, backend=backend, serves_it=server,
+                                      checker=self._answer_checker(model, backend))
+        model = build_chat_model(settings)
+        backend = f"openai {settings.llm_model} at {redacted_url(settings.llm_base_url or '')}"
+        return ChatModelGenerator(model, unsupported=settings.unsupported, backend=backend, checker=self._answer_checker(model, backend))
 
-    def judge(self, kind: Literal["offline", "llm"] | str = "offline", *, similarity: bool = False) -> Judge:
-        """The faithfulness judge: offline (lexical; with the embedder's similarity if asked) or the
-        configured language model (generator openai or gguf)."""
+    def _answer_checker(self, model: BaseChatModel, backend: str) -> FaithfulnessChecker:
+        """What checks the model's sentences before they are shown: the judge of setting ``judge``."""
+        from rag.checking import FaithfulnessChecker
+
+        if self.settings.judge == "llm":
+            from rag.langchain_adapters import ChatModelJudge
+
+            return FaithfulnessChecker(ChatModelJudge(model, backend=backend))
+        return FaithfulnessChecker(self.judge(self.settings.judge))
+
+    def judge(self, kind: Literal["offline", "llm", "nli"] | str = "offline", *, similarity: bool = False) -> Judge:
+        """The faithfulness judge: offline (lexical; with the embedder's similarity if asked), the
+        configured language model (generator openai or gguf), or nli (the cross-encoder
+        ``judge_model``, loaded once per factory)."""
         from rag.checking import LexicalJudge
 
         if kind == "offline":
             return LexicalJudge(self.embedder() if similarity else None)
+        if kind == "nli":
+            if self._nli is None:
+                from rag.checking.nli import CrossEncoderJudge
+
+                if not self.settings.judge_model:
+                    raise ConfigError("--judge nli needs a model: --judge-model NAME_OR_PATH (setting judge_model)")
+                self._nli = CrossEncoderJudge(self.settings.judge_model, threshold=self.settings.judge_threshold)
+            return self._nli
         if kind != "llm":
-            raise ConfigError(f"unknown judge {kind!r}: offline or llm")
+            raise ConfigError(f"unknown judge {kind!r}: offline, llm or nli")
         llm = self.llm()
         if llm is None:
             raise ConfigError("--judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)")

@@ -115,6 +115,21 @@ def test_fail_under_exits_3_and_compare_shows_what_changed(evaluated: tuple[Path
     assert "metric" in text and "before" in text
 
 
+def test_eval_scores_faithfulness_with_the_nli_judge(evaluated: tuple[Path, Path, dict[str, object]]) -> None:
+    from tests.tools.tiny_nli import tiny_nli
+
+    root, dataset, _report = evaluated
+    model = tiny_nli(root / "nli-refuses", labels={0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}, favour=0)
+    result = run_rag("eval", "run", str(dataset), "--index", str(root / "idx"), "--out", str(root / "out-nli"),
+                     "--judge", "nli", "--judge-model", str(model), cwd=root, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((root / "out-nli" / "report.json").read_text(encoding="utf-8"))
+    assert report["config"]["judge"] == "nli nli-refuses"
+    answered = [r for r in report["rows"] if not r["abstained"]]
+    assert answered and all(r["metrics"]["faithfulness"] == 0.0 for r in answered)  # the judge refuses every statement
+    assert all("nli nli-refuses" in s["reason"] for r in answered for s in r["statements"])
+
+
 def test_bad_thresholds_and_datasets_give_one_line_errors(tmp_path: Path) -> None:
     dataset = _dataset(tmp_path / "d.jsonl", ROWS[:1])
     percent = run_rag("eval", str(dataset), "--fail-under", "faithfulness=90")

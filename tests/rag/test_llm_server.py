@@ -79,6 +79,18 @@ def test_openai_backend_answers_with_checked_citations(index: Path, server: Loca
     assert any(s["supported"] for s in answer["sentences"])  # type: ignore[union-attr]
 
 
+def test_the_answer_path_checks_with_the_nli_judge_when_set(index: Path, server: LocalGGUFServer, tmp_path: Path) -> None:
+    from tests.tools.tiny_nli import tiny_nli
+
+    model = tiny_nli(tmp_path / "refuses", labels={0: "CONTRADICTION", 1: "NEUTRAL", 2: "ENTAILMENT"}, favour=0)
+    env = {"RAG_LLM_API_KEY": server.api_key, "RAG_JUDGE": "nli", "RAG_JUDGE_MODEL": str(model)}
+    answer = _ask(index, "比特币交易客服能提供哪些服务?", "--generator", "openai", "--llm-base-url", server.base_url, "--llm-model", "qwen", env=env)
+    # a judge that refuses everything: every sentence checked by it, none supported, so the answer abstains
+    assert answer["abstained"], answer
+    sentences = answer.get("sentences") or []
+    assert sentences and all(not s["supported"] and "nli refuses" in s["reason"] for s in sentences)  # type: ignore[union-attr]
+
+
 def test_unsupported_sentences_never_reach_the_reader_with_drop(index: Path, server: LocalGGUFServer) -> None:
     env = {"RAG_LLM_API_KEY": server.api_key}
     answer = _ask(index, "比特币的总量上限是多少?", "--generator", "openai", "--llm-base-url", server.base_url, "--llm-model", "qwen",
@@ -203,7 +215,7 @@ def test_rag_check_with_the_llm_judge(server: LocalGGUFServer, tmp_path: Path) -
                      env={**QUICK, "RAG_LLM_API_KEY": server.api_key}, timeout=300)
     assert result.returncode in (0, 3), result.stdout + result.stderr  # not a crash (1) or a usage error (2)
     data = json.loads(result.stdout)
-    assert set(data) == {"faithfulness", "reason", "judge", "statements"}
+    assert set(data) == {"faithfulness", "reason", "judge", "statements", "skipped"}
     assert data["judge"] == f"llm:openai qwen at {server.base_url}"
     assert data["reason"] is None  # a score was computed (it is n/a only for no statements or an abstention)
     (statement,) = data["statements"]

@@ -66,7 +66,7 @@ def test_batch_checks_every_row_in_order_and_reports_malformed_rows(tmp_path: Pa
     result = run_rag("check", "--batch", str(batch))
     assert result.returncode == 2, result.stderr  # a malformed row wins over an unsupported one
     out = lines(result.stdout)
-    assert [o["id"] for o in out] == ["good", "swapped", 3, 7, "no-passages", "meta", "bad", 7]  # input order; line numbers for rows without an id
+    assert [o["id"] for o in out] == ["good", "swapped", 3, 7, "no-passages", "meta", "bad", 8]  # input order; line numbers for rows without an id
     checked = {o["id"]: Checked.model_validate(o) for o in out if "error" not in o}
     refused = [Refused.model_validate(o) for o in out if "error" in o]
     assert checked["good"].supported and checked["good"].faithfulness == 1.0 and checked["good"].score is not None

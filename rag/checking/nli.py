@@ -1,0 +1,162 @@
+"""A strong judge for users who have one: a Hugging Face NLI (or hallucination-detection)
+cross-encoder, run through sentence-transformers' :class:`~sentence_transformers.CrossEncoder`.
+
+For each statement the passage windows most likely to hold it are preselected (one or two
+consecutive sentences, ranked by the share of the statement's terms they hold, as the offline
+judge reads them); a window longer than the model takes is cut into pieces that fit. The model
+reads (window, statement) as (premise, hypothesis) and the best window decides:
+
+- a model with labels (``config.id2label``): the label whose name says *entailment* (or
+  ``supported``/``consistent``/``faithful``) is support; neutral and contradiction are not. The
+  support score is the softmax probability of that label; supported when it is at least
+  ``threshold`` (0.5).
+- a model with one output (a hallucination or consistency score): the sigmoid of it is the
+  support score, supported at ``threshold`` or above.
+
+Nothing is downloaded here: ``model`` is a name the local Hugging Face cache already holds, or a
+folder. The model is loaded once, on the first statement, and runs on the CPU unless ``device``
+says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.checking.judges import _holds, _lexicon, _statement_terms, _windows
+from rag.domain import Statement, StatementVerdict, SupportEvidence
+from rag.errors import ConfigError
+
+__all__ = ["SUPPORT_LABELS", "CrossEncoderJudge"]
+
+SUPPORT_LABELS = ("entail", "support", "consistent", "faithful")  # a label whose name holds one of these is support
+
+
+@dataclass
+class CrossEncoderJudge:
+    """A :class:`rag.protocols.Judge` over an NLI cross-encoder (see the module docstring)."""
+
+    model: str | Path
+    threshold: float = 0.5
+    windows_per_statement: int = 3
+    batch_size: int = 16
+    device: str = "cpu"
+    name: str = field(default="", init=True)
+    _encoder: Any = field(default=None, init=False, repr=False)
+    _support: int | None = field(default=None, init=False, repr=False)  # the support label's index; None: one output
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ConfigError(f"the nli judge's threshold must be between 0 and 1, got {self.threshold}")
+        if not self.name:
+            self.name = f"nli {Path(str(self.model)).name or self.model}"
+
+    # -- the model ---------------------------------------------------------------------------
+
+    def _load(self) -> Any:
+        if self._encoder is not None:
+            return self._encoder
+        from sentence_transformers import CrossEncoder
+
+        try:
+            encoder = CrossEncoder(str(self.model), device=self.device, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot load the nli judge model {str(self.model)!r}: {exc}".rstrip()
+                + " (give a folder holding a Hugging Face sequence-classification model, or a name already in the local cache)"
+            ) from None
+        labels = {int(k): str(v) for k, v in (encoder.model.config.id2label or {}).items()}
+        outputs = int(encoder.model.config.num_labels)
+        if outputs == 1:
+            self._support = None
+        else:
+            found = [i for i, label in sorted(labels.items()) if any(word in label.lower() for word in SUPPORT_LABELS)]
+            if not found:
+                raise ConfigError(
+                    f"the nli judge model {str(self.model)!r} has labels {sorted(labels.values())}: none says entailment "
+                    f"(one of {', '.join(SUPPORT_LABELS)}), so its verdicts cannot be read"
+                )
+            self._support = found[0]
+        self._encoder = encoder
+        return encoder
+
+    def _budget(self, encoder: Any, statement: str) -> int:
+        """How many tokens of premise fit beside the statement."""
+        limit = int(getattr(encoder, "max_seq_length", None) or encoder.tokenizer.model_max_length or 512)
+        limit = min(limit, 4096)
+        return max(16, limit - len(encoder.tokenizer.tokenize(statement)) - 4)
+
+    def _pieces(self, encoder: Any, text: str, budget: int) -> list[tuple[int, int]]:
+        """The window cut into spans of at most ``budget`` tokens (at spaces where it can)."""
+        tokens = len(encoder.tokenizer.tokenize(text))
+        if tokens <= budget:
+            return [(0, len(text))]
+        parts = math.ceil(tokens / budget)
+        size = math.ceil(len(text) / parts)
+        spans, start = [], 0
+        while start < len(text):
+            end = min(len(text), start + size)
+            if end < len(text):
+                space = text.rfind(" ", start + size // 2, end)
+                end = space if space > start else end
+            spans.append((start, end))
+            start = end
+        return spans
+
+    # -- judging -----------------------------------------------------------------------------
+
+    def _candidates(self, statement: str, passages: Sequence[str], question: str | None) -> list[tuple[int, int, int]]:
+        terms = _statement_terms(statement, question or "")
+        ranked: list[tuple[float, int, int, int]] = []
+        for index, passage in enumerate(passages):
+            for start, end in _windows(passage):
+                lexicon = _lexicon(passage[start:end])
+                share = sum(_holds(lexicon, t) for t in terms) / len(terms) if terms else 0.0
+                ranked.append((-share, end - start, index, start))
+        ranked.sort()
+        chosen = ranked[: self.windows_per_statement]
+        return [(index, start, start + length) for _, length, index, start in chosen]
+
+    def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
+        if not statements:
+            return []
+        if not passages:
+            return [StatementVerdict(Statement(s, 0, len(s)), False, 0.0, "no passage to check against") for s in statements]
+        encoder = self._load()
+        pairs: list[tuple[str, str]] = []
+        owners: list[tuple[int, int, int, int]] = []  # (statement, passage, start, end) per pair
+        for n, statement in enumerate(statements):
+            budget = self._budget(encoder, statement)
+            for index, start, end in self._candidates(statement, passages, question):
+                window = passages[index][start:end]
+                for a, b in self._pieces(encoder, window, budget):
+                    pairs.append((window[a:b], statement))
+                    owners.append((n, index, start + a, start + b))
+        scores = self._scores(encoder, pairs)
+        best: dict[int, tuple[float, int, int, int]] = {}
+        for (n, index, start, end), score in zip(owners, scores):
+            if n not in best or score > best[n][0]:
+                best[n] = (score, index, start, end)
+        verdicts = []
+        for n, statement in enumerate(statements):
+            score, index, start, end = best.get(n, (0.0, 0, 0, 0))
+            supported = score >= self.threshold
+            where = f"passage [{index + 1}] chars {start}-{end}"
+            what = "entailment" if self._support is not None else "support"
+            reason = (f"supported by {where} ({self.name}: {what} {score:.2f})" if supported
+                      else f"not supported: best match {where} ({self.name}: {what} {score:.2f})")
+            evidence = SupportEvidence(index, start, end, math.nan, math.nan, math.nan, math.nan, math.nan)
+            verdicts.append(StatementVerdict(Statement(statement, 0, len(statement)), supported, float(score), reason, evidence))
+        return verdicts
+
+    def _scores(self, encoder: Any, pairs: list[tuple[str, str]]) -> list[float]:
+        if not pairs:
+            return []
+        if self._support is None:
+            raw = encoder.predict(pairs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True)
+            return [float(v) for v in raw.reshape(-1)]  # CrossEncoder applies a sigmoid to a one-output model
+        probabilities = encoder.predict(pairs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True, apply_softmax=True)
+        return [float(row[self._support]) for row in probabilities]
