@@ -52,7 +52,10 @@ class FaithfulnessChecker:
             groups.setdefault(statement.question(question), []).append(i)
         out: list[StatementVerdict | None] = [None] * len(statements)
         for asked, members in groups.items():
-            for i, verdict in zip(members, self.judge.judge([statements[i].claim for i in members], passages, asked)):
+            verdicts = self.judge.judge([statements[i].claim for i in members], passages, asked)
+            if len(verdicts) != len(members):
+                raise RuntimeError(f"judge {self.judge.name} returned {len(verdicts)} verdicts for {len(members)} statements")
+            for i, verdict in zip(members, verdicts):
                 out[i] = verdict
         return [v for v in out if v is not None]
 

@@ -38,7 +38,7 @@ class Claims(NamedTuple):
 _SOURCE_EN = (
     r"(?:(?:the|this|these|those|that|your|my|our)\s+)?(?:(?:provided|given|above|following|retrieved|cited|attached|available|supplied|quoted|original|source)\s+)?"
     r"(?:passages?|documents?|documentation|docs|texts?|articles?|context|sources?|excerpts?|materials?|information|faq|paragraphs?|reference(?:s)?|content|snippets?|summary)"
-    r"(?:\s+(?:provided|given|above|below|supplied))?(?:\s*\[\d{1,3}\])*"
+    r"(?![\w-])(?:\s+(?:provided|given|above|below|supplied)\b)?(?:\s*\[\d{1,3}\])*"
 )
 _SOURCE_ZH = (
     r"(?:所?(?:提供|给出|给定|检索到|引用)的?)?(?:上述|以上|上面|这些|这篇|该|本|此|所给)?(?:的)?"
@@ -53,9 +53,9 @@ _FRAMING = re.compile(
     "|".join(
         [
             # According to the passage, / Based on the provided documents, / As stated in the text,
-            rf"(?:according\s+to|based\s+(?:on|upon)|as\s+(?:stated|described|mentioned|noted|explained|shown|indicated|given|per)\s+(?:in|by)|as\s+per|per|from|in|going\s+by)\s+{_SOURCE_EN}\s*[,:;—–-]\s*",
+            rf"(?:according\s+to|based\s+(?:on|upon)|as\s+(?:stated|described|mentioned|noted|explained|shown|indicated|given|per)\s+(?:in|by)|as\s+per|per|from|in|going\s+by)\s+{_SOURCE_EN}\s*(?:[,;—–]|[:：](?!\d))\s*",
             # The passage states that / The document says: / The text mentions,
-            rf"{_SOURCE_EN}\s+{_SAY_EN}(?:\s+that\b|\s*[,:])\s*",
+            rf"{_SOURCE_EN}\s+{_SAY_EN}(?:\s+that\b|\s*,|\s*[:：](?!\d))\s*",
             r"(?:the|this)\s+(?:passage|document|text|article|context|excerpt|source)s?\s+(?:states?|says?)\s+",
             # In summary, / To sum up, / Overall, / In short:
             r"(?:in\s+(?:summary|short|brief|conclusion|sum|a\s+nutshell|other\s+words)|to\s+(?:summarize|summarise|sum\s+up|conclude)|overall|briefly|simply\s+put|in\s+essence|all\s+in\s+all)\s*[,:—–]\s*",
@@ -64,7 +64,7 @@ _FRAMING = re.compile(
             # 根据文档， / 根据所提供的资料中的信息， / 据文章所述， / 从上下文来看，
             rf"(?:根据|依据|按照|依照|据|基于|从|参考|结合){_SOURCE_ZH}(?:中的?(?:信息|内容|描述|说明|介绍|记载)?)?(?:所述|所示|所说|所言|的?(?:信息|内容|描述|说明|介绍|记载))?(?:来看|可知|可以看出|可以知道|显示|中|里)?\s*[，,：:]\s*",
             # 文档中提到， / 文章指出： / 原文写道
-            rf"{_SOURCE_ZH}(?:中|里)?(?:提到|指出|表示|说明|显示|写道|称|介绍|明确|强调|记载)(?:了|的是|说)?\s*[，,：:]?\s*",
+            rf"{_SOURCE_ZH}(?:中|里)?(?:提到|指出|表示|说明|显示|写道|称|介绍|明确|强调|记载)(?:了|的是|说)?\s*[，,：:]\s*",
             # 总之， / 综上所述， / 简而言之：
             r"(?:总之|总而言之|总的来说|总的说来|综上所述|综上|简而言之|简单来说|简单地说|概括来说|概括地说|概括而言|总结来说|总结一下|总体来说|总体而言|好的|当然)\s*[，,：:！!。]\s*",
         ]
@@ -74,9 +74,9 @@ _FRAMING = re.compile(
 
 # Presentational leads ending at a colon: "Here is a concise summary of the passage:", "以下是要点：".
 _PRESENT = re.compile(
-    r"(?:(?:sure|certainly|okay|ok|of\s+course)[,!.]?\s*)?(?:here\s+(?:is|are|'s|’s)|below\s+(?:is|are)|the\s+following\s+(?:is|are)|following\s+(?:is|are)|this\s+is|these\s+are)\b[^:：\n]{0,160}[:：]\s*"
-    r"|(?:以下|下面|下列|如下)(?:是|为|列出)?[^：:。\n]{0,60}[：:]\s*"
-    r"|[^：:。\n]{0,40}(?:如下|以下几点|以下几个方面)[：:]\s*",
+    r"(?:(?:sure|certainly|okay|ok|of\s+course)[,!.]?\s*)?(?:here\s+(?:is|are|'s|’s)|below\s+(?:is|are)|the\s+following\s+(?:is|are))\b[^:：\n\d]{0,160}[:：](?!\d)\s*"
+    r"|(?:以下|下面|下列|如下)(?:是|为|列出)?[^：:。\n\d]{0,60}[：:](?!\d)\s*"
+    r"|[^：:。\n\d]{0,40}(?:如下|以下几点|以下几个方面)[：:](?!\d)\s*",
     re.IGNORECASE,
 )
 
@@ -100,15 +100,14 @@ _COURTESY = re.compile(
 )
 
 _QUESTION_WORD = re.compile(
-    r"^(?:who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had)\b"
-    r"|谁|什么|哪|几|多少|何时|何地|为何|为什么|怎么|怎样|如何|是否|吗|呢",
+    r"^\s*(?:who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|can|could|will|would|should|has|have|had)\b"
+    r"|谁|什么|哪(?:个|些|里|儿|一|种|年|位|家)|多少|几(?:个|年|月|天|种|次|岁|点|位|家|号)|何时|何地|为何|为什么|怎么|怎样|如何",
     re.IGNORECASE,
 )
-_QA_SPLIT = re.compile(r"[:：]\s*")
+_QA_SPLIT = re.compile(r"[:：](?!\d)\s*")
 _ATX_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+\S")
 _EMPHASIS_LINE = re.compile(r"^\s*(?:\*\*|__)[^*_\n]+(?:\*\*|__)\s*[:：]?\s*$")
-_SECTION_ZH = re.compile(r"^\s*第[一二三四五六七八九十百\d]+[章节部分篇条]\s*\S{0,20}\s*$")
-_TERMINAL = re.compile(r"[.!?。！？;；…]\s*$")
+_SECTION_ZH = re.compile(r"^\s*第[一二三四五六七八九十百\d]+(?:章|节|部分|篇)(?:\s*[^\s\d，。,.;；:：！？!?]{1,15})?\s*$")
 _WORD = re.compile(r"[^\W\d_]+")
 _HAS_WORD = re.compile(r"\w")
 
@@ -123,22 +122,15 @@ def _only_meta(lead: str) -> bool:
 
 
 def _heading(answer: str, statement: Statement) -> bool:
-    """A line that is a heading: Markdown ``#``, a line all in bold, "第一章 …", or a short
-    Title-Case line without punctuation that more text follows."""
+    """A line that is a heading: Markdown ``#``, a line all in bold, "第一章 概述". A short line
+    without punctuation is not taken for one: it may be the answer ("Paris")."""
     line_start = answer.rfind("\n", 0, statement.start) + 1
     line_end = answer.find("\n", statement.end)
     line = answer[line_start : len(answer) if line_end < 0 else line_end]
     if line.strip() != answer[statement.start : statement.end].strip():
         return False  # the sentence is not a whole line
     text = line.strip()
-    if _ATX_HEADING.match(text) or _EMPHASIS_LINE.match(text) or _SECTION_ZH.match(text):
-        return True
-    if line_end < 0 or not answer[line_end:].strip() or _TERMINAL.search(text) or re.search(r"[,，、]", text):
-        return False
-    words = _WORD.findall(text)
-    if not words or len(words) > 8 or not all(w.isascii() for w in words):
-        return False
-    return all(w[0].isupper() for w in words if len(w) >= 4) and words[0][0].isupper() and text[:1] not in "-*•·0123456789("
+    return bool(_ATX_HEADING.match(text) or _EMPHASIS_LINE.match(text) or _SECTION_ZH.match(text))
 
 
 def _framing(text: str) -> int:
@@ -150,7 +142,7 @@ def _framing(text: str) -> int:
         if match is None or match.end() == lead:
             break
         lead = match.end()
-    colon = re.match(r"([^:：\n]{1,60})[:：]\s*", text[lead:])
+    colon = re.match(r"([^:：\n\d]{1,60})[:：](?!\d)\s*", text[lead:])
     if colon and _only_meta(colon.group(1)):
         lead += colon.end()
     return lead
@@ -159,8 +151,12 @@ def _framing(text: str) -> int:
 def _asks(text: str) -> str:
     """The question a "question: answer" statement carries ("Who acquired Instagram: Facebook.")."""
     parts = _QA_SPLIT.split(text, maxsplit=1)
-    if len(parts) == 2 and parts[1].strip() and _QUESTION_WORD.search(parts[0]) and len(parts[0]) <= 200:
-        return parts[0].strip()
+    if len(parts) == 2 and parts[1].strip() and len(parts[0]) <= 200:
+        asked = parts[0]
+        english = _QUESTION_WORD.match(asked) is not None and asked.isascii()
+        chinese = not asked.isascii() and _QUESTION_WORD.search(asked) is not None
+        if english or chinese:
+            return asked.strip()
     return ""
 
 

@@ -35,6 +35,7 @@ _ALPHA_RE = re.compile(r"[a-z\u00c0-\u024f]+")
 _WORD_RE = re.compile(r"[a-z0-9\u00c0-\u024f]+")
 # Single Chinese characters that are function words (beyond rag.text.terms.ZH_STOP): never evidence.
 _ZH_PARTICLES = frozenset("的了吗呢吧啊呀么哦嗯啦着过们地得")
+_ZH_PLACES = frozenset("中上下前后里内外左右东南西北")  # stop words in a question, an answer in a reply
 _ZH_FUNCTION_CHARS = frozenset("着过们地得所而则并且即于乃之其此每各本该己自个些种样么呀哦嗯啦吗呢吧啊的了是有在和与及或对为把被从向到给让会能就都也还又很更最多几谁哪这那")
 
 
@@ -85,15 +86,15 @@ def _holds(lexicon: _Lexicon, term: str) -> bool:
 def _statement_terms(statement: str, asked: str) -> list[str]:
     """The statement's content terms (:func:`rag.text.terms.content_terms`) and its single-character
     Chinese words, which content terms drop: those that are not function words (a verb "涨"), and,
-    when there is a question, any that is not a word of the question nor a particle (the answer
-    "中" to "中国的简称是什么?")."""
+    when there is a question, a character of place or direction that is not a word of the
+    question (the answer "中" to "中国的简称是什么?", "东" to "在哪边?")."""
     terms = content_terms(statement)
     if _CJK_RE.search(statement):
         asked_tokens = set(keyword_tokens(asked)) if asked else set()
         for token in keyword_tokens(statement):
             if len(token) != 1 or not _CJK_RE.match(token) or token in terms or token in _ZH_PARTICLES:
                 continue
-            if (token not in ZH_STOP and token not in _ZH_FUNCTION_CHARS) or (asked and token not in asked_tokens):
+            if (token not in ZH_STOP and token not in _ZH_FUNCTION_CHARS) or (asked and token in _ZH_PLACES and token not in asked_tokens):
                 terms.append(token)
     return terms
 

@@ -10,8 +10,9 @@ reads (window, statement) as (premise, hypothesis) and the best window decides:
   ``supported``/``consistent``/``faithful``) is support; neutral and contradiction are not. The
   support score is the softmax probability of that label; supported when it is at least
   ``threshold`` (0.5).
-- a model with one output (a hallucination or consistency score): the sigmoid of it is the
-  support score, supported at ``threshold`` or above.
+- a model with one output (a consistency score): the sigmoid of it is the support score,
+  supported at ``threshold`` or above; when its label names hallucination (``hallucinated``,
+  ``unsupported``, ``inconsistent``, ``unfaithful``) the score is read the other way (one minus it).
 
 Nothing is downloaded here: ``model`` is a name the local Hugging Face cache already holds, or a
 folder. The model is loaded once, on the first statement, and runs on the CPU unless ``device``
@@ -21,6 +22,7 @@ says otherwise.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +34,17 @@ from rag.errors import ConfigError
 
 __all__ = ["SUPPORT_LABELS", "CrossEncoderJudge"]
 
-SUPPORT_LABELS = ("entail", "support", "consistent", "faithful")  # a label whose name holds one of these is support
+# A label is support when one of its words is one of these, and none negates it ("not_entailment",
+# "non-entailment" are not support; "unsupported", "inconsistent" are other words).
+SUPPORT_LABELS = ("entailment", "entailed", "entails", "entail", "supported", "support", "supports", "consistent", "faithful")
+_NEGATIONS = frozenset({"not", "non", "no"})
+# A one-output model whose label names hallucination scores the opposite of support.
+_HALLUCINATION = ("hallucinat", "unsupported", "inconsistent", "unfaithful")
+
+
+def _is_support(label: str) -> bool:
+    words = set(re.findall(r"[a-z]+", label.lower()))
+    return bool(words & set(SUPPORT_LABELS)) and not words & _NEGATIONS
 
 
 @dataclass
@@ -47,6 +59,7 @@ class CrossEncoderJudge:
     name: str = field(default="", init=True)
     _encoder: Any = field(default=None, init=False, repr=False)
     _support: int | None = field(default=None, init=False, repr=False)  # the support label's index; None: one output
+    _inverted: bool = field(default=False, init=False, repr=False)  # a one-output model that scores hallucination
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
@@ -72,8 +85,9 @@ class CrossEncoderJudge:
         outputs = int(encoder.model.config.num_labels)
         if outputs == 1:
             self._support = None
+            self._inverted = any(word in " ".join(labels.values()).lower() for word in _HALLUCINATION)
         else:
-            found = [i for i, label in sorted(labels.items()) if any(word in label.lower() for word in SUPPORT_LABELS)]
+            found = [i for i, label in sorted(labels.items()) if _is_support(label)]
             if not found:
                 raise ConfigError(
                     f"the nli judge model {str(self.model)!r} has labels {sorted(labels.values())}: none says entailment "
@@ -85,7 +99,7 @@ class CrossEncoderJudge:
 
     def _budget(self, encoder: Any, statement: str) -> int:
         """How many tokens of premise fit beside the statement."""
-        limit = int(getattr(encoder, "max_seq_length", None) or encoder.tokenizer.model_max_length or 512)
+        limit = int(getattr(encoder, "max_seq_length", None) or getattr(encoder, "max_length", None) or encoder.tokenizer.model_max_length or 512)
         limit = min(limit, 4096)
         return max(16, limit - len(encoder.tokenizer.tokenize(statement)) - 4)
 
@@ -157,6 +171,7 @@ class CrossEncoderJudge:
             return []
         if self._support is None:
             raw = encoder.predict(pairs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True)
-            return [float(v) for v in raw.reshape(-1)]  # CrossEncoder applies a sigmoid to a one-output model
+            scores = [float(v) for v in raw.reshape(-1)]  # CrossEncoder applies a sigmoid to a one-output model
+            return [1.0 - v for v in scores] if self._inverted else scores
         probabilities = encoder.predict(pairs, batch_size=self.batch_size, show_progress_bar=False, convert_to_numpy=True, apply_softmax=True)
         return [float(row[self._support]) for row in probabilities]

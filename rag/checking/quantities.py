@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from functools import lru_cache
 
 __all__ = ["DateFact", "Facts", "Quantity", "facts"]
@@ -43,6 +43,14 @@ class DateFact:
     day: int | None
     start: int
     end: int
+
+    def valid(self) -> bool:
+        if self.month is not None and not 1 <= self.month <= 12:
+            return False
+        if self.day is None:
+            return True
+        longest = 31 if self.month is None else (29 if self.month == 2 else 30 if self.month in (4, 6, 9, 11) else 31)
+        return 1 <= self.day <= longest
 
     def within(self, other: DateFact) -> bool:
         """Whether ``other`` says every part of this date, the same way."""
@@ -73,6 +81,10 @@ class Facts:
         parts apart; "in 2012" says the year)."""
         if any(date.within(other) for other in self.dates):
             return True
+        if date.month is not None and any(
+            other.month is not None and (date.year is None or other.year is None or other.year == date.year) for other in self.dates
+        ):
+            return False  # the window dates that year otherwise: "March 5, 2012" does not say "May 3, 2012"
         return all(str(part) in self.values for part in (date.year, date.month, date.day) if part is not None)
 
 
@@ -83,7 +95,8 @@ _DIGITS = {"零": 0, "〇": 0, "○": 0, "一": 1, "二": 2, "两": 2, "三": 3,
 _SMALL = {"十": 10, "百": 100, "千": 1000}
 _BIG = {"万": 10_000, "亿": 100_000_000}
 _ZH_NUMERAL = re.compile(r"[零〇○一二两三四五六七八九十百千万亿]+")
-_NOT_NUMBERS = ("十分", "一一", "万一", "千万", "百万", "一点", "一下")
+_LONGEST_NUMERAL = 24  # characters; longer runs are not quantities anyone states
+_LONGEST_DIGITS = 40
 
 _EN_UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -122,13 +135,13 @@ _UNIT_AFTER = [
 ]
 _UNIT_AFTER_RE = [(re.compile(p, re.IGNORECASE), unit) for p, unit in _UNIT_AFTER]
 _UNIT_BEFORE = [
-    (re.compile(r"(?:at\s+)?(?:the\s+)?age\s+of\s*$|\baged\s*$|年龄(?:为|是)?\s*$|享年\s*$", re.IGNORECASE), "age"),
+    (re.compile(r"(?:\bat\s+)?(?:\bthe\s+)?\bage\s+of\s*$|\baged\s*$|年龄(?:为|是)?\s*$|享年\s*$", re.IGNORECASE), "age"),
     (re.compile(r"(?:us)?\$\s*$|us\$\s*$|美元\s*$", re.IGNORECASE), "usd"),
     (re.compile(r"[¥￥]\s*$|(?:rmb|cny)\s*$", re.IGNORECASE), "yuan"),
     (re.compile(r"百分之$"), "percent"),
 ]
 # Classifiers a Chinese numeral stands before (a lone 一 is a number only before one of them).
-_CLASSIFIER = re.compile(r"(?:个|岁|周岁|位|名|次|天|日|号|月|年|元|块|倍|家|种|项|条|人|本|张|只|件|周|星期|小时|分钟|秒|层|米|里|公里|克|斤|吨|届|期|季|场|轮|辆|台|所|座|部|篇|首|份|批|句|步|级|门|棵|头|匹|艘|架|间|栋|环|股|笔|例|处|段|节|章|集)")
+_CLASSIFIER = re.compile(r"(?:点钟|点|个|岁|周岁|位|名|次|天|日|号|月|年|元|块|倍|家|种|项|条|人|本|张|只|件|周|星期|小时|分钟|秒|层|米|里|公里|克|斤|吨|届|期|季|场|轮|辆|台|所|座|部|篇|首|份|批|句|步|级|门|棵|头|匹|艘|架|间|栋|环|股|笔|例|处|段|节|章|集)")
 
 _MONTHS = {
     "january": 1, "february": 2, "march": 3, "april": 4, "may": 5, "june": 6, "july": 7, "august": 8, "september": 9,
@@ -137,10 +150,10 @@ _MONTHS = {
 }
 _MONTH = r"(?P<mon>January|February|March|April|May|June|July|August|September|October|November|December|Jan\.?|Feb\.?|Mar\.?|Apr\.?|Jun\.?|Jul\.?|Aug\.?|Sept?\.?|Oct\.?|Nov\.?|Dec\.?)"
 _ORD = r"(?:st|nd|rd|th)?"
-_ZH_N = r"[\d零〇○一二两三四五六七八九十]+"
+_ZH_N = r"(?<![\d零〇○一二两三四五六七八九十])[\d零〇○一二两三四五六七八九十]{1,6}"
 _DATES = [
     re.compile(rf"(?P<y>{_ZH_N})\s*年\s*(?P<m>{_ZH_N})\s*月(?:\s*(?P<d>{_ZH_N})\s*[日号])?"),
-    re.compile(rf"(?<![\d年])(?P<m>{_ZH_N})\s*月\s*(?P<d>{_ZH_N})\s*[日号]"),
+    re.compile(rf"(?<!年)(?P<m>{_ZH_N})\s*月\s*(?P<d>{_ZH_N})\s*[日号]"),
     re.compile(rf"\b{_MONTH}\s+(?P<d>\d{{1,2}}){_ORD}\b(?:,?\s+(?P<y>\d{{4}})\b)?"),
     re.compile(rf"\b(?P<d>\d{{1,2}}){_ORD}\s+(?:of\s+)?{_MONTH}\b(?:,?\s+(?P<y>\d{{4}})\b)?"),
     re.compile(rf"\b{_MONTH}\s+(?:of\s+)?(?P<y>\d{{4}})\b"),
@@ -150,21 +163,27 @@ _DATES = [
 
 
 def _decimal(text: str) -> str | None:
+    digits = text.replace(",", "")
+    if len(digits) > _LONGEST_DIGITS:
+        return digits  # as written: a long run is compared as text, never rounded
     try:
-        value = Decimal(text.replace(",", ""))
+        value = Decimal(digits)
     except InvalidOperation:
         return None
     return _canonical(value)
 
 
+_PRECISE = Context(prec=_LONGEST_DIGITS + 20)
+
+
 def _canonical(value: Decimal) -> str:
-    text = format(value.normalize(), "f")
+    text = format(value.normalize(_PRECISE), "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def zh_value(numeral: str) -> int | None:
     """A Chinese numeral's value ("一千二百" -> 1200, "二〇一二" -> 2012, "十五" -> 15), None if it is not one."""
-    if not numeral or numeral[0] in "百千万亿":
+    if not numeral or numeral[0] in "百千万亿" or len(numeral) > _LONGEST_NUMERAL:
         return None
     if all(ch in _DIGITS for ch in numeral):
         return int("".join(str(_DIGITS[ch]) for ch in numeral)) if len(numeral) > 1 else _DIGITS[numeral]
@@ -193,6 +212,9 @@ def _en_value(words: str) -> int | None:
     total = current = 0
     for word in re.split(r"(?:\s+and\s+|[\s-]+)", words.lower()):
         if word in _EN_UNITS:
+            small = current % 100
+            if small and not (small % 10 == 0 and small >= 20 and _EN_UNITS[word] < 10):
+                return None  # "twenty twenty", "nineteen ninety": a year said in words, not a sum
             current += _EN_UNITS[word]
         elif word == "hundred":
             current = (current or 1) * 100
@@ -224,7 +246,7 @@ def _scaled(text: str, value: Decimal, end: int) -> tuple[Decimal, int]:
         return value, end
     word = (match.group(1) or match.group(2)).lower()
     scale = _ZH_SCALE.get(word) or _EN_SCALES[word]
-    return value * scale, match.end()
+    return value * _PRECISE.create_decimal(scale), match.end()
 
 
 def _digit_quantities(text: str, taken: list[tuple[int, int]]) -> list[Quantity]:
@@ -233,8 +255,8 @@ def _digit_quantities(text: str, taken: list[tuple[int, int]]) -> list[Quantity]
         if _inside(match.start(), match.end(), taken):
             continue
         raw = match.group()
-        if raw.count(".") > 1:  # a dotted run (a version, a date written with dots): as written
-            out.append(Quantity(raw, None, match.start(), match.end()))
+        if raw.count(".") > 1 or len(raw) > _LONGEST_DIGITS:  # a dotted run (a version, a date with dots) or a long one: as written
+            out.append(Quantity(raw.replace(",", ""), None, match.start(), match.end()))
             continue
         number = Decimal(raw.replace(",", ""))
         value, end = _scaled(text, number, match.end())
@@ -244,10 +266,10 @@ def _digit_quantities(text: str, taken: list[tuple[int, int]]) -> list[Quantity]
 
 
 def _zh_quantities(text: str, taken: list[tuple[int, int]]) -> list[Quantity]:
-    out = []
+    out: list[Quantity] = []
     for match in _ZH_NUMERAL.finditer(text):
         run, start, end = match.group(), match.start(), match.end()
-        if _inside(start, end, taken) or any(word in text[max(0, start - 1) : end + 1] for word in _NOT_NUMBERS):
+        if _inside(start, end, taken) or _inside(start, end, [(q.start, q.end) for q in out]) or _a_word(text, run, end):
             continue
         has_magnitude = any(ch in _SMALL or ch in _BIG for ch in run)
         follows = _CLASSIFIER.match(text, end) is not None
@@ -258,11 +280,29 @@ def _zh_quantities(text: str, taken: list[tuple[int, int]]) -> list[Quantity]:
         value = zh_value(run)
         if value is None:
             continue
+        decimal = _ZH_DECIMAL.match(text, end)
+        if decimal:  # 一点五 = 1.5
+            fraction = "".join(str(_DIGITS[ch]) for ch in decimal.group(1))
+            quantities_value = _canonical(_PRECISE.create_decimal(f"{value}.{fraction}"))
+            unit, start, end = _unit(text, start, decimal.end())
+            out.append(Quantity(quantities_value, unit, start, end))
+            continue
         unit, start, end = _unit(text, start, end)
         if unit is None and follows:
             end = _CLASSIFIER.match(text, end).end()  # type: ignore[union-attr]  # matched just above
         out.append(Quantity(str(value), unit, start, end))
     return out
+
+
+_ZH_DECIMAL = re.compile(r"点([零〇○一二三四五六七八九]{1,8})")
+
+
+def _a_word(text: str, run: str, end: int) -> bool:
+    """十分 ("very"), 一点 ("a little"), 一一 and the like: numerals that are words here."""
+    after = text[end : end + 2]
+    if run == "十" and after.startswith("分") and not after.startswith("分钟"):
+        return True
+    return run == "一" and after.startswith("点") and not (after.startswith("点钟") or _ZH_DECIMAL.match(text, end))
 
 
 def _en_quantities(text: str, taken: list[tuple[int, int]]) -> list[Quantity]:
@@ -302,7 +342,7 @@ def _dates(text: str) -> list[DateFact]:
             groups = match.groupdict()
             month = _MONTHS[groups["mon"].lower().rstrip(".")] if groups.get("mon") else _date_part(groups.get("m"))
             date = DateFact(_date_part(groups.get("y")), month, _date_part(groups.get("d")), match.start(), match.end())
-            if (date.month is not None and not 1 <= date.month <= 12) or (date.day is not None and not 1 <= date.day <= 31):
+            if not date.valid():
                 continue
             found.append(date)
     return sorted(found, key=lambda d: d.start)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from rag.cli.common import Context
+from rag.errors import RAGError
 
 if TYPE_CHECKING:
     from rag.checking import FaithfulnessChecker, Judge
@@ -167,7 +168,12 @@ def check_row(checker: FaithfulnessChecker, row: object, line: int) -> dict[str,
     if problem is not None:
         return {"id": row_id if isinstance(row_id, str | int) and not isinstance(row_id, bool) else line, "error": f"line {line}: {problem}"}
     assert isinstance(answer, str) and isinstance(passages, list)  # checked above (for mypy)
-    result = checker.check(answer, passages, question if isinstance(question, str) else None)
+    try:
+        result = checker.check(answer, passages, question if isinstance(question, str) else None)
+    except RAGError:
+        raise  # a model that cannot be loaded or reached: the whole run stops with one clear error
+    except Exception as exc:  # noqa: BLE001  # one row that breaks the checker must not stop the other rows
+        return {"id": row_id, "error": f"line {line}: could not be checked ({type(exc).__name__}: {exc})"}
     statements = [{"text": v.statement.text, "supported": v.supported, "score": round(v.score, 4), "reason": v.reason} for v in result.verdicts]
     return {
         "id": row_id,

@@ -40,7 +40,7 @@ def _kinds(answer: str) -> tuple[list[str], list[tuple[str, str]]]:
         ("文档中提到，充值需要实名。总之，客服免费。希望对您有帮助。", ["充值需要实名。", "客服免费。"],
          [("framing", "文档中提到，"), ("framing", "总之，"), ("meta", "希望对您有帮助。")]),
         ("## Fees\n**Support**\nSupport is free.", ["Support is free."], [("heading", "## Fees"), ("heading", "**Support**")]),
-        ("Withdrawal Fees\nA withdrawal costs 5 USD.", ["A withdrawal costs 5 USD."], [("heading", "Withdrawal Fees")]),
+        ("第一章 概述\n客服免费。", ["客服免费。"], [("heading", "第一章 概述")]),
         ("What does support cost? Nothing.", ["What does support cost? Nothing."], [("question", "What does support cost?")]),
         ("客服收费吗？", [], [("question", "客服收费吗？")]),
     ],
@@ -58,6 +58,14 @@ def test_claims_and_what_is_skipped(answer: str, claims: list[str], skipped: lis
         "- Free support\n- Open all day",  # list items
         "The passage describes the fee schedule.",
         "据统计，客服每天处理一万个请求。",  # 据统计 is a source of its own, not the document
+        # found in review: a colon in a time or a score, a short answer on its own line, an article
+        "The answer is 10:30.",
+        "The final result is 3:2.",
+        "These are the three founders: Alice, Bob and Carol.",
+        "Paris\nIt is the capital of France.",
+        "第三条 员工每年享有5天年假。",
+        "In information-theoretic terms, entropy measures surprise.",
+        "文本表示学习是一种方法。",
     ],
 )
 def test_claims_that_only_look_like_framing_are_kept_whole(answer: str) -> None:
@@ -82,6 +90,16 @@ def test_an_answer_of_only_meta_sentences_has_nothing_to_score() -> None:
 def test_a_statement_that_carries_its_question_discounts_it(answer: str) -> None:
     assert check_answer(answer, [INSTAGRAM]).score == 1.0
     assert check_answer(answer.replace("Facebook", "Google"), [INSTAGRAM]).score == 0.0
+
+
+def test_a_carried_question_never_hides_the_statements_numbers() -> None:
+    # found in review: the text before a colon was taken for a question and its numbers dropped
+    assert extract_claims("When the store opens at 11:00, customers queue outside.").statements[0].asks == ""
+    assert check_answer("When the store opens at 11:00, customers queue outside.", ["When the store opens at 9:00, customers queue outside."]).score == 0.0
+    assert extract_claims("是否退款取决于：商品状态。").statements[0].asks == ""
+    carried = extract_claims("Who won in 2014: Germany.").statements[0]
+    assert carried.asks == "Who won in 2014" and carried.question(None) == "Who won in"
+    assert check_answer("Who won in 2015: Germany.", ["Germany won the World Cup in 2014."]).score == 0.0
 
 
 def test_citation_metrics_and_cited_checks_skip_what_makes_no_claim() -> None:

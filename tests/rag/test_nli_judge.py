@@ -29,6 +29,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "score-high": tiny_nli(root / "score-high", labels={0: "LABEL_0"}, favour=0, bias=6.0),
         "score-low": tiny_nli(root / "score-low", labels={0: "LABEL_0"}, favour=0, bias=-6.0),
         "no-entailment": tiny_nli(root / "no-entailment", labels={0: "positive", 1: "negative"}),
+        "not-entailment": tiny_nli(root / "not-entailment", labels={0: "not_entailment", 1: "entailment"}, favour=0),
+        "hallucination": tiny_nli(root / "hallucination", labels={0: "hallucinated"}, favour=0, bias=6.0),
     }
 
 
@@ -40,6 +42,14 @@ def test_the_entailment_label_is_found_by_name_whatever_its_position(models: dic
     assert not check_answer("Facebook acquired Instagram in 2012.", [PASSAGE], judge=CrossEncoderJudge(models["contradicts"])).verdicts[0].supported
     neutral = check_answer("Facebook acquired Instagram in 2012.", [PASSAGE], judge=CrossEncoderJudge(models["mnli-neutral"])).verdicts[0]
     assert not neutral.supported and neutral.score < 0.01  # neutral is not support
+
+
+def test_a_negated_label_is_not_support(models: dict[str, Path]) -> None:
+    # found in review: "not_entailment" was read as support (a substring match)
+    verdict = check_answer("Facebook acquired Instagram.", [PASSAGE], judge=CrossEncoderJudge(models["not-entailment"])).verdicts[0]
+    assert not verdict.supported and verdict.score < 0.01
+    hallucinated = check_answer("Facebook acquired Instagram.", [PASSAGE], judge=CrossEncoderJudge(models["hallucination"])).verdicts[0]
+    assert not hallucinated.supported and hallucinated.score < 0.01  # a hallucination score is read the other way
 
 
 def test_a_single_score_model_is_read_by_threshold(models: dict[str, Path]) -> None:
