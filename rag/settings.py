@@ -93,15 +93,19 @@ class Settings(BaseSettings):
     unsupported: Literal["flag", "drop"] = Field(
         "flag", description="What happens to a generated sentence its passages do not support: flag it (supported: false) or drop it."
     )
-    judge: Literal["offline", "llm", "nli"] = Field(
+    judge: Literal["offline", "learned", "llm", "nli"] = Field(
         "offline",
         description="Who checks each statement (LLM answers in rag ask/chat/serve, rag eval, rag check): offline (the lexical "
-        "checker, no model), llm (the configured language model) or nli (the cross-encoder judge_model).",
+        "checker, no model), learned (the bundled cross-encoder trained here, no download), llm (the configured language model) "
+        "or nli (the cross-encoder judge_model).",
     )
     judge_model: str | None = Field(
         None, description="For judge nli: a Hugging Face NLI or hallucination-detection cross-encoder (a local folder, or a name in the local cache)."
     )
-    judge_threshold: float = Field(0.5, gt=0.0, lt=1.0, description="For judge nli: the support score (entailment probability) a statement needs.")
+    judge_threshold: float | None = Field(
+        None, gt=0.0, lt=1.0,
+        description="For judge nli or learned: the support score a statement needs (default: 0.5 for nli; for learned, the one fixed on its tuning split).",
+    )
     fallback: Literal["none", "extractive"] = Field(
         "none", description="When the model fails (down, timeout, error): none (a clear error) or extractive (answer without it)."
     )

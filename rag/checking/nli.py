@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.checking.judges import _holds, _lexicon, _statement_terms, _windows
-from rag.domain import Statement, StatementVerdict, SupportEvidence
+from rag.checking.windows import best_verdicts, ranked_windows
+from rag.domain import Statement, StatementVerdict
 from rag.errors import ConfigError
 
 __all__ = ["SUPPORT_LABELS", "CrossEncoderJudge"]
@@ -122,18 +122,6 @@ class CrossEncoderJudge:
 
     # -- judging -----------------------------------------------------------------------------
 
-    def _candidates(self, statement: str, passages: Sequence[str], question: str | None) -> list[tuple[int, int, int]]:
-        terms = _statement_terms(statement, question or "")
-        ranked: list[tuple[float, int, int, int]] = []
-        for index, passage in enumerate(passages):
-            for start, end in _windows(passage):
-                lexicon = _lexicon(passage[start:end])
-                share = sum(_holds(lexicon, t) for t in terms) / len(terms) if terms else 0.0
-                ranked.append((-share, end - start, index, start))
-        ranked.sort()
-        chosen = ranked[: self.windows_per_statement]
-        return [(index, start, start + length) for _, length, index, start in chosen]
-
     def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
         if not statements:
             return []
@@ -144,27 +132,13 @@ class CrossEncoderJudge:
         owners: list[tuple[int, int, int, int]] = []  # (statement, passage, start, end) per pair
         for n, statement in enumerate(statements):
             budget = self._budget(encoder, statement)
-            for index, start, end in self._candidates(statement, passages, question):
+            for index, start, end, _ in ranked_windows(statement, passages, question)[: self.windows_per_statement]:
                 window = passages[index][start:end]
                 for a, b in self._pieces(encoder, window, budget):
                     pairs.append((window[a:b], statement))
                     owners.append((n, index, start + a, start + b))
         scores = self._scores(encoder, pairs)
-        best: dict[int, tuple[float, int, int, int]] = {}
-        for (n, index, start, end), score in zip(owners, scores):
-            if n not in best or score > best[n][0]:
-                best[n] = (score, index, start, end)
-        verdicts = []
-        for n, statement in enumerate(statements):
-            score, index, start, end = best.get(n, (0.0, 0, 0, 0))
-            supported = score >= self.threshold
-            where = f"passage [{index + 1}] chars {start}-{end}"
-            what = "entailment" if self._support is not None else "support"
-            reason = (f"supported by {where} ({self.name}: {what} {score:.2f})" if supported
-                      else f"not supported: best match {where} ({self.name}: {what} {score:.2f})")
-            evidence = SupportEvidence(index, start, end, math.nan, math.nan, math.nan, math.nan, math.nan)
-            verdicts.append(StatementVerdict(Statement(statement, 0, len(statement)), supported, float(score), reason, evidence))
-        return verdicts
+        return best_verdicts(statements, owners, scores, self.threshold, f"{self.name}: {'entailment' if self._support is not None else 'support'}")
 
     def _scores(self, encoder: Any, pairs: list[tuple[str, str]]) -> list[float]:
         if not pairs:

@@ -40,9 +40,10 @@ def judge_for(factory: Factory, kind: str, *, similarity: bool = False) -> Judge
 def _judge_options(command: Any) -> Any:
     """--judge and the language model to judge with (rag check)."""
     options = [
-        click.option("--judge", "judge_kind", type=click.Choice(["offline", "llm", "nli"]), default=None,
-                     help="offline: the lexical checker (no model). llm: the configured language model judges each statement. "
-                     "nli: an NLI cross-encoder (--judge-model). Default: setting judge, offline."),
+        click.option("--judge", "judge_kind", type=click.Choice(["offline", "learned", "llm", "nli"]), default=None,
+                     help="offline: the lexical checker (no model). learned: the bundled cross-encoder trained on the bundled e5 "
+                     "(no download). llm: the configured language model judges each statement. nli: an NLI cross-encoder "
+                     "(--judge-model). Default: setting judge, offline."),
         click.option("--judge-model", default=None,
                      help="With --judge nli: a local folder holding a Hugging Face NLI or hallucination-detection cross-encoder, or a name in the local cache."),
         click.option("--generator", type=click.Choice(["openai", "gguf"]), default=None, help="With --judge llm: which model backend (default: setting generator)."),

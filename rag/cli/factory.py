@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from ingest.pipeline import Ingestor
     from rag.checking import FaithfulnessChecker, Judge
+    from rag.checking.learned import LearnedJudge
     from rag.checking.nli import CrossEncoderJudge
     from rag.followup import QuestionRewriter
     from rag.langchain_adapters import ChatModelGenerator
@@ -131,6 +132,7 @@ class Factory:
         self._llm = llm
         self._llm_built = llm is not None
         self._nli: CrossEncoderJudge | None = None
+        self._learned: LearnedJudge | None = None
         self._server: LocalGGUFServer | None = None
 
     # -- models -------------------------------------------------------------------------------
@@ -180,10 +182,10 @@ class Factory:
             return FaithfulnessChecker(ChatModelJudge(model, backend=backend))
         return FaithfulnessChecker(self.judge(self.settings.judge))
 
-    def judge(self, kind: Literal["offline", "llm", "nli"] | str = "offline", *, similarity: bool = False) -> Judge:
-        """The faithfulness judge: offline (lexical; with the embedder's similarity if asked), the
-        configured language model (generator openai or gguf), or nli (the cross-encoder
-        ``judge_model``, loaded once per factory)."""
+    def judge(self, kind: Literal["offline", "learned", "llm", "nli"] | str = "offline", *, similarity: bool = False) -> Judge:
+        """The faithfulness judge: offline (lexical; with the embedder's similarity if asked),
+        learned (the bundled cross-encoder, loaded once per factory), the configured language
+        model (generator openai or gguf), or nli (the cross-encoder ``judge_model``, loaded once)."""
         from rag.checking import LexicalJudge
 
         if kind == "offline":
@@ -194,10 +196,16 @@ class Factory:
 
                 if not self.settings.judge_model:
                     raise ConfigError("--judge nli needs a model: --judge-model NAME_OR_PATH (setting judge_model)")
-                self._nli = CrossEncoderJudge(self.settings.judge_model, threshold=self.settings.judge_threshold)
+                self._nli = CrossEncoderJudge(self.settings.judge_model, threshold=self.settings.judge_threshold or 0.5)
             return self._nli
+        if kind == "learned":
+            if self._learned is None:
+                from rag.checking.learned import LearnedJudge
+
+                self._learned = LearnedJudge(threshold=self.settings.judge_threshold)
+            return self._learned
         if kind != "llm":
-            raise ConfigError(f"unknown judge {kind!r}: offline, llm or nli")
+            raise ConfigError(f"unknown judge {kind!r}: offline, learned, llm or nli")
         llm = self.llm()
         if llm is None:
             raise ConfigError("--judge llm needs a language model: --generator openai (with --llm-base-url, --llm-model) or gguf (with --gguf)")

