@@ -96,11 +96,12 @@ class Settings(BaseSettings):
     judge: Literal["offline", "learned", "llm", "nli"] = Field(
         "offline",
         description="Who checks each statement (LLM answers in rag ask/chat/serve, rag eval, rag check): offline (the lexical "
-        "checker, no model), learned (the bundled cross-encoder trained here, no download), llm (the configured language model) "
-        "or nli (the cross-encoder judge_model).",
+        "checker, no model), learned (a cross-encoder trained here by training/, in judge_model; none is shipped yet), "
+        "llm (the configured language model) or nli (the cross-encoder judge_model).",
     )
     judge_model: str | None = Field(
-        None, description="For judge nli: a Hugging Face NLI or hallucination-detection cross-encoder (a local folder, or a name in the local cache)."
+        None, description="For judge nli: a Hugging Face NLI or hallucination-detection cross-encoder (a local folder, or a name in the local cache); "
+        "for judge learned: the folder training/train_judge.py wrote."
     )
     judge_threshold: float | None = Field(
         None, gt=0.0, lt=1.0,

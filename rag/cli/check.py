@@ -41,11 +41,12 @@ def _judge_options(command: Any) -> Any:
     """--judge and the language model to judge with (rag check)."""
     options = [
         click.option("--judge", "judge_kind", type=click.Choice(["offline", "learned", "llm", "nli"]), default=None,
-                     help="offline: the lexical checker (no model). learned: the bundled cross-encoder trained on the bundled e5 "
-                     "(no download). llm: the configured language model judges each statement. nli: an NLI cross-encoder "
+                     help="offline: the lexical checker (no model). learned: a cross-encoder trained by training/ (--judge-model DIR; "
+                     "none is shipped yet). llm: the configured language model judges each statement. nli: an NLI cross-encoder "
                      "(--judge-model). Default: setting judge, offline."),
         click.option("--judge-model", default=None,
-                     help="With --judge nli: a local folder holding a Hugging Face NLI or hallucination-detection cross-encoder, or a name in the local cache."),
+                     help="With --judge nli: a local folder holding a Hugging Face NLI or hallucination-detection cross-encoder, or a name in the local cache. "
+                     "With --judge learned: the folder training/train_judge.py wrote."),
         click.option("--generator", type=click.Choice(["openai", "gguf"]), default=None, help="With --judge llm: which model backend (default: setting generator)."),
         click.option("--llm-base-url", default=None, help="With --judge llm: OpenAI-compatible server."),
         click.option("--llm-model", default=None, help="With --judge llm: model name on that server."),

@@ -108,8 +108,8 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N rows.")
 @click.option("--fail-under", default=None, help="Comma-separated metric=fraction minimums, e.g. faithfulness=0.9,ndcg@10=0.95; exit status 3 when one falls short.")
 @click.option("--judge", "judge_kind", type=click.Choice(["offline", "learned", "llm", "nli"]), default=None,
-              help="Who judges faithfulness and citations (default: setting judge, offline): the offline checker, the bundled learned "
-              "judge, the configured language model (llm_* / gguf_* settings), or an NLI cross-encoder (--judge-model).")
+              help="Who judges faithfulness and citations (default: setting judge, offline): the offline checker, a learned judge "
+              "trained by training/ (--judge-model DIR), the configured language model (llm_* / gguf_* settings), or an NLI cross-encoder (--judge-model).")
 @click.option("--judge-model", default=None, help="With --judge nli: a local folder holding a Hugging Face NLI cross-encoder, or a cached model name (setting judge_model).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (report.json's summary, thresholds, passed) instead of text.")
 @click.pass_obj

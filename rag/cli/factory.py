@@ -200,9 +200,10 @@ class Factory:
             return self._nli
         if kind == "learned":
             if self._learned is None:
-                from rag.checking.learned import LearnedJudge
+                from rag.checking.learned import BUNDLED_JUDGE, LearnedJudge
 
-                self._learned = LearnedJudge(threshold=self.settings.judge_threshold)
+                folder = Path(self.settings.judge_model) if self.settings.judge_model else BUNDLED_JUDGE
+                self._learned = LearnedJudge(folder, threshold=self.settings.judge_threshold)
             return self._learned
         if kind != "llm":
             raise ConfigError(f"unknown judge {kind!r}: offline, learned, llm or nli")

@@ -90,3 +90,19 @@ def test_the_shipped_judge_credits_faithful_statements_and_catches_changed_facts
         assert checker.check(text, PASSAGES).verdicts[0].supported, text
     for text in unsupported:
         assert not checker.check(text, PASSAGES).verdicts[0].supported, text
+
+
+@pytest.mark.e2e
+def test_rag_check_runs_a_trained_judge_given_its_folder(tiny: Path, tmp_path: Path) -> None:
+    from tests.conftest import run_rag
+
+    context = tmp_path / "p.txt"
+    context.write_text(PASSAGES[0], encoding="utf-8")
+    result = run_rag("check", "--context", str(context), "--answer", "Facebook acquired Instagram.", "--judge", "learned",
+                     "--judge-model", str(tiny), "--json")
+    assert result.returncode in (0, 3), result.stderr
+    data = json.loads(result.stdout)
+    assert data["judge"] == "learned" and "learned judge" in data["statements"][0]["reason"]
+    if not (BUNDLED_JUDGE / "judge.safetensors").exists():
+        missing = run_rag("check", "--context", str(context), "--answer", "Facebook acquired Instagram.", "--judge", "learned")
+        assert missing.returncode == 1 and "no learned judge is shipped yet" in missing.stderr
