@@ -111,7 +111,7 @@ _ZH_SCALE = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3}
 _DIGIT_NUMBER = re.compile(
     r"(?<![\d.])\d+(?:,\d{3})+(?:\.\d+)?(?!\d|,\d)|(?<![\d.])\d+(?:\.\d+)+|(?<![\d.])\d+"
 )
-_SCALE_AFTER = re.compile(r"\s*(万亿|亿|万|千|thousand|million|billion|trillion)\b|\s*(万亿|亿|万|千)", re.IGNORECASE)
+_SCALE_AFTER = re.compile(r"\s*(?:(万亿|亿|万|千)|(thousand|million|billion|trillion)\b)", re.IGNORECASE)
 
 # Units after a number, in either language: (pattern, canonical unit). Order matters (longest first).
 _UNIT_AFTER = [
