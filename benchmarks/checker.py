@@ -59,6 +59,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.logistic import fit  # noqa: E402
 from eval.stats import auroc, balanced_accuracy  # noqa: E402
 from rag.checking import DEFAULT_SUPPORT_POLICY, FEATURES, LexicalJudge  # noqa: E402
+from rag.checking.cues import contradiction  # noqa: E402
 from rag.text.sentences import split_sentences  # noqa: E402
 from rag.text.tokenize import keyword_tokens  # noqa: E402
 
@@ -225,12 +226,16 @@ def overlap_baseline(items: Sequence[Item]) -> np.ndarray:
 
 
 def features(judge: LexicalJudge, items: Sequence[Item], label: str) -> np.ndarray:
+    """Per item: the evidence vector (FEATURES) and, last, 1.0 where a contradiction cue
+    (rag/checking/cues.py) overrides it."""
     started = time.perf_counter()
     rows = []
     for n, item in enumerate(items):
         verdict = judge.judge([item.statement], [item.context], item.question)[0]
-        assert verdict.evidence is not None
-        rows.append(verdict.evidence.vector())
+        evidence = verdict.evidence
+        assert evidence is not None
+        window = item.context[evidence.start : evidence.end]
+        rows.append([*evidence.vector(), 1.0 if contradiction(item.statement, window, item.question).reason() else 0.0])
         if (n + 1) % 500 == 0:
             print(f"  {label}: {n + 1}/{len(items)} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return np.asarray(rows)
@@ -240,6 +245,11 @@ def features(judge: LexicalJudge, items: Sequence[Item], label: str) -> np.ndarr
 # coverage, sentence coverage, similarity and word pairs can only count for support; a missing
 # number or name only against.
 SIGNS = np.asarray([{"missing_numbers": -1, "missing_entities": -1}.get(f, 1) for f in FEATURES], dtype=np.float64)
+
+
+def overridden(scores: np.ndarray, vetoed: np.ndarray, threshold: float) -> np.ndarray:
+    """The scores after the judge's contradiction override (rag/checking/judges.py)."""
+    return np.where(vetoed, np.maximum(0.0, np.minimum(0.5 * scores, threshold - 1e-3)), scores)
 
 
 def mean_best_threshold(scores: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
@@ -293,6 +303,8 @@ def main() -> None:
         restated = sets["halueval-restated"]
         index = {id(item): n for n, item in enumerate(restated)}
         x[split]["halueval-length-matched"] = x[split]["halueval-restated"][[index[id(i)] for i in sets["halueval-length-matched"]]]
+    vetoed = {s: {n: v[:, -1] > 0 for n, v in named.items()} for s, named in x.items()}
+    x = {s: {n: v[:, :-1] for n, v in named.items()} for s, named in x.items()}
 
     # Fit on the tuning split: every set but the length-matched subsample (its items are in restated).
     fit_sets = [n for n in splits["tune"] if n != "halueval-length-matched"]
@@ -313,7 +325,8 @@ def main() -> None:
     policies.append(("lexical, shipped DEFAULT_SUPPORT_POLICY", np.asarray(DEFAULT_SUPPORT_POLICY.weights), DEFAULT_SUPPORT_POLICY.bias,
                      DEFAULT_SUPPORT_POLICY.threshold))
     for variant, weights, bias, fixed in policies:
-        threshold = fixed if fixed is not None else mean_best_threshold(1 / (1 + np.exp(-(xs @ weights + bias))), ys, groups)
+        fit_vetoed = np.concatenate([vetoed["tune"][n] for n in fit_sets])
+        threshold = fixed if fixed is not None else mean_best_threshold(overridden(1 / (1 + np.exp(-(xs @ weights + bias))), fit_vetoed, 0.5), ys, groups)
         entry: dict[str, object] = {
             "weights": [round(float(v), 3) for v in weights], "bias": round(float(bias), 3), "threshold": round(float(threshold), 3), "sets": {}
         }
@@ -323,7 +336,7 @@ def main() -> None:
         for split in ("tune", "report"):
             for name, items in splits[split].items():
                 labels = [bool(i.label) for i in items]
-                scores = 1 / (1 + np.exp(-(x[split][name] @ weights + bias)))
+                scores = overridden(1 / (1 + np.exp(-(x[split][name] @ weights + bias))), vetoed[split][name], threshold)
                 row = {
                     "pairs": len(items) // 2,
                     "auroc": round(auroc(scores.tolist(), labels), 4),

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from rag.checking.cues import contradiction
 from rag.checking.policy import DEFAULT_SUPPORT_POLICY, SIMILARITY_SUPPORT_POLICY, SupportPolicy
 from rag.checking.quantities import DateFact, Quantity, facts
 from rag.domain import Statement, StatementVerdict, SupportEvidence
@@ -270,8 +271,12 @@ class LexicalJudge:
                 continue
             assert self.policy is not None
             score = self.policy.score(evidence)
+            against = contradiction(text, passages[evidence.passage][evidence.start : evidence.end], question).reason()
+            if against is not None:  # every word there and still false: the cue overrides coverage
+                score = max(0.0, min(0.5 * score, self.policy.threshold - 1e-3))
             supported = score >= self.policy.threshold
-            verdicts.append(StatementVerdict(statement, supported, score, _why(evidence, supported), evidence))
+            why = _why(evidence, supported)
+            verdicts.append(StatementVerdict(statement, supported, score, f"{why}; {against}" if against else why, evidence))
         return verdicts
 
 
