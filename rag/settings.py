@@ -96,7 +96,8 @@ class Settings(BaseSettings):
     judge: Literal["offline", "learned", "llm", "nli"] = Field(
         "offline",
         description="Who checks each statement (LLM answers in rag ask/chat/serve, rag eval, rag check): offline (the lexical "
-        "checker, no model), learned (a cross-encoder trained here by training/, in judge_model; none is shipped yet), "
+        "checker, no model), learned (the offline checker, then a cross-encoder trained by training/, in judge_model, for the statements "
+        "it rejects only for want of the same words; none is shipped), "
         "llm (the configured language model) or nli (the cross-encoder judge_model).",
     )
     judge_model: str | None = Field(
@@ -105,7 +106,8 @@ class Settings(BaseSettings):
     )
     judge_threshold: float | None = Field(
         None, gt=0.0, lt=1.0,
-        description="For judge nli or learned: the support score a statement needs (default: 0.5 for nli; for learned, the one fixed on its tuning split).",
+        description="For judge nli or learned: the support score a statement needs (default: 0.5 for nli; for learned, the learned score "
+        "a statement the offline checker rejects needs, cascade_threshold in the model's config.json, fixed on its tuning split).",
     )
     fallback: Literal["none", "extractive"] = Field(
         "none", description="When the model fails (down, timeout, error): none (a clear error) or extractive (answer without it)."

@@ -41,8 +41,8 @@ def _judge_options(command: Any) -> Any:
     """--judge and the language model to judge with (rag check)."""
     options = [
         click.option("--judge", "judge_kind", type=click.Choice(["offline", "learned", "llm", "nli"]), default=None,
-                     help="offline: the lexical checker (no model). learned: a cross-encoder trained by training/ (--judge-model DIR; "
-                     "none is shipped yet). llm: the configured language model judges each statement. nli: an NLI cross-encoder "
+                     help="offline: the lexical checker (no model). learned: the lexical checker, then a cross-encoder trained by "
+                     "training/ for the statements it rejects only for want of the same words (--judge-model DIR; none is shipped). llm: the configured language model judges each statement. nli: an NLI cross-encoder "
                      "(--judge-model). Default: setting judge, offline."),
         click.option("--judge-model", default=None,
                      help="With --judge nli: a local folder holding a Hugging Face NLI or hallucination-detection cross-encoder, or a name in the local cache. "

@@ -110,7 +110,8 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
 @click.option("--judge", "judge_kind", type=click.Choice(["offline", "learned", "llm", "nli"]), default=None,
               help="Who judges faithfulness and citations (default: setting judge, offline): the offline checker, a learned judge "
               "trained by training/ (--judge-model DIR), the configured language model (llm_* / gguf_* settings), or an NLI cross-encoder (--judge-model).")
-@click.option("--judge-model", default=None, help="With --judge nli: a local folder holding a Hugging Face NLI cross-encoder, or a cached model name (setting judge_model).")
+@click.option("--judge-model", default=None, help="With --judge nli: a local folder holding a Hugging Face NLI cross-encoder, or a cached model name; "
+              "with --judge learned: the folder training/train_judge.py wrote (setting judge_model).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON (report.json's summary, thresholds, passed) instead of text.")
 @click.pass_obj
 def run(

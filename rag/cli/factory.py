@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from ingest.pipeline import Ingestor
     from rag.checking import FaithfulnessChecker, Judge
-    from rag.checking.learned import LearnedJudge
+    from rag.checking.cascade import CascadeJudge
     from rag.checking.nli import CrossEncoderJudge
     from rag.followup import QuestionRewriter
     from rag.langchain_adapters import ChatModelGenerator
@@ -132,7 +132,7 @@ class Factory:
         self._llm = llm
         self._llm_built = llm is not None
         self._nli: CrossEncoderJudge | None = None
-        self._learned: LearnedJudge | None = None
+        self._learned: CascadeJudge | None = None
         self._server: LocalGGUFServer | None = None
 
     # -- models -------------------------------------------------------------------------------
@@ -184,7 +184,8 @@ class Factory:
 
     def judge(self, kind: Literal["offline", "learned", "llm", "nli"] | str = "offline", *, similarity: bool = False) -> Judge:
         """The faithfulness judge: offline (lexical; with the embedder's similarity if asked),
-        learned (the bundled cross-encoder, loaded once per factory), the configured language
+        learned (the lexical judge, then a cross-encoder trained by training/ for what it cannot
+        settle: rag.checking.cascade; loaded once per factory), the configured language
         model (generator openai or gguf), or nli (the cross-encoder ``judge_model``, loaded once)."""
         from rag.checking import LexicalJudge
 
@@ -200,10 +201,13 @@ class Factory:
             return self._nli
         if kind == "learned":
             if self._learned is None:
+                from rag.checking.cascade import CascadeJudge
                 from rag.checking.learned import BUNDLED_JUDGE, LearnedJudge
 
                 folder = Path(self.settings.judge_model) if self.settings.judge_model else BUNDLED_JUDGE
-                self._learned = LearnedJudge(folder, threshold=self.settings.judge_threshold)
+                cascade = CascadeJudge(LearnedJudge(folder), threshold=self.settings.judge_threshold)
+                cascade.load()  # a missing or unknown model file fails here, not at the first reworded statement
+                self._learned = cascade
             return self._learned
         if kind != "llm":
             raise ConfigError(f"unknown judge {kind!r}: offline, learned, llm or nli")

@@ -98,11 +98,43 @@ def test_rag_check_runs_a_trained_judge_given_its_folder(tiny: Path, tmp_path: P
 
     context = tmp_path / "p.txt"
     context.write_text(PASSAGES[0], encoding="utf-8")
-    result = run_rag("check", "--context", str(context), "--answer", "Facebook acquired Instagram.", "--judge", "learned",
+    result = run_rag("check", "--context", str(context), "--answer", "Instagram was bought by Facebook.", "--judge", "learned",
                      "--judge-model", str(tiny), "--json")
     assert result.returncode in (0, 3), result.stderr
     data = json.loads(result.stdout)
+    # reworded: the lexical judge cannot settle it, so the learned judge decides (rag.checking.cascade)
     assert data["judge"] == "learned" and "learned judge" in data["statements"][0]["reason"]
     if not (BUNDLED_JUDGE / "judge.safetensors").exists():
         missing = run_rag("check", "--context", str(context), "--answer", "Facebook acquired Instagram.", "--judge", "learned")
         assert missing.returncode == 1 and "no learned judge is shipped yet" in missing.stderr
+
+
+def test_the_cascade_asks_the_learned_judge_only_what_the_lexical_one_cannot_settle(tiny: Path) -> None:
+    from rag.checking.cascade import CascadeJudge
+
+    calls: list[list[str]] = []
+
+    class Counting(LearnedJudge):
+        def judge(self, statements, passages, question=None):  # type: ignore[no-untyped-def]
+            calls.append(list(statements))
+            return super().judge(statements, passages, question)
+
+    cascade = CascadeJudge(Counting(tiny), threshold=0.0)  # any learned score passes: what reaches it is supported
+    quoted, number, flipped, reworded = cascade.judge(
+        ["Facebook acquired Instagram in April 2012.", "Facebook acquired Instagram in April 2015.",
+         "Facebook did not acquire Instagram in April 2012.", "Instagram was bought by Facebook."],
+        PASSAGES,
+    )
+    assert calls == [["Instagram was bought by Facebook."]]
+    assert quoted.supported and "learned judge" not in quoted.reason
+    assert not number.supported and "2015" in number.reason
+    assert not flipped.supported and "negates ('not')" in flipped.reason
+    assert reworded.supported and "reworded; learned judge" in reworded.reason
+    assert reworded.evidence is not None and reworded.evidence.passage == 0
+
+
+def test_the_cascade_keeps_the_lexical_verdict_below_its_threshold(tiny: Path) -> None:
+    from rag.checking.cascade import CascadeJudge
+
+    (verdict,) = CascadeJudge(LearnedJudge(tiny), threshold=0.999).judge(["Instagram was bought by Facebook."], PASSAGES)
+    assert not verdict.supported and "< 1.00" in verdict.reason and verdict.reason.startswith("not supported: best match passage [1]")

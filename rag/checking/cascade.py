@@ -1,0 +1,66 @@
+"""``judge = "learned"``: the lexical judge first, the learned cross-encoder for what it cannot settle.
+
+The lexical judge (rag.checking.judges) is sure in two ways: a statement it supports is quoted or
+lightly edited from one window (faithfulness 1.0 on extractive answers, fact-swap AUROC 0.995),
+and a statement it rejects for a number or name the passages lack, or for a flipped negation or
+opposite word (rag.checking.cues), is false in a way a reworded sentence cannot fix. What it
+rejects for anything else (words not found, word pairs broken) may be a faithful paraphrase: only
+those statements go to the learned judge (rag.checking.learned), which must reach its own
+threshold, fixed on the tuning split (``cascade_threshold`` in the model's config.json). The
+verdict keeps the span it rests on and says which judge decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rag.checking.cues import contradiction
+from rag.checking.judges import LexicalJudge
+from rag.checking.learned import LearnedJudge
+from rag.domain import StatementVerdict
+
+__all__ = ["CascadeJudge"]
+
+
+@dataclass
+class CascadeJudge:
+    """A :class:`rag.protocols.Judge`: :class:`LexicalJudge`, then :class:`LearnedJudge` for the
+    statements the lexical one rejects without a hard reason (module docstring)."""
+
+    learned: LearnedJudge
+    lexical: LexicalJudge = field(default_factory=LexicalJudge)
+    threshold: float | None = None  # default: cascade_threshold from the model's config.json
+    name: str = "learned"
+
+    def load(self) -> float:
+        """Load (and check) the learned model; the learned score a reworded statement needs."""
+        self.learned._load()
+        if self.threshold is None:
+            self.threshold = float(self.learned._config.get("cascade_threshold", self.learned.threshold or 0.5))
+        return self.threshold
+
+    def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
+        first = self.lexical.judge(statements, passages, question)
+        open_ = [n for n, v in enumerate(first) if self._undecided(v, passages, question)]
+        if not open_:
+            return first
+        threshold = self.load()
+        second = self.learned.judge([statements[n] for n in open_], passages, question)
+        out = list(first)
+        for n, verdict in zip(open_, second):
+            if verdict.score >= threshold:
+                reason = verdict.reason.replace("(learned judge:", "(reworded; learned judge:", 1)
+                out[n] = StatementVerdict(first[n].statement, True, verdict.score, reason, verdict.evidence)
+            else:
+                out[n] = StatementVerdict(first[n].statement, False, first[n].score,
+                                          f"{first[n].reason}; learned judge {verdict.score:.2f} < {threshold:.2f}", first[n].evidence)
+        return out
+
+    @staticmethod
+    def _undecided(verdict: StatementVerdict, passages: Sequence[str], question: str | None) -> bool:
+        evidence = verdict.evidence
+        if verdict.supported or evidence is None or evidence.missing_numbers or evidence.missing_entities:
+            return False
+        window = passages[evidence.passage][evidence.start : evidence.end]
+        return contradiction(verdict.statement.text, window, question).reason() is None
