@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     keep_versions: int = Field(2, ge=1, description="Committed index versions kept on disk (the current one included).")
 
     top_k: int = Field(5, gt=0, le=100, description="Passages retrieved to answer a question.")
+    max_answer_sentences: int = Field(
+        3, ge=1, le=10, description="Extractive answers: at most this many sentences (the best one, those that add what it lacks, "
+        "the statement a chosen qualifier qualifies)."
+    )
     max_question_chars: int = Field(2000, gt=0, description="Longer questions are refused with a clear message.")
     max_turn_chars: int = Field(8000, gt=0, description="Longest earlier turn of a conversation (history, chat messages); longer ones are refused.")
     max_history_chars: int = Field(32000, gt=0, description="Longest conversation history, all earlier turns together; longer ones are refused.")

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,6 +43,13 @@ __all__ = ["ExtractiveGenerator"]
 _ELABORATION = re.compile(r"^(例如|比如|譬如|如|包括|for example|for instance|e\.g\.|such as)", re.IGNORECASE)
 
 
+# A sentence that qualifies the one before it ("当然，部分高级服务可能会涉及费用" after "客服服务是免费的"):
+# shown alone it says the opposite of the answer, so it never is (issue 15).
+_QUALIFIER = re.compile(
+    r"^(当然|但是|但|然而|不过|只是|虽然|尽管|即使|即便|除非|否则|相反|反之|of course|however|but|although|though|even so|that said|"
+    r"still|nevertheless|nonetheless|otherwise|unless|on the other hand)\b|^(当然|但是|但|然而|不过|只是|虽然|尽管|即使|即便|除非|否则|相反|反之)",
+    re.IGNORECASE,
+)
 _SEMICOLON = re.compile(r"[;；]")
 _LIST_QUESTION = re.compile(r"哪些|有什么|什么样的|which|what (are|kinds?|types?)", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^(首先|其次|再次|此外|另外|最后|第[一二三四五六七八九十]|first|second|third|also|finally|moreover|in addition)", re.IGNORECASE)
@@ -74,6 +81,17 @@ class _Candidate:
     lexical: float = 0.0
     score: float = 0.0
     covered: set[str] = field(default_factory=set)
+    rank: int = 0  # 1 = the best scored
+    why: str = ""  # why it is in the answer
+
+
+@dataclass
+class _Selection:
+    evidence: Evidence
+    chosen: list[_Candidate]
+    candidates: int
+    unseen: list[str]
+    expected: str | None
 
 
 class ExtractiveGenerator:
@@ -87,7 +105,7 @@ class ExtractiveGenerator:
         statistics: CorpusStatistics,
         *,
         policy: AbstentionPolicy = DEFAULT_POLICY,
-        max_sentences: int = 2,
+        max_sentences: int = 3,
         max_passages: int = 5,
         lexical_weight: float = 3.0,
         translation_similarity: float = 0.88,
@@ -108,8 +126,10 @@ class ExtractiveGenerator:
         # Sentence vectors of recently read passages: questions about the same passages (a
         # conversation, an evaluation run) do not embed its sentences again.
         self._vectors = VectorCache(self._CACHED_SENTENCES)
+        self._words = VectorCache(self._CACHED_WORDS)  # the candidates' words, for cross-lingual and unseen terms
 
     _CACHED_SENTENCES = 4096
+    _CACHED_WORDS = 16384
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         return self._vectors.get(texts, self.embedder.embed_passages)
@@ -156,7 +176,7 @@ class ExtractiveGenerator:
         vocabulary = list(dict.fromkeys(w for words in words_of for w in words))
         if not vocabulary:
             return [set() for _ in candidates]
-        similarity = self.embedder.embed_queries(soft_terms) @ self.embedder.embed_queries(vocabulary).T
+        similarity = self._words.get(soft_terms, self.embedder.embed_queries) @ self._words.get(vocabulary, self.embedder.embed_queries).T
         position = {w: i for i, w in enumerate(vocabulary)}
         covered = []
         for words in words_of:
@@ -166,7 +186,11 @@ class ExtractiveGenerator:
         return covered
 
     def evidence_for(self, question: str, passages: Sequence[Passage]) -> tuple[Evidence, list[_Candidate]]:
-        """Score the candidate sentences and pick the answer sentences (best first)."""
+        """Score the candidate sentences and pick the answer sentences (in document order)."""
+        selection = self._select(question, passages)
+        return selection.evidence, selection.chosen
+
+    def _select(self, question: str, passages: Sequence[Passage]) -> _Selection:
         candidates = self._candidates(passages)
         if not candidates:
             raise ValueError("no candidate sentences")
@@ -191,24 +215,32 @@ class ExtractiveGenerator:
             c.lexical = sum(weights[t] for t in c.covered) / total if total else 0.0
             c.score = (c.dense - float(dense.mean())) / spread + self.lexical_weight * c.lexical
         ranked = sorted(candidates, key=lambda c: -c.score)
+        for n, c in enumerate(ranked, start=1):
+            c.rank = n
         best = ranked[0]
+        best.why = "the sentence closest to the question"
         chosen = [best]
         for c in ranked[1:]:
             if len(chosen) >= self.max_sentences:
                 break
             adds_terms = c.covered - set().union(*(x.covered for x in chosen))
             if c.passage.chunk.vector_id == best.passage.chunk.vector_id and adds_terms and c.score >= best.score - 0.5:
+                c.why = f"from the same passage, it adds {_quoted(sorted(adds_terms))}"
                 chosen.append(c)
         # A sentence that opens with "for example" elaborates the one before it: keep them together.
         for c in list(chosen):
             following = next((x for x in candidates if x.passage is c.passage and x.start >= c.end), None)
             if following is not None and following not in chosen and _ELABORATION.match(following.text):
+                following.why = "the example that follows a chosen sentence"
                 chosen.append(following)
         # "Which ...?" answered by one item of an enumeration (首先/其次/此外, first/second/also):
         # the answer is the enumeration, so take its other items from the same passage.
         if _LIST_QUESTION.search(question) and _ENUMERATION.match(best.text):
             items = [x for x in candidates if x.passage is best.passage and _ENUMERATION.match(x.text) and x not in chosen]
+            for x in items:
+                x.why = "another item of the list the question asks for"
             chosen.extend(items[: max(0, self.max_enumeration - len(chosen))])
+        chosen = self._with_qualified(chosen, candidates)
         covered = set().union(*(c.covered for c in chosen))
         passage_covered = {t for t in exact_terms if contains_term(best.passage.chunk.text, t)} | set().union(
             *(x.covered for x in candidates if x.passage is best.passage)
@@ -221,17 +253,37 @@ class ExtractiveGenerator:
             and (t in soft_terms or (self.statistics.document_frequency(t) == 0 and not self._seen_as_text(t, passages)))
         ]
         chosen_text = " ".join(c.text for c in chosen)
+        expected = expected_answer_type(question)
         evidence = Evidence(
             coverage=sum(weights[t] for t in covered) / total if total else 0.0,
             passage_coverage=sum(weights[t] for t in passage_covered) / total if total else 0.0,
             unseen=sum(weights[t] for t in unseen) / total if total else 0.0,
-            type_missing=0.0 if has_answer_type(chosen_text, expected_answer_type(question)) else 1.0,
+            type_missing=0.0 if has_answer_type(chosen_text, expected) else 1.0,
             dense=best.dense,
             dense_margin=(best.dense - float(dense.mean())) / spread,
             cross_lingual=float(detect_language(question) != detect_language(chosen_text)),
             countable=float(len(terms)),
         )
-        return evidence, sorted(chosen, key=lambda c: (c.passage.chunk.path, c.start))
+        ordered = sorted(chosen, key=lambda c: (c.passage.chunk.path, c.start))
+        return _Selection(evidence, ordered, len(candidates), unseen, expected)
+
+    def _with_qualified(self, chosen: list[_Candidate], candidates: list[_Candidate]) -> list[_Candidate]:
+        """A chosen qualifier comes with the statement it qualifies, the sentence before it in its
+        passage; with no room left, the statement takes the qualifier's place."""
+        out = list(chosen)
+        for c in chosen:
+            if not _QUALIFIER.match(c.text.lstrip()):
+                continue
+            before = [x for x in candidates if x.passage is c.passage and x.end <= c.start]
+            main = max(before, key=lambda x: x.start) if before else None
+            if main is None or main in out:
+                continue
+            main.why = "the statement that the next sentence qualifies (never shown without it)"
+            if len(out) < self.max_sentences:
+                out.insert(out.index(c), main)
+            else:
+                out[out.index(c)] = main
+        return out
 
     @staticmethod
     def _seen_as_text(term: str, passages: Sequence[Passage]) -> bool:
@@ -245,14 +297,16 @@ class ExtractiveGenerator:
         if not passages:
             return self._abstain(question, language, "nothing was retrieved", 0.0, passages)
         try:
-            evidence, chosen = self.evidence_for(question, passages)
+            selection = self._select(question, passages)
         except ValueError:
             return self._abstain(question, language, "the retrieved passages hold no sentences", 0.0, passages)
+        evidence, chosen = selection.evidence, selection.chosen
         support = self.policy.support(evidence)
         if support < self.policy.threshold or evidence.type_missing:
             # A question that asks for a number, a year, a duration or a person is not answered by
             # sentences that hold none, however well they match its words.
-            return self._abstain(question, language, _why(evidence), support, passages)
+            refused = self._abstain(question, language, _why(evidence), support, passages)
+            return replace(refused, explanation=_refusal(selection, support, self.policy.threshold))
         citations = tuple(
             Citation(
                 marker=n,
@@ -277,10 +331,44 @@ class ExtractiveGenerator:
             generator=self.name,
             support=round(support, 4),
             passages=tuple(passages),
+            explanation=_chosen(selection, support, self.policy.threshold),
         )
 
     def _abstain(self, question: str, language: str, reason: str, support: float, passages: Sequence[Passage]) -> Answer:
         return abstention(question, language, self.name, reason, support=support, passages=passages)
+
+
+def _quoted(items: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(f"'{t}'" for t in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _chosen(selection: _Selection, support: float, threshold: float) -> tuple[str, ...]:
+    lines = [
+        f"[{n}] {c.why or 'chosen'}: similarity to the question {c.dense:.2f}, ranked {c.rank} of {selection.candidates} sentences read; "
+        + (f"holds {_quoted(sorted(c.covered))}" if c.covered else "holds none of the question's key terms")
+        for n, c in enumerate(selection.chosen, start=1)
+    ]
+    lines.append(f"answered: the evidence scores {support:.3f} (at least {threshold:.3f} is needed to answer)")
+    return tuple(lines)
+
+
+_KINDS = {"person": "a person", "year": "a year", "duration": "a duration", "number": "a number"}
+
+
+def _refusal(selection: _Selection, support: float, threshold: float) -> tuple[str, ...]:
+    e = selection.evidence
+    best = min(selection.chosen, key=lambda c: c.rank)
+    lines = [f"refused: {_why(e)}"]
+    if e.type_missing and selection.expected:
+        lines.append(f"the question asks for {_KINDS.get(selection.expected, selection.expected)}, and the best sentences hold none")
+    if selection.unseen:
+        lines.append(f"never in the documents: {_quoted(selection.unseen)}")
+    lines.append(f"the evidence scores {support:.3f}; at least {threshold:.3f} is needed to answer "
+                 f"(key terms covered {e.coverage:.0%}, by the best passage {e.passage_coverage:.0%})")
+    quote = best.text if len(best.text) <= 80 else best.text[:79] + "…"
+    lines.append(f"closest sentence ({best.passage.chunk.path}:{best.start}-{best.end}, similarity {best.dense:.2f}): “{quote}”")
+    return tuple(lines)
 
 
 def _why(evidence: Evidence) -> str:

@@ -244,8 +244,9 @@ class Factory:
         from rag.service import QAService
 
         llm = self.llm()
-        generator: Generator | None = llm
-        fallback = ExtractiveGenerator(self.embedder(), snapshot) if llm is not None and self.settings.fallback == "extractive" else None
+        extractive = ExtractiveGenerator(self.embedder(), snapshot, max_sentences=self.settings.max_answer_sentences)
+        generator: Generator = llm if llm is not None else extractive
+        fallback = extractive if llm is not None and self.settings.fallback == "extractive" else None
         return QAService(
             snapshot, self.embedder(), retriever=self.retriever(snapshot), generator=generator, fallback=fallback,
             rewriter=self.rewriter(), top_k=self.settings.top_k, max_question_chars=self.settings.max_question_chars,
