@@ -73,6 +73,7 @@ class QueryRequest(BaseModel):
     sources: list[str] | None = Field(None, max_length=1000, description="Answer only from these sources (ids or paths).")
     top_k: int | None = Field(None, ge=1, description="Passages to read (at most the setting max_top_k).")
     passages: bool = Field(False, strict=True, description="Include the retrieved passages with their scores.")
+    explain: bool = Field(False, strict=True, description="Include an explanation: why each sentence was chosen, or why the answer was refused.")
 
     _check_unicode = field_validator("question", "sources")(_unicode)
 
@@ -121,6 +122,7 @@ class QueryResponse(BaseModel):
     notes: list[str] | None = None
     reason: str | None = None
     passages: list[PassageOut] | None = None
+    explanation: list[str] | None = None
 
 
 class DocumentOut(BaseModel):

@@ -280,15 +280,16 @@ class Answer:
     sentences: tuple[AnswerSentence, ...] = ()  # per-sentence checks (LLM answers)
     notes: tuple[str, ...] = ()  # what the check changed: dropped sentences, markers that pointed nowhere
     standalone: str = ""  # a follow-up question rewritten to stand alone (what was retrieved and answered)
+    explanation: tuple[str, ...] = ()  # why each sentence was chosen, or why the answer was refused, in words
 
-    def to_dict(self, *, passages: bool = False) -> dict[str, Any]:
+    def to_dict(self, *, passages: bool = False, explain: bool = False) -> dict[str, Any]:
         """The JSON shape of ``rag ask --json`` and of the API's answers.
 
         Always: ``question``, ``answer`` (the text), ``abstained``, ``citations``, ``language``,
         ``generator``, ``support``; ``standalone_question`` only when there is one; ``sentences``
         and ``notes`` only when not empty; ``reason`` only for an abstention (an answer's reason
-        is dropped); ``passages`` only when asked (see :meth:`Passage.to_dict` for what a
-        passage drops).
+        is dropped); ``passages`` and ``explanation`` only when asked (see :meth:`Passage.to_dict`
+        for what a passage drops).
         """
         data: dict[str, Any] = {
             "question": self.question,
@@ -308,6 +309,8 @@ class Answer:
             data["reason"] = self.reason
         if passages:
             data["passages"] = [p.to_dict() for p in self.passages]
+        if explain:
+            data["explanation"] = list(self.explanation)
         return data
 
     @classmethod
@@ -326,6 +329,7 @@ class Answer:
             passages=tuple(Passage.from_dict(p) for p in data.get("passages") or ()),
             sentences=tuple(AnswerSentence.from_dict(x) for x in data.get("sentences") or ()),
             notes=tuple(data.get("notes") or ()),
+            explanation=tuple(data.get("explanation") or ()),
             standalone=data.get("standalone_question") or "",
         )
 

@@ -229,6 +229,6 @@ def _abstained(question: str, language: str, reason: str) -> Answer:
     return abstention(question, language, "extractive", reason)
 
 
-def answer_to_dict(answer: Answer, *, passages: bool = False) -> dict[str, Any]:
+def answer_to_dict(answer: Answer, *, passages: bool = False, explain: bool = False) -> dict[str, Any]:
     """The JSON shape of ``rag ask --json`` (and of the API): :meth:`rag.domain.Answer.to_dict`."""
-    return answer.to_dict(passages=passages)
+    return answer.to_dict(passages=passages, explain=explain)

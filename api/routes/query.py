@@ -37,7 +37,7 @@ def query_router(settings: Settings) -> APIRouter:
             answer, ranking = service.ask_ranked(body.question, top_k=body.top_k, sources=names.resolve(body.sources), history=history, deadline=deadline)
             if body.passages:
                 answer = replace(answer, passages=tuple(ranking))
-            return names.public(answer_to_dict(answer, passages=body.passages))
+            return names.public(answer_to_dict(answer, passages=body.passages, explain=body.explain))
 
         return await run_bounded(http, deadline, work)
 

@@ -61,6 +61,7 @@ def read_questions(path: Path) -> list[str | None]:
 @click.option("--passages", "show_passages", is_flag=True, help="With --json: include the retrieved passages.")
 @generation_options
 @click.option("--stream", is_flag=True, help="Print each sentence as soon as it is written and checked (text output).")
+@click.option("--explain", is_flag=True, help="Also say why each sentence was chosen, or why the answer was refused (--json: an \"explanation\" list).")
 @json_option
 @click.pass_obj
 def ask(
@@ -73,6 +74,7 @@ def ask(
     sources: tuple[str, ...],
     show_passages: bool,
     stream: bool,
+    explain: bool,
     as_json: bool,
     **generation: Any,
 ) -> None:
@@ -88,11 +90,12 @@ def ask(
         raise click.UsageError("give either a QUESTION or --questions FILE")
     factory = obj.factory(index_dir=index_dir, top_k=top_k, **generation)  # generation: the options of generation_options
     with factory:
-        _ask(factory, question, questions_file, list(sources) or None, show_passages, stream, as_json)
+        _ask(factory, question, questions_file, list(sources) or None, show_passages, stream, as_json, explain)
 
 
 def _ask(
-    factory: Factory, question: str | None, questions_file: Path | None, only: list[str] | None, show_passages: bool, stream: bool, as_json: bool
+    factory: Factory, question: str | None, questions_file: Path | None, only: list[str] | None, show_passages: bool, stream: bool, as_json: bool,
+    explain: bool = False,
 ) -> None:
     from rag.errors import QuestionError
     from rag.service import answer_to_dict
@@ -105,20 +108,24 @@ def _ask(
                 click.echo(json.dumps({"error": "not a question: a line that is neither text nor JSON with a 'question' field"}, ensure_ascii=False))
                 continue
             try:
-                click.echo(json.dumps(answer_to_dict(service.ask(item, sources=only), passages=show_passages), ensure_ascii=False))
+                click.echo(json.dumps(answer_to_dict(service.ask(item, sources=only), passages=show_passages, explain=explain), ensure_ascii=False))
             except QuestionError as exc:
                 click.echo(json.dumps({"question": item[:200], "error": str(exc)}, ensure_ascii=False))
         return
     assert question is not None
     service = factory.service()
     if stream and not as_json:
-        print_streamed(service, question, sources=only)
+        streamed = print_streamed(service, question, sources=only)
+        if explain and streamed is not None and streamed.explanation:
+            click.echo("\nWhy:")
+            for line in streamed.explanation:
+                click.echo(f"  {line}")
         return
     answer = service.ask(question, sources=only)
     if as_json:
-        print_json(answer_to_dict(answer, passages=show_passages))
+        print_json(answer_to_dict(answer, passages=show_passages, explain=explain))
     else:
-        print_answer(answer)
+        print_answer(answer, explain=explain)
 
 
 @click.command()

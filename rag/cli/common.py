@@ -144,13 +144,18 @@ def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool, *
         chunks_bar.close()
 
 
-def print_answer(answer: Answer, *, text_shown: bool = False) -> None:
+def print_answer(answer: Answer, *, text_shown: bool = False, explain: bool = False) -> None:
     if not text_shown:
         click.echo(answer.text)
     for note in answer.notes:
         click.echo(f"  note: {note}", err=True)
+    if explain and answer.explanation:
+        click.echo("\nWhy:")
+        for line in answer.explanation:
+            click.echo(f"  {line}")
     if answer.abstained:
-        click.echo(f"  ({answer.reason})")
+        if not (explain and answer.explanation):  # the explanation's first line is the reason
+            click.echo(f"  ({answer.reason})")
         return
     flagged = [n for n, s in enumerate(answer.sentences, start=1) if not s.supported]
     if flagged:

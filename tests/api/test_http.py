@@ -80,6 +80,17 @@ def test_query_answers_with_citations_that_resolve_to_the_stored_text(client: ht
         assert text[citation["start"] : citation["end"]] == citation["text"]
 
 
+def test_query_explains_on_request(client: httpx.Client) -> None:
+    plain = client.post("/v1/query", json={"question": ANSWERABLE}).json()
+    assert "explanation" not in plain
+    answered = client.post("/v1/query", json={"question": ANSWERABLE, "explain": True}).json()
+    assert [line[:4] for line in answered["explanation"][:-1]] == [f"[{c['marker']}] " for c in answered["citations"]]
+    assert answered["explanation"][-1].startswith("answered: ")
+    refused = client.post("/v1/query", json={"question": UNANSWERABLE, "explain": True}).json()
+    assert refused["abstained"] and refused["explanation"][0] == f"refused: {refused['reason']}"
+    assert "explain" in error_of(client.post("/v1/query", json={"question": ANSWERABLE, "explain": "yes"}), 422)
+
+
 def test_query_abstains_and_follows_up(client: httpx.Client) -> None:
     refused = client.post("/v1/query", json={"question": UNANSWERABLE}).json()
     assert refused["abstained"] is True and refused["citations"] == [] and refused["reason"]
