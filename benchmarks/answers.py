@@ -9,7 +9,7 @@ the same index in the same process:
 
 Sets (``--questions``, repeatable): tests/data/questions.jsonl (the fixed test, 15 answerable + 12
 unanswerable: it shaped the answerer for several rounds, a tuning set in effect) and
-tests/data/questions_fresh.jsonl (44 + 13, written for issue 15 before the system was run on them:
+tests/data/questions_fresh.jsonl (43 + 13, written for issue 15 before the system was run on them:
 the reporting set). Per kind of question (``kind``), too.
 
     .venv/bin/python benchmarks/answers.py            # ~1 min on 2 cores

@@ -8,7 +8,7 @@ Items: training/pairs.py's ``tune`` and ``report`` pairs (``--per-family`` of ea
 checker's sets of benchmarks/checker.py (tuning and reporting splits) and OCNLI dev (reporting
 only, never fitted on).
 
-    .venv/bin/python benchmarks/judge_features.py --model training/out/judge-L6   # ~15 min on 2 cores
+    .venv/bin/python benchmarks/judge_features.py --model training/out/judge-L6   # ~7 min on 2 cores
 """
 
 from __future__ import annotations

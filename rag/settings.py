@@ -65,8 +65,9 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, gt=0, le=100, description="Passages retrieved to answer a question.")
     max_answer_sentences: int = Field(
-        3, ge=1, le=10, description="Extractive answers: at most this many sentences (the best one, those that add what it lacks, "
-        "the statement a chosen qualifier qualifies)."
+        3, ge=1, le=10, description="Extractive answers: at most this many sentences chosen for what they say (the best one, those "
+        "that add what it lacks); a statement and the qualifier after it count as one, and a list the question asks for or an "
+        "example that follows a chosen sentence may add more."
     )
     max_question_chars: int = Field(2000, gt=0, description="Longer questions are refused with a clear message.")
     max_turn_chars: int = Field(8000, gt=0, description="Longest earlier turn of a conversation (history, chat messages); longer ones are refused.")

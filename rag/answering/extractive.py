@@ -46,8 +46,7 @@ _ELABORATION = re.compile(r"^(例如|比如|譬如|如|包括|for example|for in
 # A sentence that qualifies the one before it ("当然，部分高级服务可能会涉及费用" after "客服服务是免费的"):
 # shown alone it says the opposite of the answer, so it never is (issue 15).
 _QUALIFIER = re.compile(
-    r"^(当然|但是|但|然而|不过|只是|虽然|尽管|即使|即便|除非|否则|相反|反之|of course|however|but|although|though|even so|that said|"
-    r"still|nevertheless|nonetheless|otherwise|unless|on the other hand)\b|^(当然|但是|但|然而|不过|只是|虽然|尽管|即使|即便|除非|否则|相反|反之)",
+    r"^(of course|however|but|even so|that said|nevertheless|nonetheless|otherwise|on the other hand)\b|^(当然|但是|但|然而|不过|只是|否则|相反|反之)",
     re.IGNORECASE,
 )
 _SEMICOLON = re.compile(r"[;；]")
@@ -269,7 +268,8 @@ class ExtractiveGenerator:
 
     def _with_qualified(self, chosen: list[_Candidate], candidates: list[_Candidate]) -> list[_Candidate]:
         """A chosen qualifier comes with the statement it qualifies, the sentence before it in its
-        passage; with no room left, the statement takes the qualifier's place."""
+        passage. With no room left, the lowest-ranked other sentence (not the best one) makes room;
+        with none to spare, the two count as one (a qualifier alone would say the opposite)."""
         out = list(chosen)
         for c in chosen:
             if not _QUALIFIER.match(c.text.lstrip()):
@@ -279,10 +279,11 @@ class ExtractiveGenerator:
             if main is None or main in out:
                 continue
             main.why = "the statement that the next sentence qualifies (never shown without it)"
-            if len(out) < self.max_sentences:
-                out.insert(out.index(c), main)
-            else:
-                out[out.index(c)] = main
+            if len(out) >= self.max_sentences:
+                spare = [x for x in out[1:] if x is not c]
+                if spare:
+                    out.remove(max(spare, key=lambda x: x.rank))
+            out.insert(out.index(c), main)
         return out
 
     @staticmethod
@@ -367,7 +368,7 @@ def _refusal(selection: _Selection, support: float, threshold: float) -> tuple[s
     lines.append(f"the evidence scores {support:.3f}; at least {threshold:.3f} is needed to answer "
                  f"(key terms covered {e.coverage:.0%}, by the best passage {e.passage_coverage:.0%})")
     quote = best.text if len(best.text) <= 80 else best.text[:79] + "…"
-    lines.append(f"closest sentence ({best.passage.chunk.path}:{best.start}-{best.end}, similarity {best.dense:.2f}): “{quote}”")
+    lines.append(f"closest sentence (similarity {best.dense:.2f}): “{quote}”")  # no path: the API never shows server paths
     return tuple(lines)
 
 

@@ -50,7 +50,9 @@ class CascadeJudge:
         out = list(first)
         for n, verdict in zip(open_, second):
             if verdict.score >= threshold:
-                reason = verdict.reason.replace("(learned judge:", "(reworded; learned judge:", 1)
+                e = verdict.evidence
+                where = f"passage [{e.passage + 1}] chars {e.start}-{e.end}" if e is not None else "the passages"
+                reason = f"supported by {where} (reworded; learned judge {verdict.score:.2f} >= {threshold:.2f})"
                 out[n] = StatementVerdict(first[n].statement, True, verdict.score, reason, verdict.evidence)
             else:
                 out[n] = StatementVerdict(first[n].statement, False, first[n].score,

@@ -28,7 +28,7 @@ _NEGATIONS = frozenset(
     "不 没 没有 未 无 非 不是 并非 不能 不会 无法 未能 尚未 从未 从不 不再 不得 未曾 不可 不可以 不要 别 勿 毫无 并未 决不 绝不".split()
 )
 _NT = re.compile(r"n['’]t\b", re.IGNORECASE)
-_YES_NO = re.compile(r"(?i)(?:^\s*no\b[,.!]?|[:：]\s*no\s*[.!]?\s*$)")
+_YES_NO = re.compile(r"(?i)(?:^\s*no(?:[,.!]|\s*$)|[:：]\s*no\s*[.!]?\s*$)")  # "No.", "No, …", "…: no."; not "No account is needed"
 
 _OPPOSITES = [
     ("increase", "decrease"), ("increased", "decreased"), ("increases", "decreases"), ("increasing", "decreasing"),
@@ -94,6 +94,28 @@ def _negation(text: str, tokens: list[str]) -> str | None:
     return found
 
 
+def _inside_words(text: str, tokens: list[str]) -> set[str]:
+    """The Chinese opposites found inside one rjieba word of ``text`` (上涨 in 价格上涨), never across
+    two (以上 in 可以|上传, 上升 in 马上|升级)."""
+    spans, at = [], 0
+    for token in tokens:
+        found = text.find(token, at) if token else -1
+        if found < 0:
+            found = text.lower().find(token, at)
+        if found >= 0:
+            spans.append((found, found + len(token)))
+            at = found + len(token)
+    out = set()
+    for word in _ZH_WORDS:
+        start = text.find(word)
+        while start >= 0:
+            if any(a <= start and start + len(word) <= b for a, b in spans):
+                out.add(word)
+                break
+            start = text.find(word, start + 1)
+    return out
+
+
 def contradiction(statement: str, window: str, question: str | None = None) -> Contradiction:
     """The contradiction cues of ``statement`` against ``window`` (see the module docstring). A
     negation the question already has ("Which country did not join?") is the question's, not a claim."""
@@ -102,8 +124,8 @@ def contradiction(statement: str, window: str, question: str | None = None) -> C
     negates, window_negates = _negation(statement, said_tokens), _negation(window, there_tokens)
     if question and negates is not None and _negation(question, keyword_tokens(question)) is not None:
         negates = None
-    said |= {w for w in _ZH_WORDS if w in statement}  # rjieba keeps 价格上涨 whole: Chinese words match as substrings
-    there |= {w for w in _ZH_WORDS if w in window}
+    said |= _inside_words(statement, said_tokens)  # rjieba keeps 价格上涨 whole: its 上涨 still counts
+    there |= _inside_words(window, there_tokens)
     opposite = next(
         ((word, sorted(_OPPOSITE[word] & there)[0]) for word in sorted(said & _OPPOSITE.keys(), key=lambda w: (statement.lower().find(w), w))
          if word not in there and (_OPPOSITE[word] & there) and not (_OPPOSITE[word] & said)),

@@ -32,16 +32,23 @@ def _sentences(*texts: str) -> list[_Candidate]:
 def test_a_chosen_qualifier_brings_the_statement_it_qualifies(max_sentences: int) -> None:
     main, qualifier, other = _sentences("客服服务是免费的。", "当然,部分高级服务可能会涉及费用。", "客服全天在线。")
     chosen = _generator(max_sentences)._with_qualified([qualifier], [main, qualifier, other])
-    assert main in chosen  # with no room, the statement takes the qualifier's place
-    assert chosen == ([main, qualifier] if max_sentences > 1 else [main])
+    assert chosen == [main, qualifier]  # with no room to spare, the two count as one
     assert "qualifies" in main.why
+
+
+def test_the_lowest_ranked_other_sentence_makes_room() -> None:
+    best, main, qualifier, weak = _sentences("客服全天在线。", "客服服务是免费的。", "但部分高级服务收费。", "用户应保持警惕。")
+    for rank, c in enumerate((best, qualifier, weak, main), start=1):
+        c.rank = rank
+    assert _generator(3)._with_qualified([best, qualifier, weak], [best, main, qualifier, weak]) == [best, main, qualifier]
 
 
 def test_sentences_that_qualify_nothing_are_left_alone() -> None:
     first, second = _sentences("However, fees may apply.", "Support is free.")
     assert _generator(3)._with_qualified([first], [first, second]) == [first]  # no statement before it
-    plain, other = _sentences("Support is free.", "Butter is not a qualifier.")
+    plain, other, own = _sentences("Support is free.", "Butter is not a qualifier.", "虽然费用较低,但服务很好。")
     assert _generator(3)._with_qualified([other], [plain, other]) == [other]
+    assert _generator(3)._with_qualified([own], [plain, own]) == [own]  # "although X, Y" stands on its own
 
 
 def test_the_explanation_travels_only_when_asked() -> None:

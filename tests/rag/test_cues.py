@@ -34,6 +34,7 @@ def test_the_opposite_word_is_named(statement: str, window: str, opposite: tuple
         ("Shares didn't rise on Monday.", PASSAGE_EN, "didn't"),
         ("中方不支持阿方所作努力。", PASSAGE_ZH, "不"),
         ("当月黄金价格没有上涨。", PASSAGE_ZH, "没有"),
+        ("No account is needed to contact support.", "An account is needed to contact support.", "no"),  # a word, not an answer
     ],
 )
 def test_a_negation_the_passage_lacks_is_named(statement: str, window: str, word: str) -> None:
@@ -52,6 +53,8 @@ def test_a_negation_the_passage_lacks_is_named(statement: str, window: str, word
         ("No, support is free of charge.", "Support is free of charge.", None),
         ("Poland did not join the pact.", "Poland stayed out of the pact.", "Which country did not join the pact?"),
         ("他没有去北京。", "他没有去北京，而是去了上海。", None),  # both negate
+        ("No", "Gide was French. Akutagawa was Japanese.", None),  # a bare answer
+        ("用户可以上传文件，马上升级。", "用户可以下载文件，价格下降。", None),  # 以上 in 可以|上传, 上升 in 马上|升级: across words
     ],
 )
 def test_no_cue_where_nothing_is_flipped(statement: str, window: str, question: str | None) -> None:
