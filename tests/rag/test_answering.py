@@ -146,3 +146,28 @@ def test_how_long_and_how_many_are_question_words_not_terms() -> None:
 )
 def test_answer_types_read_number_words(text: str, kind: str, expected: bool) -> None:
     assert has_answer_type(text, kind) is expected
+
+
+# What the README shows `rag ask` answering (its first block of rag ask commands), and what each answer
+# must say: a question added to the README without an entry here fails this test.
+README_ANSWERS = {
+    "客服可以解答哪些常见的技术问题?": "解答用户在交易过程中遇到的技术问题",
+    "Can I get help registering an account?": "账户注册和验证的协助",
+    "Who founded Binance?": None,  # the corpus names Binance but not who founded it: refused
+}
+
+
+@pytest.mark.model
+def test_the_readme_questions_get_the_answers_it_promises(service: QAService) -> None:
+    import re
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    first_block = next(b.split("```", 1)[0] for b in readme.split("```sh")[1:] if 'rag ask "' in b.split("```", 1)[0])
+    asked = re.findall(r'^rag ask "([^"]+)"', first_block, flags=re.MULTILINE)
+    assert asked and set(asked) == set(README_ANSWERS), asked
+    for question, expected in README_ANSWERS.items():
+        answer = service.ask(question)
+        if expected is None:
+            assert answer.abstained and answer.explanation[0].startswith("refused: "), answer.text
+        else:
+            assert not answer.abstained and any(expected in c.text for c in answer.citations), (question, answer.text)
