@@ -59,7 +59,7 @@ sys.path.insert(0, str(REPO))
 from benchmarks.logistic import fit  # noqa: E402
 from eval.stats import auroc, balanced_accuracy  # noqa: E402
 from rag.checking import DEFAULT_SUPPORT_POLICY, FEATURES, LexicalJudge  # noqa: E402
-from rag.checking.cues import contradiction  # noqa: E402
+from rag.checking.policy import contradicted_score  # noqa: E402
 from rag.text.sentences import split_sentences  # noqa: E402
 from rag.text.tokenize import keyword_tokens  # noqa: E402
 
@@ -234,8 +234,7 @@ def features(judge: LexicalJudge, items: Sequence[Item], label: str) -> np.ndarr
         verdict = judge.judge([item.statement], [item.context], item.question)[0]
         evidence = verdict.evidence
         assert evidence is not None
-        window = item.context[evidence.start : evidence.end]
-        rows.append([*evidence.vector(), 1.0 if contradiction(item.statement, window, item.question).reason() else 0.0])
+        rows.append([*evidence.vector(), 1.0 if evidence.contradiction else 0.0])
         if (n + 1) % 500 == 0:
             print(f"  {label}: {n + 1}/{len(items)} ({time.perf_counter() - started:.0f} s)", file=sys.stderr)
     return np.asarray(rows)
@@ -249,7 +248,7 @@ SIGNS = np.asarray([{"missing_numbers": -1, "missing_entities": -1}.get(f, 1) fo
 
 def overridden(scores: np.ndarray, vetoed: np.ndarray, threshold: float) -> np.ndarray:
     """The scores after the judge's contradiction override (rag/checking/judges.py)."""
-    return np.where(vetoed, np.maximum(0.0, np.minimum(0.5 * scores, threshold - 1e-3)), scores)
+    return np.asarray([contradicted_score(float(s), threshold) if v else float(s) for s, v in zip(scores, vetoed)])
 
 
 def mean_best_threshold(scores: np.ndarray, y: np.ndarray, groups: np.ndarray) -> float:
@@ -265,6 +264,24 @@ def mean_best_threshold(scores: np.ndarray, y: np.ndarray, groups: np.ndarray) -
     return best
 
 
+def checker_sets(data: Path, per_set: int, seed: int = 0, halueval_tune: range = range(0, 5000)) -> dict[str, dict[str, list[Item]]]:
+    """The checker's sets by split: CMRC2018 fact swaps (trial | dev), XQuAD en fact swaps (even |
+    odd articles), HaluEval QA (``halueval_tune`` | rows 5,000-9,999: raw, restated,
+    length-matched), the hand-written paraphrases (even | odd articles)."""
+    xquad = _squad_paragraphs(data / "xquad" / "xquad.en.json")
+    splits: dict[str, dict[str, list[Item]]] = {"tune": {}, "report": {}}
+    splits["tune"]["cmrc-fact-swap"] = fact_swaps(_squad_paragraphs(data / "cmrc2018" / "cmrc2018_trial.json"), per_set, seed)
+    splits["report"]["cmrc-fact-swap"] = fact_swaps(_squad_paragraphs(data / "cmrc2018" / "cmrc2018_dev.json"), per_set, seed)
+    splits["tune"]["xquad-en-fact-swap"] = fact_swaps([p for p in xquad if p[0] % 2 == 0], per_set, seed)
+    splits["report"]["xquad-en-fact-swap"] = fact_swaps([p for p in xquad if p[0] % 2 == 1], per_set, seed)
+    halu = data / "halueval_qa" / "dataset_halueval_qa.jsonl"
+    splits["tune"] |= halueval(halu, halueval_tune, per_set, seed)
+    splits["report"] |= halueval(halu, range(5000, 10000), per_set, seed)
+    for split, sets in paraphrases(REPO / "benchmarks" / "data" / "checker_paraphrases.jsonl", data).items():
+        splits[split] |= sets
+    return splits
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Validate the faithfulness checker; fit its support policy.")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -276,17 +293,7 @@ def main() -> None:
     if not args.data.is_dir():
         sys.exit(f"benchmarks/checker.py: no data folder at {args.data} (use --data)")
 
-    xquad = _squad_paragraphs(args.data / "xquad" / "xquad.en.json")
-    splits: dict[str, dict[str, list[Item]]] = {"tune": {}, "report": {}}
-    splits["tune"]["cmrc-fact-swap"] = fact_swaps(_squad_paragraphs(args.data / "cmrc2018" / "cmrc2018_trial.json"), args.per_set, args.seed)
-    splits["report"]["cmrc-fact-swap"] = fact_swaps(_squad_paragraphs(args.data / "cmrc2018" / "cmrc2018_dev.json"), args.per_set, args.seed)
-    splits["tune"]["xquad-en-fact-swap"] = fact_swaps([p for p in xquad if p[0] % 2 == 0], args.per_set, args.seed)
-    splits["report"]["xquad-en-fact-swap"] = fact_swaps([p for p in xquad if p[0] % 2 == 1], args.per_set, args.seed)
-    halu = args.data / "halueval_qa" / "dataset_halueval_qa.jsonl"
-    splits["tune"] |= halueval(halu, range(0, 5000), args.per_set, args.seed)
-    splits["report"] |= halueval(halu, range(5000, 10000), args.per_set, args.seed)
-    for split, sets in paraphrases(REPO / "benchmarks" / "data" / "checker_paraphrases.jsonl", args.data).items():
-        splits[split] |= sets
+    splits = checker_sets(args.data, args.per_set, args.seed)
 
     embedder = None
     if not args.no_embedder:

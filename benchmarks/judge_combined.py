@@ -24,18 +24,9 @@ from rag.checking.learned import LearnedJudge  # noqa: E402
 
 
 def sets(data: Path, per_set: int) -> dict[str, dict[str, list[bc.Item]]]:
-    xquad = bc._squad_paragraphs(data / "xquad" / "xquad.en.json")
-    out: dict[str, dict[str, list[bc.Item]]] = {"tune": {}, "report": {}}
-    out["tune"]["cmrc-fact-swap"] = bc.fact_swaps(bc._squad_paragraphs(data / "cmrc2018" / "cmrc2018_trial.json"), per_set, 0)
-    out["report"]["cmrc-fact-swap"] = bc.fact_swaps(bc._squad_paragraphs(data / "cmrc2018" / "cmrc2018_dev.json"), per_set, 0)
-    out["tune"]["xquad-en-fact-swap"] = bc.fact_swaps([p for p in xquad if p[0] % 2 == 0], per_set, 0)
-    out["report"]["xquad-en-fact-swap"] = bc.fact_swaps([p for p in xquad if p[0] % 2 == 1], per_set, 0)
-    halu = data / "halueval_qa" / "dataset_halueval_qa.jsonl"
-    for split, rows in (("tune", range(0, 5000)), ("report", range(5000, 10000))):
-        out[split]["halueval-restated"] = bc.halueval(halu, rows, per_set, 0)["halueval-restated"]
-    for split, found in bc.paraphrases(REPO / "benchmarks" / "data" / "checker_paraphrases.jsonl", data).items():
-        out[split] |= found
-    return out
+    """benchmarks/checker.py's sets, without the raw and length-matched HaluEval ones."""
+    return {split: {n: items for n, items in named.items() if n not in ("halueval", "halueval-length-matched")}
+            for split, named in bc.checker_sets(data, per_set).items()}
 
 
 def main() -> None:

@@ -48,18 +48,10 @@ def items(data: Path, pairs: Path, per_family: int, per_set: int, ocnli: int) ->
             for p in rng.sample(by[family], min(per_family, len(by[family]))):
                 out.append({"statement": p.hypothesis, "context": p.premise, "question": None, "label": p.label, "split": split,
                             "set": "pairs", "family": family, "language": p.language})
-    xquad = bc._squad_paragraphs(data / "xquad" / "xquad.en.json")
-    sets = {
-        ("tune", "cmrc-fact-swap"): bc.fact_swaps(bc._squad_paragraphs(data / "cmrc2018" / "cmrc2018_trial.json"), per_set, 0),
-        ("report", "cmrc-fact-swap"): bc.fact_swaps(bc._squad_paragraphs(data / "cmrc2018" / "cmrc2018_dev.json"), per_set, 0),
-        ("tune", "xquad-en-fact-swap"): bc.fact_swaps([p for p in xquad if p[0] % 2 == 0], per_set, 0),
-        ("report", "xquad-en-fact-swap"): bc.fact_swaps([p for p in xquad if p[0] % 2 == 1], per_set, 0),
-    }
-    halu = data / "halueval_qa" / "dataset_halueval_qa.jsonl"
-    for split, rows in (("tune", range(4000, 5000)), ("report", range(5000, 10000))):
-        found = bc.halueval(halu, rows, per_set, 0)
-        sets[(split, "halueval-restated")] = found["halueval-restated"]
-        sets[(split, "halueval-length-matched")] = found["halueval-length-matched"]
+    # HaluEval tuning rows 4,000-4,999: rows 0-3,999 trained the learned judge (training/pairs.py)
+    built = bc.checker_sets(data, per_set, 0, halueval_tune=range(4000, 5000))
+    names = ("cmrc-fact-swap", "xquad-en-fact-swap", "halueval-restated", "halueval-length-matched")
+    sets = {(split, name): built[split][name] for name in names for split in ("tune", "report")}
     for (split, name), found in sets.items():
         for i in found:
             out.append({"statement": i.statement, "context": i.context, "question": i.question, "label": i.label, "split": split,

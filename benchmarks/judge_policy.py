@@ -27,15 +27,14 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.checker import mean_best_threshold  # noqa: E402
+from benchmarks.checker import mean_best_threshold, overridden  # noqa: E402
 from benchmarks.logistic import fit  # noqa: E402
 from eval.stats import auroc, balanced_accuracy  # noqa: E402
 from rag.checking import DEFAULT_SUPPORT_POLICY  # noqa: E402
 
 # the sign each weight is kept on (+1 helps support, -1 hurts it)
 SIGNS = {"coverage": 1, "novel_coverage": 1, "sentence_coverage": 1, "missing_numbers": -1, "missing_entities": -1,
-         "similarity": 1, "pair_coverage": 1, "learned": 1, "negation_cue": -1, "window_negation_cue": -1, "opposite_cue": -1,
-         "learned_if_clean": 1}
+         "similarity": 1, "pair_coverage": 1, "learned": 1, "negation_cue": -1, "window_negation_cue": -1, "opposite_cue": -1}
 LEXICAL = ["coverage", "novel_coverage", "sentence_coverage", "missing_numbers", "missing_entities", "pair_coverage"]
 CUES = ["negation_cue", "window_negation_cue", "opposite_cue"]
 VARIANTS = {
@@ -43,7 +42,6 @@ VARIANTS = {
     "lexical + cues": LEXICAL + CUES,
     "lexical + learned": LEXICAL + ["learned"],
     "lexical + learned + cues": LEXICAL + ["learned"] + CUES,
-    "gated": LEXICAL + ["learned", "learned_if_clean"] + CUES,
     "learned alone": ["learned"],
 }
 
@@ -65,7 +63,6 @@ def main() -> None:
     x = np.load(args.features / "features.npz", allow_pickle=False)["x"]
     col = {c: x[:, i] for i, c in enumerate(columns)}
     clean = (col["missing_numbers"] == 0) & (col["missing_entities"] == 0)
-    col["learned_if_clean"] = col["learned"] * clean
     y = np.asarray([it["label"] for it in items], dtype=np.float64)
     split = np.asarray([it["split"] for it in items])
     groups = np.asarray([group_of(it) for it in items])
@@ -74,7 +71,7 @@ def main() -> None:
     shipped = 1 / (1 + np.exp(-np.clip(x[:, :7] @ np.asarray(p.weights) + p.bias, -30, 30)))
     contradicted = (col["negation_cue"] > 0) | (col["opposite_cue"] > 0)  # the judge's override (rag/checking/judges.py)
     before = shipped
-    shipped = np.where(contradicted, np.maximum(0.0, np.minimum(0.5 * shipped, p.threshold - 1e-3)), shipped)
+    shipped = overridden(shipped, contradicted, p.threshold)
     fitted: dict[str, tuple[np.ndarray, float]] = {"lexical, no override": (before, p.threshold), "lexical (shipped)": (shipped, p.threshold)}
     weights_out = {}
     for name, names in VARIANTS.items():

@@ -77,6 +77,7 @@ class SupportEvidence:
     missing_terms: tuple[str, ...] = ()
     missing_numbers: tuple[str, ...] = ()
     missing_entities: tuple[str, ...] = ()
+    contradiction: str | None = None  # why the statement contradicts the window (rag.checking.cues), if it does
 
     def vector(self) -> np.ndarray:
         similarity = 0.0 if math.isnan(self.similarity) else self.similarity

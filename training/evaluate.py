@@ -117,15 +117,7 @@ def main() -> None:
 
     import benchmarks.checker as bc
 
-    data = args.data
-    xquad = bc._squad_paragraphs(data / "xquad" / "xquad.en.json")
-    sets = {
-        "cmrc-fact-swap": bc.fact_swaps(bc._squad_paragraphs(data / "cmrc2018" / "cmrc2018_dev.json"), args.per_set, 0),
-        "xquad-en-fact-swap": bc.fact_swaps([p for p in xquad if p[0] % 2 == 1], args.per_set, 0),
-    }
-    halu = bc.halueval(data / "halueval_qa" / "dataset_halueval_qa.jsonl", range(5000, 10000), args.per_set, 0)
-    sets["halueval-restated"], sets["halueval-length-matched"] = halu["halueval-restated"], halu["halueval-length-matched"]
-    sets |= bc.paraphrases(REPO / "benchmarks" / "data" / "checker_paraphrases.jsonl", data)["report"]
+    sets = {n: items for n, items in bc.checker_sets(args.data, args.per_set)["report"].items() if n != "halueval"}
     lexical = LexicalJudge()
     print("\nthe checker's sets, reporting split (learned | lexical): AUROC, balanced accuracy")
     results["sets"] = {}
@@ -142,7 +134,7 @@ def main() -> None:
         results["sets"][name] = row  # type: ignore[index]
         print(f"  {name:26} {row['pairs']:4} pairs  {row['auroc']:.3f} {row['balanced_accuracy']:.3f} | {row['lexical_auroc']:.3f} {row['lexical_balanced_accuracy']:.3f}")
 
-    ocnli = [json.loads(line) for line in (data / "ocnli" / "dev.json").read_text(encoding="utf-8").splitlines() if line.strip()]
+    ocnli = [json.loads(line) for line in (args.data / "ocnli" / "dev.json").read_text(encoding="utf-8").splitlines() if line.strip()]
     ocnli = [r for r in ocnli if r["label"] in ("entailment", "neutral", "contradiction")][: args.ocnli_limit]
     nli_pairs = [Pair(r["sentence1"], r["sentence2"], int(r["label"] == "entailment"), r["label"], "zh", "ocnli") for r in ocnli]
     nli_scores = pair_scores(judge, nli_pairs)

@@ -125,7 +125,7 @@ class ExtractiveGenerator:
         # Sentence vectors of recently read passages: questions about the same passages (a
         # conversation, an evaluation run) do not embed its sentences again.
         self._vectors = VectorCache(self._CACHED_SENTENCES)
-        self._words = VectorCache(self._CACHED_WORDS)  # the candidates' words, for cross-lingual and unseen terms
+        self._words = VectorCache(self._CACHED_WORDS)  # the candidates' words, matched against question terms in another script
 
     _CACHED_SENTENCES = 4096
     _CACHED_WORDS = 16384

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from rag.checking.cues import contradiction
 from rag.checking.judges import LexicalJudge
 from rag.checking.learned import LearnedJudge
 from rag.domain import StatementVerdict
@@ -42,7 +41,7 @@ class CascadeJudge:
 
     def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
         first = self.lexical.judge(statements, passages, question)
-        open_ = [n for n, v in enumerate(first) if self._undecided(v, passages, question)]
+        open_ = [n for n, v in enumerate(first) if self._undecided(v)]
         if not open_:
             return first
         threshold = self.load()
@@ -60,9 +59,7 @@ class CascadeJudge:
         return out
 
     @staticmethod
-    def _undecided(verdict: StatementVerdict, passages: Sequence[str], question: str | None) -> bool:
-        evidence = verdict.evidence
-        if verdict.supported or evidence is None or evidence.missing_numbers or evidence.missing_entities:
-            return False
-        window = passages[evidence.passage][evidence.start : evidence.end]
-        return contradiction(verdict.statement.text, window, question).reason() is None
+    def _undecided(verdict: StatementVerdict) -> bool:
+        """Rejected for want of the same words only: no number or name missing, no contradiction."""
+        e = verdict.evidence
+        return not verdict.supported and e is not None and not (e.missing_numbers or e.missing_entities or e.contradiction)

@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from rag.checking.cues import contradiction
-from rag.checking.policy import DEFAULT_SUPPORT_POLICY, SIMILARITY_SUPPORT_POLICY, SupportPolicy
+from rag.checking.policy import DEFAULT_SUPPORT_POLICY, SIMILARITY_SUPPORT_POLICY, SupportPolicy, contradicted_score
 from rag.checking.quantities import DateFact, Quantity, facts
 from rag.domain import Statement, StatementVerdict, SupportEvidence
 from rag.protocols import Embedder
@@ -273,7 +273,8 @@ class LexicalJudge:
             score = self.policy.score(evidence)
             against = contradiction(text, passages[evidence.passage][evidence.start : evidence.end], question).reason()
             if against is not None:  # every word there and still false: the cue overrides coverage
-                score = max(0.0, min(0.5 * score, self.policy.threshold - 1e-3))
+                score = contradicted_score(score, self.policy.threshold)
+                evidence = replace(evidence, contradiction=against)
             supported = score >= self.policy.threshold
             why = _why(evidence, supported)
             verdicts.append(StatementVerdict(statement, supported, score, f"{why}; {against}" if against else why, evidence))

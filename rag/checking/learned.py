@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.checking.windows import best_verdicts, ranked_windows
-from rag.domain import Statement, StatementVerdict
+from rag.checking.windows import best_verdicts, ranked_windows, trivial_verdicts
+from rag.domain import StatementVerdict
 from rag.errors import ConfigError
 
 __all__ = ["BUNDLED_JUDGE", "LearnedJudge"]
@@ -79,10 +79,8 @@ class LearnedJudge:
         return [(i, s, e, passages[i][s:e]) for i, s, e, _ in ranked[: self.windows_per_statement]]
 
     def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
-        if not statements:
-            return []
-        if not passages:
-            return [StatementVerdict(Statement(s, 0, len(s)), False, 0.0, "no passage to check against") for s in statements]
+        if (trivial := trivial_verdicts(statements, passages)) is not None:
+            return trivial
         model = self._load()
         import torch
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rag.checking.windows import best_verdicts, ranked_windows
-from rag.domain import Statement, StatementVerdict
+from rag.checking.windows import best_verdicts, ranked_windows, trivial_verdicts
+from rag.domain import StatementVerdict
 from rag.errors import ConfigError
 
 __all__ = ["SUPPORT_LABELS", "CrossEncoderJudge"]
@@ -123,10 +123,8 @@ class CrossEncoderJudge:
     # -- judging -----------------------------------------------------------------------------
 
     def judge(self, statements: Sequence[str], passages: Sequence[str], question: str | None = None) -> list[StatementVerdict]:
-        if not statements:
-            return []
-        if not passages:
-            return [StatementVerdict(Statement(s, 0, len(s)), False, 0.0, "no passage to check against") for s in statements]
+        if (trivial := trivial_verdicts(statements, passages)) is not None:
+            return trivial
         encoder = self._load()
         pairs: list[tuple[str, str]] = []
         owners: list[tuple[int, int, int, int]] = []  # (statement, passage, start, end) per pair

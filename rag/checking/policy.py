@@ -10,7 +10,7 @@ import numpy as np
 from rag.domain import SupportEvidence
 from rag.numeric import logistic
 
-__all__ = ["DEFAULT_SUPPORT_POLICY", "FEATURES", "SIMILARITY_SUPPORT_POLICY", "SupportPolicy"]
+__all__ = ["DEFAULT_SUPPORT_POLICY", "FEATURES", "SIMILARITY_SUPPORT_POLICY", "SupportPolicy", "contradicted_score"]
 
 
 FEATURES = ("coverage", "novel_coverage", "sentence_coverage", "missing_numbers", "missing_entities", "similarity", "pair_coverage")
@@ -32,6 +32,12 @@ class SupportPolicy:
 
     def score(self, evidence: SupportEvidence) -> float:
         return logistic(float(np.dot(np.asarray(self.weights), evidence.vector())) + self.bias, limit=30.0)
+
+
+def contradicted_score(score: float, threshold: float) -> float:
+    """A statement that contradicts its window (rag.checking.cues) keeps half its score, and stays
+    below the threshold whatever its coverage."""
+    return max(0.0, min(0.5 * score, threshold - 1e-3))
 
 
 # Fitted by benchmarks/checker.py --per-set 300 on its tuning split (fact-swapped CMRC2018 trial

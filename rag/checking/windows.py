@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rag.checking.judges import _holds, _lexicon, _statement_terms, _windows
 from rag.domain import Statement, StatementVerdict, SupportEvidence
 
-__all__ = ["Window", "best_verdicts", "ranked_windows"]
+__all__ = ["Window", "best_verdicts", "ranked_windows", "trivial_verdicts"]
 
 Window = tuple[int, int, int, bool]  # passage index, start, end, a single sentence
 
@@ -28,6 +28,16 @@ def ranked_windows(statement: str, passages: Sequence[str], question: str | None
             ranked.append((-share, end - start, index, start, position < singles))
     ranked.sort()
     return [(index, start, start + length, single) for _, length, index, start, single in ranked]
+
+
+def trivial_verdicts(statements: Sequence[str], passages: Sequence[str]) -> list[StatementVerdict] | None:
+    """What a model judge answers without its model: nothing for no statements, unsupported for
+    no passages; None when there is something to judge."""
+    if not statements:
+        return []
+    if not passages:
+        return [StatementVerdict(Statement(s, 0, len(s)), False, 0.0, "no passage to check against") for s in statements]
+    return None
 
 
 def best_verdicts(

@@ -15,6 +15,7 @@ from rag.cli.common import (
     index_option,
     json_option,
     print_answer,
+    print_explanation,
     print_json,
     print_report,
     print_streamed,
@@ -116,10 +117,8 @@ def _ask(
     service = factory.service()
     if stream and not as_json:
         streamed = print_streamed(service, question, sources=only)
-        if explain and streamed is not None and streamed.explanation:
-            click.echo("\nWhy:")
-            for line in streamed.explanation:
-                click.echo(f"  {line}")
+        if explain and streamed is not None:
+            print_explanation(streamed)
         return
     answer = service.ask(question, sources=only)
     if as_json:

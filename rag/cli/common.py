@@ -149,10 +149,8 @@ def print_answer(answer: Answer, *, text_shown: bool = False, explain: bool = Fa
         click.echo(answer.text)
     for note in answer.notes:
         click.echo(f"  note: {note}", err=True)
-    if explain and answer.explanation:
-        click.echo("\nWhy:")
-        for line in answer.explanation:
-            click.echo(f"  {line}")
+    if explain:
+        print_explanation(answer)
     if answer.abstained:
         if not (explain and answer.explanation):  # the explanation's first line is the reason
             click.echo(f"  ({answer.reason})")
@@ -169,6 +167,14 @@ def print_answer(answer: Answer, *, text_shown: bool = False, explain: bool = Fa
         page = f", page {c.page}" if c.page else ""
         click.echo(f"  [{c.marker}] {printable(c.source)}:{c.start}-{c.end}{page}")
         click.echo(f"      “{quote}”")
+
+
+def print_explanation(answer: Answer) -> None:
+    """``--explain``: why each sentence was chosen, or why the answer was refused."""
+    if answer.explanation:
+        click.echo("\nWhy:")
+        for line in answer.explanation:
+            click.echo(f"  {line}")
 
 
 def print_streamed(service: QAService, question: str, **kwargs: Any) -> Answer | None:
