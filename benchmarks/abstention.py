@@ -1,109 +1,112 @@
-"""Does abstention generalise? The default pipeline on XQuAD passages, in English and Chinese,
-asked answerable questions and three kinds of unanswerable ones built from the same data:
+"""Does abstention generalise? The default pipeline over small indexes of public data, asked
+answerable questions and unanswerable ones of three kinds built from the same data
+(training/questions.py): **adversarial** (a name, number or date changed for one no indexed
+passage has), **near-topic** (questions of the same articles' unindexed paragraphs whose answer
+no indexed passage holds) and **cross-corpus** (another set's questions); plus **cross-lingual**
+answerable ones (the parallel XQuAD question in the other language).
 
-- **adversarial**: an answerable question with a name or a number changed for one the indexed
-  passages do not have (training/pairs.py's `_entity` / `_number`, names from other articles);
-- **near-topic**: questions of the same articles' paragraphs that are not indexed (odd paragraph
-  indices; the even ones are indexed), kept only when their answer occurs in no indexed passage;
-- **cross-corpus**: questions of another set (CMRC2018 dev for Chinese, HaluEval QA for English).
+Corpora: XQuAD en and zh, CMRC2018, HaluEval QA, of one split of training/pairs.py (``--split
+report``, the default: XQuAD's odd articles, CMRC2018 dev, HaluEval rows 5,000-9,999, never used
+for any choice; ``--split tune``: where training/answerer.py chose its margin and threshold).
+``--traditional`` also asks the Chinese corpora in Traditional characters (passages, questions and
+answers converted by OpenCC), and Traditional questions of the Simplified corpora.
 
-Answerable: the indexed paragraphs' own questions; "cited" when a citation holds the answer text.
-Splits: XQuAD articles as in training/pairs.py (``--split report``: odd articles, never used for
-any choice; ``--split tune``: articles i % 4 == 2); nothing here is fitted.
+Each answerer named by ``--answerer`` (default: the shipped one; training/answerer.py writes others)
+reads the same retrieved passages in one process, with the answer reader of ``--reader``. "cited": not refused and a citation holds the
+answer text. Nothing here is fitted.
 
-    .venv/bin/python benchmarks/abstention.py                  # ~5 min on 2 cores
-    .venv/bin/python benchmarks/abstention.py --paragraphs 40 --split tune
+    .venv/bin/python benchmarks/abstention.py                  # ~10 min on 2 cores
+    .venv/bin/python benchmarks/abstention.py --split tune --traditional --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from rag.cli.factory import build_ingestor  # noqa: E402
-from rag.embedders import E5Embedder  # noqa: E402
+from rag.answering import ExtractiveGenerator  # noqa: E402
+from rag.answering.policy import ANSWERER_FILE, load_answerer  # noqa: E402
+from rag.answering.reader import AnswerReader  # noqa: E402
+from rag.embedders import E5Embedder, VectorCache  # noqa: E402
 from rag.service import QAService  # noqa: E402
-from rag.settings import load_settings  # noqa: E402
-from rag.store import IndexStore  # noqa: E402
-from training.pairs import _entity, _names, _number, paragraphs  # noqa: E402
+from training.questions import Corpus, corpora, indexed  # noqa: E402
 
 
-def questions(data: Path, split: str, language: str, limit: int, rng: random.Random) -> tuple[list[str], list[tuple[str, str, str | None]]]:
-    """The indexed passages and (kind, question, answer) rows."""
-    found = paragraphs(data, split)[f"xquad-{language}"]
-    indexed = [p for p in found if int(p.key.rsplit(":", 1)[1]) % 2 == 0][:limit]
-    articles = {p.key.rsplit(":", 1)[0] for p in indexed}
-    others = [p for p in found if int(p.key.rsplit(":", 1)[1]) % 2 == 1 and p.key.rsplit(":", 1)[0] in articles]
-    texts = [p.text for p in indexed]
-    everything = "\n".join(texts)
-    pool = [n for p in found if p.key.rsplit(":", 1)[0] not in articles for n in _names(p.text, language)][:3000]
-    rows: list[tuple[str, str, str | None]] = []
-    for p in indexed:
-        for question, answer, _ in p.qas[:2]:
-            rows.append(("answerable", question, answer))
-            for changed in (_entity(question, language, pool, rng), _number(question, rng)):
-                if changed and changed != question:
-                    new_words = set(_names(changed, language)) - set(_names(question, language))
-                    digits = {w for w in changed.split() if any(ch.isdigit() for ch in w)} - set(question.split())
-                    if all(w not in everything for w in new_words | digits) and (new_words or digits):
-                        rows.append(("adversarial", changed, None))
-                        break
-    for p in others:
-        for question, answer, _ in p.qas[:1]:
-            if answer and answer not in everything:
-                rows.append(("near-topic", question, None))
-    near = sum(1 for r in rows if r[0] == "near-topic")
-    if language == "zh":
-        cmrc = json.loads((data / "cmrc2018" / "cmrc2018_dev.json").read_text(encoding="utf-8"))["data"]
-        foreign = [qa["question"] for a in cmrc for p in a["paragraphs"] for qa in p["qas"]]
-    else:
-        with (data / "halueval_qa" / "dataset_halueval_qa.jsonl").open(encoding="utf-8") as lines:
-            foreign = [json.loads(line)["question"] for i, line in zip(range(10000), lines) if i >= 5000]
-    rows += [("cross-corpus", q, None) for q in rng.sample(foreign, max(near, 30))]
-    return texts, rows
+def traditional(corpus: Corpus, *, passages: bool) -> Corpus:
+    import opencc
+
+    convert = opencc.OpenCC("s2t").convert
+    rows = [(kind, convert(q) if kind != "cross-lingual" else q, convert(a) if (a and passages) else a) for kind, q, a in corpus.rows]
+    texts = [convert(t) for t in corpus.texts] if passages else corpus.texts
+    name = f"{corpus.name} (Traditional{'' if passages else ' questions'})"
+    return Corpus(name, corpus.language, texts, rows)
+
+
+def run(corpus: Corpus, embedder: E5Embedder, answerers: list[Path], reader: Path | None, tmp: Path) -> dict[str, dict[str, list[int]]]:
+    snapshot = indexed(corpus, embedder, tmp / str(abs(hash(corpus.name))))
+    generator = ExtractiveGenerator(embedder, snapshot, reader=AnswerReader(reader, cached=200_000) if reader else None)
+    generator._vectors = VectorCache(200_000)  # the answerers read the same sentences
+    service = QAService(snapshot, embedder, generator=generator)
+    out: dict[str, dict[str, list[int]]] = {}
+    for path in answerers:
+        generator.policy, generator.selector = load_answerer(path)
+        tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for kind, question, answer in corpus.rows:
+            got = service.ask(question)
+            if answer is None:
+                cell = tally[f"{kind} refused"]
+                cell[0] += int(got.abstained)
+                cell[1] += 1
+            else:
+                cited = not got.abstained and any(answer in c.text for c in got.citations)
+                for name, hit in ((f"{kind} cited", cited), (f"{kind} wrongly refused", got.abstained)):
+                    tally[name][0] += int(hit)
+                    tally[name][1] += 1
+        out[path.name] = dict(tally)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--split", choices=["tune", "report"], default="report")
-    parser.add_argument("--paragraphs", type=int, default=60, help="indexed paragraphs per language (default 60)")
+    parser.add_argument("--paragraphs", type=int, default=60, help="indexed paragraphs per XQuAD language and CMRC2018 (default 60)")
+    parser.add_argument("--per-paragraph", type=int, default=2, help="questions asked per indexed paragraph (default 2)")
+    parser.add_argument("--halueval", type=int, default=150, help="HaluEval QA knowledge passages indexed (default 150)")
+    parser.add_argument("--answerer", type=Path, action="append", default=None,
+                        help="an answerer file (repeatable; default the shipped rag/answering/answerer.json)")
+    parser.add_argument("--reader", type=Path, default=None, help="the answer reader's folder, for answerers that read it")
+    parser.add_argument("--traditional", action="store_true", help="also the Chinese corpora in Traditional characters")
+    parser.add_argument("--only", action="append", default=None, help="only these corpora (xquad-en, xquad-zh, cmrc, halueval)")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    answerers = args.answerer or [ANSWERER_FILE]
     embedder = E5Embedder(threads=2)
+    sets = [c for c in corpora(args.data, args.split, limit=args.paragraphs, per_paragraph=args.per_paragraph, halueval=args.halueval)
+            if not args.only or c.name in args.only]
+    if args.traditional:
+        sets += [traditional(c, passages=p) for c in sets if c.language == "zh" for p in (True, False)]
     results: dict[str, object] = {}
-    for language in ("en", "zh"):
-        texts, rows = questions(args.data, args.split, language, args.paragraphs, random.Random(3))
-        with tempfile.TemporaryDirectory() as tmp:
-            docs = Path(tmp) / "docs"
-            docs.mkdir()
-            for n, text in enumerate(texts):
-                (docs / f"p{n:03d}.txt").write_text(text, encoding="utf-8")
-            build_ingestor(load_settings(environ={}), embedder=embedder, index_dir=Path(tmp) / "idx").ingest([docs])
-            service = QAService(IndexStore(Path(tmp) / "idx").open(embedder.info), embedder)
-            tally: dict[str, list[bool]] = defaultdict(list)
-            for kind, question, answer in rows:
-                got = service.ask(question)
-                if answer is None:
-                    tally[f"{kind} refused"].append(got.abstained)
-                else:
-                    tally["answerable cited"].append(not got.abstained and any(answer in c.text for c in got.citations))
-                    tally["answerable wrongly refused"].append(got.abstained)
-        table = {name: [sum(v), len(v)] for name, v in tally.items()}
-        results[language] = table
-        print(f"XQuAD {language}, {args.split} split, {len(texts)} indexed paragraphs:")
-        for name, (hit, n) in table.items():
-            print(f"  {name:28} {hit:4}/{n:<4} {hit / n:6.1%}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for corpus in sets:
+            started = time.perf_counter()
+            table = run(corpus, embedder, answerers, args.reader, Path(tmp))
+            results[corpus.name] = table
+            print(f"\n{corpus.name}, {args.split} split, {len(corpus.texts)} indexed passages ({time.perf_counter() - started:.0f} s):")
+            print(f"  {'':30}" + "".join(f"{p.name[:22]:>24}" for p in answerers))
+            for name in sorted(next(iter(table.values()))):
+                cells = [table[p.name][name] for p in answerers]
+                print(f"  {name:30}" + "".join(f"{f'{a}/{n} ({a / max(1, n):.1%})':>24}" for a, n in cells), flush=True)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ sys.path.insert(0, str(REPO))
 from eval.stats import percentile  # noqa: E402
 from rag.answering import ExtractiveGenerator  # noqa: E402
 from rag.answering.extractive import _clauses  # noqa: E402
+from rag.answering.policy import ANSWERER_FILE, load_answerer  # noqa: E402
+from rag.answering.reader import AnswerReader  # noqa: E402
 from rag.cli.factory import build_ingestor  # noqa: E402
 from rag.embedders import E5Embedder  # noqa: E402
 from rag.service import QAService  # noqa: E402
@@ -55,6 +57,10 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--max-sentences", type=int, default=3, help="the extractive answer's max_answer_sentences (default 3)")
+    parser.add_argument("--answerer", type=Path, default=ANSWERER_FILE,
+                        help="the selector and abstention policy to run (default the shipped rag/answering/answerer.json; "
+                             "training/answerer.py --write --out FILE writes others)")
+    parser.add_argument("--reader", type=Path, default=None, help="the answer reader's folder, for an answerer that reads it")
     args = parser.parse_args()
     sets = args.questions or DEFAULT_SETS
     embedder = E5Embedder(threads=2)
@@ -64,7 +70,10 @@ def main() -> None:
         shutil.copy(SAMPLE, root / "faq.txt")
         build_ingestor(load_settings(environ={}), embedder=embedder, index_dir=root / "idx").ingest([root / "faq.txt"])
         snapshot = IndexStore(root / "idx").open(embedder.info)
-        generator = ExtractiveGenerator(embedder, snapshot, max_sentences=args.max_sentences)
+        policy, selector = load_answerer(args.answerer)
+        print(f"answerer: {args.answerer.name} ({policy.fitted_on[:90]})")
+        generator = ExtractiveGenerator(embedder, snapshot, policy=policy, selector=selector, max_sentences=args.max_sentences,
+                                        reader=AnswerReader(args.reader) if args.reader else None)
         service = QAService(snapshot, embedder, generator=generator)
         service.ask("warm up")
         for path in sets:

@@ -19,6 +19,7 @@ from rag.followup import QuestionRewriter, RuleBasedRewriter, Turn
 from rag.protocols import Embedder, Generator, IndexView, StreamingGenerator
 from rag.retrieval import HybridRetriever, Retriever
 from rag.text.language import detect_language, script_of
+from rag.text.script import in_index_script
 
 __all__ = ["QAService", "QuestionError", "answer_to_dict"]  # QuestionError: re-exported from rag.errors
 
@@ -162,11 +163,13 @@ class QAService:
     def _retrieve(
         self, question: str, history: Sequence[Turn], k: int, sources: Sequence[str] | None, deadline: Deadline
     ) -> tuple[str, list[Passage]]:
-        """The standalone question and its ``k`` passages, the deadline checked before each stage
-        and before answering."""
+        """The question as searched for (a follow-up made standalone, in the index's Chinese script)
+        and its ``k`` passages, the deadline checked before each stage and before answering."""
         if history:
             deadline.check("rewriting the follow-up")
-        asked = self.standalone(question, history)
+        # A question in Traditional characters meets a Simplified corpus in its script, and the
+        # reverse (the answer shows what was searched for, as for a rewritten follow-up).
+        asked = in_index_script(self.standalone(question, history), self.snapshot.document_frequency)
         deadline.check("retrieval")
         passages = self.retriever.retrieve(asked, k, sources)
         deadline.check("answering")

@@ -1,22 +1,26 @@
 """Answers without a language model: the sentences of the retrieved passages that answer the
 question, in document order, each cited; or an abstention when nothing supports an answer.
 
-Steps (each visible in :class:`Evidence`):
+Steps (each visible in :class:`Evidence` and ``--explain``):
 
 1. Candidate sentences: the sentences of the top passages (``rag.text.sentences``), headings aside.
-2. Each is scored by the dense similarity of the question to the sentence (read with its
-   section heading), standardised over the candidates, plus how much of the question's
-   content it covers (key terms weighted by rarity in the index, matched as substrings so
-   Chinese word segmentation cannot miss them).
-3. The best sentence is taken, with up to ``max_sentences - 1`` more from the same passage
-   that add question terms it lacks and score close to it.
+2. Each gets cheap features (rag/answering/selection.py): the dense similarity of the question to
+   the sentence (read with its section heading), standardised over the candidates; how much of
+   the question's content it covers (key terms weighted by rarity in the index, matched as
+   substrings so Chinese word segmentation cannot miss them); whether it holds the kind of answer
+   asked for; the question's names it holds; its passage's rank. The answer reader
+   (rag/answering/reader.py) reads the few ranked first by similarity and coverage.
+3. The learned selector scores every candidate; the best is taken, with up to
+   ``max_sentences - 1`` more from the same passage that add question terms it lacks and score
+   within the selector's margin of it; an example that follows a chosen sentence, the other items
+   of a list asked for, and the statement a chosen qualifier qualifies come with it.
 4. Abstention combines evidence rather than one similarity threshold (e5 scores unanswerable
-   questions as high as answerable ones): key-term coverage of the evidence, question terms
-   the index has never seen, whether the evidence has what the question asks for (a number
-   for "多少"/"how many", a year for "哪一年", a duration for "how long", a person for "who
-   founded"), how far the best sentence stands out from the other candidates, and whether the
-   question is in the documents' language. The weights are fitted on calibration questions kept apart from the
-   test questions (``benchmarks/calibrate_abstention.py``) and live in :data:`DEFAULT_POLICY`.
+   questions as high as answerable ones): key-term coverage, question terms the index has never
+   seen, names and numbers of the question the best passage lacks, whether the evidence has what
+   the question asks for (a number for "多少"/"how many", a year for "哪一年", a duration for "how
+   long", a person for "who founded"; without one it always refuses), how far the best sentence
+   stands out, the selector's and the reader's confidence. Selector and policy are fitted by
+   ``training/answerer.py`` and stored in ``rag/answering/answerer.json``.
 """
 
 from __future__ import annotations
@@ -29,26 +33,24 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from rag.answering.answer_types import expected_answer_type, has_answer_type
-from rag.answering.policy import DEFAULT_POLICY, AbstentionPolicy, Evidence, abstention
+from rag.answering.policy import DEFAULT_POLICY, DEFAULT_SELECTOR, FEATURES, AbstentionPolicy, Evidence, abstention
+from rag.answering.reader import AnswerReader
+from rag.answering.selection import CANDIDATE_FEATURES, QUALIFIER, SentenceSelector, candidate_vector
 from rag.domain import Answer, Citation, Passage
 from rag.embedders import VectorCache
 from rag.protocols import CorpusStatistics, Embedder
 from rag.text.language import detect_language
 from rag.text.sentences import split_sentences
-from rag.text.terms import EN_STOP, ZH_STOP, contains_term, question_terms
+from rag.text.terms import EN_STOP, ZH_STOP, contains_term, names, question_terms
 from rag.text.tokenize import keyword_tokens
 
-__all__ = ["ExtractiveGenerator"]
+__all__ = ["ExtractiveGenerator", "Selection"]
 
+READER = CANDIDATE_FEATURES.index("reader")
+BUNDLED = AnswerReader()  # one per process, loaded on first use (only by an answerer that listens to it)
 _ELABORATION = re.compile(r"^(例如|比如|譬如|如|包括|for example|for instance|e\.g\.|such as)", re.IGNORECASE)
 
 
-# A sentence that qualifies the one before it ("当然，部分高级服务可能会涉及费用" after "客服服务是免费的"):
-# shown alone it says the opposite of the answer, so it never is (issue 15).
-_QUALIFIER = re.compile(
-    r"^(of course|however|but|even so|that said|nevertheless|nonetheless|otherwise|on the other hand)\b|^(当然|但是|但|然而|不过|只是|否则|相反|反之)",
-    re.IGNORECASE,
-)
 _SEMICOLON = re.compile(r"[;；]")
 _LIST_QUESTION = re.compile(r"哪些|有什么|什么样的|which|what (are|kinds?|types?)", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^(首先|其次|再次|此外|另外|最后|第[一二三四五六七八九十]|first|second|third|also|finally|moreover|in addition)", re.IGNORECASE)
@@ -82,15 +84,20 @@ class _Candidate:
     covered: set[str] = field(default_factory=set)
     rank: int = 0  # 1 = the best scored
     why: str = ""  # why it is in the answer
+    features: np.ndarray = field(default_factory=lambda: np.zeros(0))  # the selector's (CANDIDATE_FEATURES)
 
 
 @dataclass
-class _Selection:
+class Selection:
+    """What the answerer read and chose for one question (``training/answerer.py`` fits on it)."""
+
     evidence: Evidence
     chosen: list[_Candidate]
     candidates: int
     unseen: list[str]
     expected: str | None
+    read: list[_Candidate] = field(default_factory=list)  # every candidate, in passage order
+    missing_names: list[str] = field(default_factory=list)  # the question's names and numbers the best passage lacks
 
 
 class ExtractiveGenerator:
@@ -104,9 +111,10 @@ class ExtractiveGenerator:
         statistics: CorpusStatistics,
         *,
         policy: AbstentionPolicy = DEFAULT_POLICY,
+        selector: SentenceSelector = DEFAULT_SELECTOR,
+        reader: AnswerReader | None = BUNDLED,
         max_sentences: int = 3,
         max_passages: int = 5,
-        lexical_weight: float = 3.0,
         translation_similarity: float = 0.88,
         max_enumeration: int = 4,
     ) -> None:
@@ -119,7 +127,8 @@ class ExtractiveGenerator:
         self.policy = policy
         self.max_sentences = max_sentences
         self.max_passages = max_passages
-        self.lexical_weight = lexical_weight
+        self.selector = selector
+        self.reader = reader  # None: sentences are ranked without it (tests, or a lighter answerer)
         self.translation_similarity = translation_similarity
         self.max_enumeration = max_enumeration
         # Sentence vectors of recently read passages: questions about the same passages (a
@@ -184,12 +193,17 @@ class ExtractiveGenerator:
             covered.append({t for t, b in zip(soft_terms, best, strict=True) if b >= self.translation_similarity})
         return covered
 
+    def _reads(self) -> bool:
+        """Whether the selector or the policy listens to the reader (the shipped ones do not yet)."""
+        return bool(self.selector.weights[READER] or self.policy.weights[FEATURES.index("reader")])
+
     def evidence_for(self, question: str, passages: Sequence[Passage]) -> tuple[Evidence, list[_Candidate]]:
         """Score the candidate sentences and pick the answer sentences (in document order)."""
-        selection = self._select(question, passages)
+        selection = self.select(question, passages)
         return selection.evidence, selection.chosen
 
-    def _select(self, question: str, passages: Sequence[Passage]) -> _Selection:
+    def select(self, question: str, passages: Sequence[Passage]) -> Selection:
+        """Every candidate sentence read, scored, and the ones chosen; ValueError when there are none."""
         candidates = self._candidates(passages)
         if not candidates:
             raise ValueError("no candidate sentences")
@@ -208,11 +222,30 @@ class ExtractiveGenerator:
         # not evidence, so standardise by at least 0.02.
         spread = max(float(dense.std()), 0.02)
         soft = self._soft_cover(soft_terms, candidates)
+        expected = expected_answer_type(question)
+        asked_names = names(question)
+        passage_rank = {id(p): n for n, p in enumerate(passages, start=1)}
+        previous: Passage | None = None
         for c, d, soft_covered in zip(candidates, dense, soft, strict=True):
             c.dense = float(d)
-            c.covered = {t for t in exact_terms if contains_term(c.text, t) or contains_term(c.heading, t)} | soft_covered
+            in_text = {t for t in exact_terms if contains_term(c.text, t)} | soft_covered
+            c.covered = in_text | {t for t in exact_terms if contains_term(c.heading, t)}
             c.lexical = sum(weights[t] for t in c.covered) / total if total else 0.0
-            c.score = (c.dense - float(dense.mean())) / spread + self.lexical_weight * c.lexical
+            c.features = candidate_vector(
+                z_dense=(c.dense - float(dense.mean())) / spread, dense=c.dense, lexical=c.lexical,
+                text_lexical=sum(weights[t] for t in in_text) / total if total else 0.0, expected=expected, text=c.text,
+                covered=sorted(c.covered), passage_rank=passage_rank.get(id(c.passage), len(passages)),
+                first=c.passage is not previous, question_names=asked_names,
+                passage_text=f"{c.passage.chunk.heading}\n{c.passage.chunk.text}",
+            )
+            previous = c.passage
+        if self.reader is not None and self._reads():
+            # The reader reads the sentences the cheap scores rank first (similarity and coverage).
+            cheap = sorted(candidates, key=lambda c: -(float(c.features[0]) + 3.0 * c.lexical))[: self.reader.max_sentences]
+            for c, p in zip(cheap, self.reader.scores(question, [c.text for c in cheap]), strict=True):
+                c.features[READER] = float(p)
+        for c, score in zip(candidates, self.selector.scores(np.stack([c.features for c in candidates])), strict=True):
+            c.score = float(score)
         ranked = sorted(candidates, key=lambda c: -c.score)
         for n, c in enumerate(ranked, start=1):
             c.rank = n
@@ -223,7 +256,7 @@ class ExtractiveGenerator:
             if len(chosen) >= self.max_sentences:
                 break
             adds_terms = c.covered - set().union(*(x.covered for x in chosen))
-            if c.passage.chunk.vector_id == best.passage.chunk.vector_id and adds_terms and c.score >= best.score - 0.5:
+            if c.passage.chunk.vector_id == best.passage.chunk.vector_id and adds_terms and c.score >= best.score - self.selector.margin:
                 c.why = f"from the same passage, it adds {_quoted(sorted(adds_terms))}"
                 chosen.append(c)
         # A sentence that opens with "for example" elaborates the one before it: keep them together.
@@ -252,7 +285,8 @@ class ExtractiveGenerator:
             and (t in soft_terms or (self.statistics.document_frequency(t) == 0 and not self._seen_as_text(t, passages)))
         ]
         chosen_text = " ".join(c.text for c in chosen)
-        expected = expected_answer_type(question)
+        best_passage = f"{best.passage.chunk.heading}\n{best.passage.chunk.text}"
+        missing_names = [n for n in asked_names if not contains_term(best_passage, n)]
         evidence = Evidence(
             coverage=sum(weights[t] for t in covered) / total if total else 0.0,
             passage_coverage=sum(weights[t] for t in passage_covered) / total if total else 0.0,
@@ -262,9 +296,12 @@ class ExtractiveGenerator:
             dense_margin=(best.dense - float(dense.mean())) / spread,
             cross_lingual=float(detect_language(question) != detect_language(chosen_text)),
             countable=float(len(terms)),
+            names_missing=len(missing_names) / len(asked_names) if asked_names else 0.0,
+            selector=self.selector.probability(best.score),
+            reader=max(float(c.features[READER]) for c in candidates),
         )
         ordered = sorted(chosen, key=lambda c: (c.passage.chunk.path, c.start))
-        return _Selection(evidence, ordered, len(candidates), unseen, expected)
+        return Selection(evidence, ordered, len(candidates), unseen, expected, candidates, missing_names)
 
     def _with_qualified(self, chosen: list[_Candidate], candidates: list[_Candidate]) -> list[_Candidate]:
         """A chosen qualifier comes with the statement it qualifies, the sentence before it in its
@@ -272,7 +309,7 @@ class ExtractiveGenerator:
         with none to spare, the two count as one (a qualifier alone would say the opposite)."""
         out = list(chosen)
         for c in chosen:
-            if not _QUALIFIER.match(c.text.lstrip()):
+            if not QUALIFIER.match(c.text.lstrip()):
                 continue
             before = [x for x in candidates if x.passage is c.passage and x.end <= c.start]
             main = max(before, key=lambda x: x.start) if before else None
@@ -298,7 +335,7 @@ class ExtractiveGenerator:
         if not passages:
             return self._abstain(question, language, "nothing was retrieved", 0.0, passages)
         try:
-            selection = self._select(question, passages)
+            selection = self.select(question, passages)
         except ValueError:
             return self._abstain(question, language, "the retrieved passages hold no sentences", 0.0, passages)
         evidence, chosen = selection.evidence, selection.chosen
@@ -344,10 +381,11 @@ def _quoted(items: Sequence[str], limit: int = 5) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
-def _chosen(selection: _Selection, support: float, threshold: float) -> tuple[str, ...]:
+def _chosen(selection: Selection, support: float, threshold: float) -> tuple[str, ...]:
     lines = [
         f"[{n}] {c.why or 'chosen'}: similarity to the question {c.dense:.2f}, ranked {c.rank} of {selection.candidates} sentences read; "
         + (f"holds {_quoted(sorted(c.covered))}" if c.covered else "holds none of the question's key terms")
+        + (f"; the answer reader gives it {c.features[READER]:.2f}" if c.features.size > READER and c.features[READER] else "")
         for n, c in enumerate(selection.chosen, start=1)
     ]
     lines.append(f"answered: the evidence scores {support:.3f} (at least {threshold:.3f} is needed to answer)")
@@ -357,10 +395,14 @@ def _chosen(selection: _Selection, support: float, threshold: float) -> tuple[st
 _KINDS = {"person": "a person", "year": "a year", "duration": "a duration", "number": "a number"}
 
 
-def _refusal(selection: _Selection, support: float, threshold: float) -> tuple[str, ...]:
+def _refusal(selection: Selection, support: float, threshold: float) -> tuple[str, ...]:
     e = selection.evidence
     best = min(selection.chosen, key=lambda c: c.rank)
     lines = [f"refused: {_why(e)}"]
+    if selection.missing_names:
+        lines.append(f"the best passage does not mention {_quoted(selection.missing_names)}, which the question names")
+    if e.reader:
+        lines.append(f"the answer reader gives no sentence it read more than {e.reader:.2f} of holding the answer")
     if e.type_missing and selection.expected:
         lines.append(f"the question asks for {_KINDS.get(selection.expected, selection.expected)}, and the best sentences hold none")
     if selection.unseen:
@@ -375,8 +417,12 @@ def _refusal(selection: _Selection, support: float, threshold: float) -> tuple[s
 def _why(evidence: Evidence) -> str:
     if evidence.type_missing:
         return "the passages do not contain the kind of answer asked for"
+    if evidence.names_missing >= 0.5:
+        return "the passages do not mention what the question names"
     if evidence.unseen >= 0.3:
         return "key terms of the question do not occur in the documents"
+    if evidence.reader and evidence.reader < 0.3:
+        return "no passage sentence reads as an answer to the question"
     if evidence.coverage < 0.5 and evidence.countable:
         return "no passage sentence covers the question's key terms"
     return "no passage sentence supports an answer"

