@@ -14,7 +14,6 @@ from rag.text.script import in_index_script, script_variants
 from rag.text.terms import names
 
 
-
 def test_the_shipped_answerer_file_has_every_weight_and_its_provenance() -> None:
     data = json.loads(ANSWERER_FILE.read_text(encoding="utf-8"))
     assert set(data["abstention"]["weights"]) == set(FEATURES)
