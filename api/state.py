@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from rag.domain import SourceRecord
     from rag.protocols import Embedder, IndexView
     from rag.service import QAService
-    from rag.store import IndexSnapshot, IndexStore
+    from rag.store import IndexStore
 
 __all__ = ["Components", "Pipeline", "UploadError", "UploadResult", "document_dict", "safe_filename"]
 
@@ -45,7 +45,7 @@ class Components(Protocol):
 
     def store(self) -> IndexStore: ...
 
-    def qa_service(self, snapshot: IndexSnapshot) -> QAService: ...
+    def qa_service(self, snapshot: IndexView) -> QAService: ...
 
     def ingestor(self) -> Ingestor: ...
 

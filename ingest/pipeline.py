@@ -20,6 +20,7 @@ from rag.domain import Chunk, Document, sha256_hex, source_id_for
 from rag.errors import IngestError
 from rag.protocols import Chunker, Embedder
 from rag.store import IndexStore, IndexWriter
+from rag.text.sentences import sentence_inputs
 
 __all__ = ["Ingestor", "IngestReport", "SkippedFile", "discover"]
 
@@ -37,6 +38,7 @@ class IngestReport:
     chunks_removed: int = 0
     chunks_unchanged: int = 0
     chunks_embedded: int = 0
+    sentences_embedded: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
     version: str | None = None
     seconds: float = 0.0
@@ -61,6 +63,7 @@ class Ingestor:
         commit_every: int = 200,
         embed_batch_chunks: int = 64,
         parse_limits: ParseLimits | None = None,
+        sentence_vectors: bool = True,
     ) -> None:
         if max_file_bytes <= 0:
             raise ValueError(f"max_file_bytes must be positive, got {max_file_bytes}")
@@ -75,6 +78,7 @@ class Ingestor:
         self.commit_every = commit_every
         self.embed_batch_chunks = embed_batch_chunks
         self.parse_limits = parse_limits or ParseLimits.for_file_limit(max_file_bytes)
+        self.sentence_vectors = sentence_vectors  # embed each chunk's sentences now, for the answerer
         self._busy = False
         self._embedded: Callable[[int], None] | None = None
 
@@ -173,12 +177,14 @@ class Ingestor:
                     self._embedded(len(batch))
         import numpy as np
 
+        sentences = self._sentence_vectors(all_chunks, writer, report) if self.sentence_vectors else {}
         offset = 0
         for document, chunks, replaced in pending:
             mine = hashes[offset : offset + len(chunks)]
             offset += len(chunks)
             matrix = np.stack([known[h] for h in mine]).astype(np.float32)
-            added, removed = writer.put_source(document, chunks, matrix)
+            own = {t: sentences[t] for c in chunks for t in sentence_inputs(c.text, c.heading) if t in sentences}
+            added, removed = writer.put_source(document, chunks, matrix, own)
             report.chunks_added += added
             report.chunks_removed += removed
             if replaced:
@@ -187,6 +193,18 @@ class Ingestor:
                 report.files_added += 1
         pending.clear()
         self._busy = False
+
+    def _sentence_vectors(self, chunks: Sequence[Chunk], writer: IndexWriter, report: IngestReport) -> dict[str, Any]:
+        """Vectors of the chunks' sentences as the extractive answerer reads them (stored ones reused)."""
+        texts = list(dict.fromkeys(t for c in chunks for t in sentence_inputs(c.text, c.heading)))
+        found: dict[str, Any] = writer.known_sentence_vectors(texts)
+        missing = [t for t in texts if t not in found]
+        batch = max(1, self.embed_batch_chunks * 4)  # sentences are short
+        for lo in range(0, len(missing), batch):
+            part = missing[lo : lo + batch]
+            found.update(zip(part, self.embedder.embed_passages(part), strict=True))
+            report.sentences_embedded += len(part)
+        return found
 
     def _commit(self, writer: IndexWriter, report: IngestReport) -> None:
         self._busy = True

@@ -14,10 +14,12 @@ from typing import Any
 from rag.domain import EmbedderInfo
 from rag.errors import IndexFormatError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "IndexManifest", "KeywordRecord", "ManifestCounts"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "IndexManifest", "KeywordRecord", "ManifestCounts", "SegmentRecord"]
 
 FORMAT_NAME = "rag-index"
-FORMAT_VERSION = 1
+# 1: one whole directory per version (FAISS + bm25s + SQLite); read, migrated at the first write.
+# 2: immutable segments named by a small manifest, deletes as tombstone ranges (rag.index.segment).
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,35 @@ class ManifestCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentRecord:
+    """One immutable segment as a manifest names it: its size, the corpus statistics it holds
+    (keyword tokens, distinct terms, how many of them ASCII) and the sha256 of its files."""
+
+    name: str
+    rows: int
+    sources: int
+    tokens: int
+    terms: int
+    ascii_terms: int
+    sentences: int
+    min_id: int
+    max_id: int
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "rows": self.rows, "sources": self.sources, "tokens": self.tokens, "terms": self.terms,
+            "ascii_terms": self.ascii_terms, "sentences": self.sentences, "min_id": self.min_id, "max_id": self.max_id,
+            "files": dict(self.files),
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SegmentRecord:
+        ints = {k: int(data[k]) for k in ("rows", "sources", "tokens", "terms", "ascii_terms", "sentences", "min_id", "max_id")}
+        return cls(name=str(data["name"]), files={str(k): str(v) for k, v in dict(data["files"]).items()}, **ints)
+
+
+@dataclass(frozen=True, slots=True)
 class IndexManifest:
     """One version's record: its name and predecessor, when it was made, the embedder and chunker
     it was built with, how its vector and keyword indexes were built, its counts and the sha256
@@ -57,6 +88,11 @@ class IndexManifest:
     counts: ManifestCounts | None = None
     files: Mapping[str, str] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
+    # format 2: the live segments, the deleted id ranges [lo, hi), the next id and segment number
+    segments: tuple[SegmentRecord, ...] = ()
+    deleted: tuple[tuple[int, int], ...] = ()
+    next_id: int = 0
+    next_segment: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         """The ``manifest.json`` object (key order as written since format version 1)."""
@@ -74,13 +110,19 @@ class IndexManifest:
                 "normalized": self.embedder.normalized,
             },
             "chunker": dict(self.chunker),
-            "faiss": dict(self.vectors),
+            "faiss" if self.format_version < 2 else "vectors": dict(self.vectors),
         }
         if self.keyword is not None:
             data["keyword"] = self.keyword.to_dict()
         if self.counts is not None:
             data["counts"] = self.counts.to_dict()
-        data["files"] = dict(self.files)
+        if self.format_version < 2:
+            data["files"] = dict(self.files)
+            return data
+        data["next_id"] = self.next_id
+        data["next_segment"] = self.next_segment
+        data["deleted"] = [list(r) for r in self.deleted]
+        data["segments"] = [s.to_dict() for s in self.segments]
         return data
 
     @classmethod
@@ -110,10 +152,14 @@ class IndexManifest:
                     normalized=bool(embedder["normalized"]),
                 ),
                 chunker=dict(data.get("chunker", {})),
-                vectors={str(k): str(v) for k, v in dict(data.get("faiss", {})).items()},
+                vectors={str(k): str(v) for k, v in dict(data.get("faiss") or data.get("vectors") or {}).items()},
                 keyword=None if keyword is None else KeywordRecord(str(keyword["backend"]), str(keyword["tokenizer"])),
                 counts=None if counts is None else ManifestCounts(int(counts["sources"]), int(counts["chunks"])),
                 files={str(k): str(v) for k, v in dict(data.get("files", {})).items()},
+                segments=tuple(SegmentRecord.from_dict(r) for r in data.get("segments", [])),
+                deleted=tuple((int(lo), int(hi)) for lo, hi in data.get("deleted", [])),
+                next_id=int(data.get("next_id", 0)),
+                next_segment=int(data.get("next_segment", 1)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise IndexFormatError(f"{where} is damaged: {type(exc).__name__}: {exc}") from exc

@@ -46,6 +46,7 @@ __all__ = [
     "QuestionRewriter",
     "Retriever",
     "Scored",
+    "SentenceVectors",
     "SparseIndex",
     "StreamingGenerator",
     "Turn",
@@ -109,6 +110,15 @@ class CorpusStatistics(Protocol):
 
     def document_frequency(self, token: str) -> int:
         """In how many chunks a keyword token occurs."""
+        ...
+
+
+@runtime_checkable
+class SentenceVectors(Protocol):
+    """Vectors of chunk sentences stored at ingest (see :func:`rag.text.sentences.sentence_inputs`)."""
+
+    def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of those texts the index has (the others are left out)."""
         ...
 
 

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
         200, gt=0, description="Commit a new index version after this many files (a crash loses at most that much work)."
     )
     keep_versions: int = Field(2, ge=1, description="Committed index versions kept on disk (the current one included).")
+    merge_factor: int = Field(
+        10, ge=2, description="Segments of a similar size folded into one when this many exist (a tiered merge policy, run after commits)."
+    )
+    merge_floor: int = Field(1000, ge=1, description="Segments below this many chunks are all in the smallest merge tier.")
+    sentence_vectors: bool = Field(
+        True, description="Embed each chunk's sentences at ingest and store them (int8) with its segment, so reading a passage embeds nothing."
+    )
 
     top_k: int = Field(5, gt=0, le=100, description="Passages retrieved to answer a question.")
     max_answer_sentences: int = Field(

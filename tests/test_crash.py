@@ -2,9 +2,10 @@
 index opens, verifies, answers, holds one of the states a commit produced, and a re-run
 completes the work.
 
-Moments are (a) every rename/replace/FAISS write of a commit, before and after, plus steps spread
-evenly over all the file-system steps of the run (fsync, mkdir, unlink, copy, ...), counted by
-tests/tools/killable_rag.py; and (b) wall-clock moments spread over the run, including while
+Moments are (a) every rename/replace of a commit or a merge (the runs merge segments two at a
+time, ``RAG_MERGE_FACTOR=2``, so merges happen between their commits), before and after, plus
+steps spread evenly over all the file-system steps of the run (fsync, mkdir, unlink, ...), counted
+by tests/tools/killable_rag.py; and (b) wall-clock moments spread over the run, including while
 embedding.
 """
 
@@ -70,7 +71,7 @@ def build_scenario(root: Path, big: bool) -> dict[str, object]:
         paragraphs = [f"第{i}条规定:用户在第{i}个工作日提交的第{i * 7}号申请,将由{i % 5 + 1}号客服小组在{i % 24}小时内处理。" for i in range(40)]
         (docs / "rules.txt").write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
     args = ["ingest", str(docs), "--sync"]
-    env = {"RAG_COMMIT_EVERY": "2"}
+    env = {"RAG_COMMIT_EVERY": "2", "RAG_MERGE_FACTOR": "2", "RAG_MERGE_FLOOR": "1"}
 
     # Reference run, uninterrupted, keeping every version to learn each state a commit can leave.
     reference = root / "reference"
@@ -79,14 +80,23 @@ def build_scenario(root: Path, big: bool) -> dict[str, object]:
     done = run([*args, "--index", str(reference)], {**env, "RAG_KEEP_VERSIONS": "100", "STEP_LOG": str(log)})
     assert done.returncode == 0, done.stderr
     states = []
-    for version in sorted(p.name for p in (reference / "versions").iterdir()):
+    versions = sorted(p.name.removesuffix(".json") for p in (reference / "manifests").iterdir())
+    for version in versions:
         (reference / "CURRENT").write_text(version + "\n")
-        states.append(state(reference))
+        if state(reference) not in states:
+            states.append(state(reference))
     assert len(states) == 4, "the pristine version and three commits (2 + 2 + 1 changed files)"
-    started = time.monotonic()
-    timed = run([*args, "--index", str(shutil.copytree(pristine, root / "timed"))], env)
+    assert len(versions) > 4, "merges published versions of their own between the commits"
+    started, wall = time.monotonic(), time.time()
+    timed_dir = shutil.copytree(pristine, root / "timed")
+    timed = run([*args, "--index", str(timed_dir)], {**env, "RAG_KEEP_VERSIONS": "100"})
     assert timed.returncode == 0
+    # When each version of the timed run was published (seconds after its start): kills between
+    # them land in different commits, however the run's time is split between model loading,
+    # embedding and committing.
+    published = sorted(p.stat().st_mtime - wall for p in (timed_dir / "manifests").iterdir() if p.name != "v000001.json")
     return {
+        "published": published,
         "docs": docs,
         "pristine": pristine,
         "args": args,
@@ -133,14 +143,17 @@ def check_recovers(index_dir: Path, scenario: dict[str, object]) -> None:
     assert state(index_dir) == scenario["final"]
     with IndexStore(index_dir).open() as snap:
         assert snap.verify() == []
-    leftovers = [p.name for p in (index_dir / "versions").iterdir() if not p.name.startswith("v")]
+    leftovers = [p.name for p in (index_dir / "segments").iterdir() if not p.name.startswith("s")]
     assert leftovers == [], "crashed writers' staging directories are cleaned up"
-    assert len(list((index_dir / "versions").iterdir())) <= 2, "old versions are cleaned up"
+    assert all(p.name.startswith("v") for p in (index_dir / "manifests").iterdir()), "no half-written manifest is left"
+    assert len(list((index_dir / "manifests").iterdir())) <= 2, "old versions are cleaned up"
+    named = {s.name for n in (index_dir / "manifests").iterdir() for s in IndexStore(index_dir).read_manifest(n.name.removesuffix(".json")).segments}
+    assert {p.name for p in (index_dir / "segments").iterdir()} == named, "segments no kept version names are removed"
     assert not [p.name for p in index_dir.iterdir() if p.name.endswith(".tmp")], "no half-written CURRENT is left"
 
 
 def kill_points(steps: list[str]) -> list[int]:
-    critical = [i + 1 for i, name in enumerate(steps) if name.split(":")[0] in {"rename", "replace", "write_index", "copyfile"}]
+    critical = [i + 1 for i, name in enumerate(steps) if name.split(":")[0] in {"rename", "replace"}]
     others = [i + 1 for i in range(len(steps)) if i + 1 not in critical]
     room = max(0, MAX_STEP_POINTS - len(critical))
     spread = others[:: max(1, len(others) // room)][:room] if room else []
@@ -170,14 +183,16 @@ def test_kill_at_wall_clock_moments(big_scenario: dict[str, object], e5: E5Embed
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(scenario["env"])  # type: ignore[arg-type]
     total = float(scenario["seconds"])  # type: ignore[arg-type]
-    for n, fraction in enumerate((0.25, 0.45, 0.65, 0.85, 0.97)):
+    events = [0.0, *scenario["published"], total]  # type: ignore[list-item]
+    moments = sorted({(a + b) / 2 for a, b in zip(events, events[1:]) if b - a > 0.2} | {0.25 * total, 0.97 * total})
+    for n, moment in enumerate(moments[:7]):
         index_dir = tmp_path / f"t{n}"
         shutil.copytree(scenario["pristine"], index_dir)  # type: ignore[arg-type]
         process = subprocess.Popen(
             [sys.executable, str(KILLABLE), *scenario["args"], "--index", str(index_dir)],  # type: ignore[list-item]
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
         )
-        time.sleep(total * fraction)
+        time.sleep(moment)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         check_after_crash(index_dir, scenario, e5)

@@ -38,9 +38,9 @@ from rag.answering.reader import AnswerReader
 from rag.answering.selection import CANDIDATE_FEATURES, QUALIFIER, SentenceSelector, candidate_vector
 from rag.domain import Answer, Citation, Passage
 from rag.embedders import VectorCache
-from rag.protocols import CorpusStatistics, Embedder
+from rag.protocols import CorpusStatistics, Embedder, SentenceVectors
 from rag.text.language import detect_language
-from rag.text.sentences import split_sentences
+from rag.text.sentences import clauses as _clauses
 from rag.text.terms import EN_STOP, ZH_STOP, contains_term, names, question_terms
 from rag.text.tokenize import keyword_tokens
 
@@ -51,24 +51,8 @@ BUNDLED = AnswerReader()  # one per process, loaded on first use (only by an ans
 _ELABORATION = re.compile(r"^(例如|比如|譬如|如|包括|for example|for instance|e\.g\.|such as)", re.IGNORECASE)
 
 
-_SEMICOLON = re.compile(r"[;；]")
 _LIST_QUESTION = re.compile(r"哪些|有什么|什么样的|which|what (are|kinds?|types?)", re.IGNORECASE)
 _ENUMERATION = re.compile(r"^(首先|其次|再次|此外|另外|最后|第[一二三四五六七八九十]|first|second|third|also|finally|moreover|in addition)", re.IGNORECASE)
-
-
-def _clauses(text: str) -> list[tuple[int, int]]:
-    """Sentences, with long ones also cut at semicolons: each clause then is a citable unit on its own."""
-    out = []
-    for span in split_sentences(text):
-        start = span.start
-        for match in _SEMICOLON.finditer(text, span.start, span.end - 1):
-            if text[start : match.end()].strip():
-                out.append((start, match.end()))
-            start = match.end()
-            while start < span.end and text[start].isspace():
-                start += 1
-        out.append((start, span.end))
-    return out
 
 
 @dataclass
@@ -140,7 +124,18 @@ class ExtractiveGenerator:
     _CACHED_WORDS = 16384
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        return self._vectors.get(texts, self.embedder.embed_passages)
+        return self._vectors.get(texts, self._stored_or_embedded)
+
+    def _stored_or_embedded(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence vectors the index stored at ingest, the rest embedded now (an imported index,
+        or one written before sentence vectors were stored)."""
+        stored = self.statistics.sentence_vectors(texts) if isinstance(self.statistics, SentenceVectors) else {}
+        missing = [t for t in texts if t not in stored]
+        if missing:
+            stored.update(zip(missing, self.embedder.embed_passages(missing), strict=True))
+        if not texts:
+            return self.embedder.embed_passages([])
+        return np.stack([np.asarray(stored[t], dtype=np.float32) for t in texts])
 
     # -- steps ----------------------------------------------------------------------
 
@@ -215,7 +210,7 @@ class ExtractiveGenerator:
         weights.update(dict.fromkeys(soft_terms, soft_weight))
         total = sum(weights.values())
 
-        vectors = self._sentence_vectors([f"{c.heading}\n{c.text}" if c.heading else c.text for c in candidates])
+        vectors = self._sentence_vectors([f"{c.heading}\n{c.text}" if c.heading else c.text for c in candidates])  # as sentence_inputs()
         query = self.embedder.embed_queries([question])[0]
         dense = vectors @ query
         # e5's cosines sit in a narrow band (0.8-0.95): a spread of a few hundredths is noise,

@@ -1,6 +1,7 @@
 """The ``rag`` command: the one composition root, a thin layer that parses, builds, calls and prints.
 
 One module per command family: :mod:`rag.cli.index` (ingest, remove, info, verify, search),
+:mod:`rag.cli.transfer` (import, export, optimize),
 :mod:`rag.cli.answer` (ask, chat, demo), :mod:`rag.cli.serve` (serve), :mod:`rag.cli.evaluate`
 (eval), check.py (check); :mod:`rag.cli.factory` builds every object from settings. Only this package imports
 ``ingest``, ``eval`` and ``api``, inside its commands, so ``rag --help`` stays instant and the
@@ -22,6 +23,7 @@ from rag.cli.common import Context, fail
 from rag.cli.evaluate import eval_group
 from rag.cli.index import info, ingest, remove, search, verify
 from rag.cli.serve import serve
+from rag.cli.transfer import export, import_, optimize
 from rag.errors import RAGError
 from rag.sample import sample_corpus_path
 
@@ -79,7 +81,7 @@ def show_settings(obj: Context) -> None:
         click.echo(f"{name} = {rendered}    # {field.description or ''}".rstrip())
 
 
-for command in (ingest, remove, info, verify, search, ask, chat, demo, serve, eval_group, check):
+for command in (ingest, import_, export, remove, optimize, info, verify, search, ask, chat, demo, serve, eval_group, check):
     cli.add_command(command)
 
 

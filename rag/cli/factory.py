@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from rag.errors import ConfigError
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from rag.retrieval import Retriever
     from rag.service import QAService
     from rag.settings import Settings
-    from rag.store import IndexSnapshot, IndexStore
+    from rag.store import IndexStore
 
 __all__ = [
     "Factory",
@@ -63,9 +63,11 @@ def build_embedder(settings: Settings, *, query_cache: int = 64) -> Embedder:
 
 def build_store(settings: Settings, index_dir: Path | None = None) -> IndexStore:
     """The index directory of the settings (or ``index_dir``)."""
+    from rag.index import MergePolicy
     from rag.store import IndexStore
 
-    return IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions)
+    policy = MergePolicy(factor=settings.merge_factor, floor=settings.merge_floor)
+    return IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions, merge_policy=policy)
 
 
 def build_ingestor(settings: Settings, *, embedder: Embedder | None = None, index_dir: Path | None = None) -> Ingestor:
@@ -83,6 +85,7 @@ def build_ingestor(settings: Settings, *, embedder: Embedder | None = None, inde
         max_file_bytes=settings.max_file_bytes,
         text_field=settings.json_text_field,
         commit_every=settings.commit_every,
+        sentence_vectors=settings.sentence_vectors,
         parse_limits=ParseLimits.for_file_limit(
             settings.max_file_bytes, isolate=settings.parse_isolation, timeout_s=settings.parse_timeout_s, memory_mb=settings.parse_memory_mb
         ),
@@ -223,7 +226,7 @@ class Factory:
     def store(self, index_dir: Path | None = None) -> IndexStore:
         return build_store(self.settings, index_dir)
 
-    def snapshot(self, *, check_embedder: bool = True) -> IndexSnapshot:
+    def snapshot(self, *, check_embedder: bool = True) -> IndexView:
         """The last committed index version; ``check_embedder`` refuses one built by another embedder."""
         return self.store().open(self.embedder().info if check_embedder else None)
 
@@ -260,6 +263,12 @@ class Factory:
 
     def ingestor(self, index_dir: Path | None = None) -> Ingestor:
         return build_ingestor(self.settings, embedder=self.embedder(), index_dir=index_dir)
+
+    def chunker_config(self) -> dict[str, Any]:
+        """The chunker settings an index records (what ``rag ingest`` would chunk with)."""
+        from ingest.chunking import SentenceChunker
+
+        return SentenceChunker(self.settings.chunk_size, self.settings.chunk_overlap).config
 
     # -- lifetime -----------------------------------------------------------------------------------
 

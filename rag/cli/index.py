@@ -94,7 +94,8 @@ def remove(obj: Context, sources: tuple[str, ...], index_dir: Path | None, as_js
 @json_option
 @click.pass_obj
 def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool) -> None:
-    """Show what an index holds: version, embedder, chunker, sources and chunks."""
+    """Show what an index holds: version and format, embedder, chunker, sources and chunks, its
+    segments and their disk use by part."""
     factory = obj.factory(index_dir=index_dir)
     settings = factory.settings
     snapshot = factory.snapshot(check_embedder=False)
@@ -112,6 +113,16 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
             "chunks": snapshot.n_chunks,
             "committed_at": manifest["committed_at"],
         }
+        if manifest["format_version"] >= 2:
+            from rag.index.segment import disk_usage
+
+            disk: dict[str, int] = {}
+            for record in snapshot.manifest.segments:
+                for part, size in disk_usage(factory.store().segments_dir / record.name).items():
+                    disk[part] = disk.get(part, 0) + size
+            data["segments"] = [{"name": r.name, "chunks": r.rows, "sources": r.sources} for r in snapshot.manifest.segments]
+            data["deleted_ranges"] = len(snapshot.manifest.deleted)
+            data["disk_bytes"] = disk
         if list_sources:
             data["source_list"] = [{"source_id": s.source_id, "path": s.path, "kind": s.kind, "chunks": s.n_chunks, "characters": s.size} for s in sources]
     if as_json:
@@ -122,6 +133,12 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
     click.echo(f"embedder  {e['backend']}:{e['model']} (dim {e['dim']})")
     click.echo(f"chunker   {data['chunker']}")
     click.echo(f"contents  {data['sources']} source(s), {data['chunks']} chunk(s)")
+    if "segments" in data:
+        stored = sum(s["chunks"] for s in data["segments"])
+        click.echo(f"segments  {len(data['segments'])} ({stored} chunk rows stored, {stored - data['chunks']} of them deleted until merged)")
+        click.echo("disk      " + ", ".join(f"{part} {size / 1e6:.2f} MB" for part, size in data["disk_bytes"].items()))
+    else:
+        click.echo("segments  none: format 1, migrated to segments at the next write")
     if list_sources:
         for s in data["source_list"]:
             click.echo(f"  {s['source_id']}  {s['chunks']:>5} chunks  {s['kind']:<8} {printable(s['path'])}")
@@ -163,8 +180,10 @@ def search(obj: Context, query: str, index_dir: Path | None, top_k: int, as_json
     factory = obj.factory(index_dir=index_dir)
     snapshot, embedder = factory.snapshot(), factory.embedder()
     with snapshot:
-        dense = snapshot.dense_search(embedder.embed_queries([query])[0], top_k)
-        keyword = snapshot.keyword_search(query, top_k)
+        from rag.index.format import hits_of
+
+        dense = hits_of(snapshot, snapshot.dense_scores(embedder.embed_queries([query])[0], top_k))
+        keyword = hits_of(snapshot, snapshot.keyword_scores(query, top_k))
 
     def rows(hits: list[Any]) -> list[dict[str, Any]]:
         return [{"rank": h.rank, "score": round(h.score, 4), "source": h.chunk.path, "start": h.chunk.start, "end": h.chunk.end, "page": h.chunk.page, "text": h.chunk.text} for h in hits]

@@ -19,8 +19,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.domain import StoredChunk
+from rag.domain import Hit, StoredChunk
 from rag.manifest import FORMAT_VERSION, IndexManifest, KeywordRecord
+from rag.protocols import ChunkStore
 from rag.text.tokenize import TOKENIZER_NAME, keyword_tokens
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "file_sha256",
     "fsync_path",
     "fsync_tree",
+    "hits_of",
     "is_index_entry",
     "keyword_index_is_current",
     "keyword_manifest",
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 VERSION_RE = re.compile(r"^v(\d{6,})$")
-INDEX_ENTRIES = frozenset({"CURRENT", "CURRENT.tmp", ".lock", "versions"})
+INDEX_ENTRIES = frozenset({"CURRENT", "CURRENT.tmp", ".lock", "versions", "manifests", "segments"})
 # rag.files.atomic_write's temporary file for CURRENT
 _CURRENT_TMP_RE = re.compile(r"^\.CURRENT\.\d+\.[0-9a-f]+\.tmp$")
 SCHEMA = """
@@ -110,6 +112,12 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def hits_of(view: ChunkStore, scored: Sequence[tuple[int, float]]) -> list[Hit]:
+    """Ranked ``(chunk id, score)`` pairs as hits carrying their chunks (rank = position)."""
+    chunks = {c.vector_id: c for c in view.chunks(i for i, _ in scored)}
+    return [Hit(chunks[i], s, rank) for rank, (i, s) in enumerate(scored, start=1) if i in chunks]
+
+
 def row_to_chunk(row: Sequence[Any]) -> StoredChunk:
     """A row of ``SELECT {CHUNK_COLUMNS}`` as a chunk."""
     return StoredChunk(
@@ -144,7 +152,7 @@ def keyword_query_tokens(query: str) -> list[str]:
 
 def keyword_manifest() -> KeywordRecord:
     """The manifest's record of the keyword index."""
-    return KeywordRecord(backend="bm25s", tokenizer=TOKENIZER_NAME)
+    return KeywordRecord(backend="segment-postings", tokenizer=TOKENIZER_NAME)  # BM25 (Lucene) at query time
 
 
 def keyword_index_is_current(manifest: IndexManifest) -> bool:

@@ -1,30 +1,28 @@
-"""The index on disk: versioned, crash-safe, pickle-free.
+"""The index on disk: segmented, crash-safe, pickle-free.
 
-Layout of an index directory::
+Layout of an index directory (format 2)::
 
     INDEX/
       CURRENT               the name of the committed version, e.g. "v000007" (switched atomically)
       .lock                 held (flock) by the one process writing
-      versions/
-        v000007/
-          manifest.json     format version, embedder, chunker, tokenizer, counts, file checksums
-          index.faiss       native FAISS: IndexIDMap2 over IndexFlatIP (cosine on normalised vectors)
-          meta.sqlite       sources (with their stored text) and chunks, keyed by the FAISS id
-          bm25/             the bm25s keyword index (JSON + .npy, loaded with allow_pickle=False)
-          bm25_ids.npy      row of the keyword index -> FAISS id
+      manifests/
+        v000007.json        format, embedder, chunker, tokenizer, counts, the live segments (with
+                            their statistics and file checksums), the deleted id ranges
+      segments/
+        s000003/            one immutable segment per commit or merge (see rag.index.segment)
+      versions/             format 1 (one whole directory per version), until its first write
 
-A commit writes a whole new version into ``versions/.tmp-*``, fsyncs it, renames it to its
-final name and only then replaces ``CURRENT`` (write to a temporary file, fsync,
-``os.replace``). A reader resolves ``CURRENT`` once and opens that complete, never again
-modified, version; a crash at any moment leaves either the old or the new version current.
-Old versions beyond ``keep_versions`` and the leftovers of crashed writers are removed by
-the next writer. Nothing here is pickled.
+A commit writes only what it adds, as a new segment (fsynced, renamed into place), then a new
+manifest (temporary file, fsync, rename), and only then replaces ``CURRENT``. A reader resolves
+``CURRENT`` once and opens that manifest's segments, never modified once written; a crash at any
+moment leaves either the old or the new manifest current. Manifests beyond ``keep_versions``,
+segments no kept manifest names, and crashed writers' leftovers are removed by the next writer.
+Nothing here is pickled.
 
-This module holds :class:`IndexStore` (versions, ``CURRENT``, the lock, opening); the read
-side is :class:`rag.index.view.IndexSnapshot` (over the version's FAISS vectors, bm25s keywords
-and SQLite chunk store, one module each), the write side :class:`rag.index.writer.IndexWriter`,
-and what a version directory holds (schema, manifest fields, checksums, the keyword
-tokeniser) :mod:`rag.index.format`.
+This module holds :class:`IndexStore` (manifests, ``CURRENT``, the lock, opening, the segments
+shared by the snapshots it opens); the read side is :class:`rag.index.snapshot.IndexSnapshot`, the
+write side :class:`rag.index.writer.IndexWriter`, merging :mod:`rag.index.merge`, a segment
+:mod:`rag.index.segment`.
 """
 
 from __future__ import annotations
@@ -34,7 +32,8 @@ import fcntl
 import json
 import os
 import shutil
-import uuid
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,8 +46,11 @@ from rag.errors import (
     IndexNotFoundError,
     IndexStoreError,
 )
-from rag.index.format import VERSION_RE, is_index_entry
-from rag.index.view import IndexSnapshot
+from rag.index.format import VERSION_RE, is_index_entry, keyword_index_is_current, keyword_tokens
+from rag.index.legacy import LegacySnapshot
+from rag.index.merge import MergePolicy
+from rag.index.segment import Segment, remove_tree
+from rag.index.snapshot import IndexSnapshot
 from rag.index.writer import IndexWriter
 from rag.manifest import IndexManifest
 
@@ -58,15 +60,27 @@ __all__ = ["IndexStore"]
 class IndexStore:
     """An index directory: opens the committed version, and hands out the single writer."""
 
-    def __init__(self, root: Path, keep_versions: int = 2) -> None:
+    def __init__(self, root: Path, keep_versions: int = 2, merge_policy: MergePolicy | None = None) -> None:
         if keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {keep_versions}")
         self.root = Path(root)
         self.keep_versions = keep_versions
+        self.merge_policy = merge_policy or MergePolicy()
+        self._segments: dict[str, Segment] = {}  # opened segments, shared by the snapshots that name them
+        self._segments_lock = threading.Lock()
 
     @property
     def versions_dir(self) -> Path:
+        """Format-1 versions (read until the first write migrates them)."""
         return self.root / "versions"
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.root / "manifests"
+
+    @property
+    def segments_dir(self) -> Path:
+        return self.root / "segments"
 
     def current_version(self) -> str | None:
         try:
@@ -86,7 +100,9 @@ class IndexStore:
         version = version or self.current_version()
         if version is None:
             raise IndexNotFoundError(self._missing_message())
-        path = self.versions_dir / version / "manifest.json"
+        path = self.manifests_dir / f"{version}.json"
+        if not path.exists() and (self.versions_dir / version).is_dir():
+            path = self.versions_dir / version / "manifest.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -109,23 +125,45 @@ class IndexStore:
                 f"index {self.root} was built with {built.describe()}, but the configured embedder is {embedder.describe()}: configure the same embedder, or use another --index directory"
             )
 
-    def open(self, embedder: EmbedderInfo | None = None) -> IndexSnapshot:
+    def open(self, embedder: EmbedderInfo | None = None) -> IndexSnapshot | LegacySnapshot:
         """Open the committed version (checked against ``embedder`` when given)."""
-        for _attempt in range(3):
+        for _attempt in range(5):
             version = self.current_version()
             if version is None:
                 raise IndexNotFoundError(self._missing_message())
-            manifest = self.read_manifest(version)
-            if embedder is not None:
-                self.check_embedder(manifest, embedder)
             try:
-                return IndexSnapshot(self.versions_dir / version, manifest)
+                manifest = self.read_manifest(version)
+                if embedder is not None:
+                    self.check_embedder(manifest, embedder)
+                if manifest.format_version < 2:
+                    return LegacySnapshot(self.versions_dir / version, manifest)
+                return self.open_manifest(manifest)
             except IndexFormatError:
-                # A writer may have removed this version between our reading CURRENT and
-                # opening it; CURRENT then names a newer one.
+                # A writer may have removed this version (or a segment it names) between our
+                # reading CURRENT and opening it; CURRENT then names a newer one.
                 if self.current_version() == version:
                     raise
         raise IndexStoreError(f"index {self.root} keeps changing under us; try again")
+
+    def open_manifest(self, manifest: IndexManifest) -> IndexSnapshot:
+        """A snapshot of a format-2 manifest, opening only the segments not already open."""
+        with self._segments_lock:
+            segments = []
+            for record in manifest.segments:
+                segment = self._segments.get(record.name)
+                if segment is None or segment.record != record:
+                    try:
+                        segment = Segment(self.segments_dir / record.name, record)
+                    except (OSError, ValueError, sqlite3.Error) as exc:
+                        raise IndexFormatError(f"segment {record.name} of index {self.root} is damaged or gone: {exc}") from exc
+                    self._segments[record.name] = segment
+                if not keyword_index_is_current(manifest) and segment._memory_postings is None:
+                    segment.retokenise(keyword_tokens)  # written with other tokenisation rules
+                segments.append(segment)
+            names = {r.name for r in manifest.segments}
+            for name in [n for n in self._segments if n not in names]:
+                del self._segments[name]  # older snapshots keep theirs; closed when the last one goes
+            return IndexSnapshot(self.root, manifest, segments)
 
     @contextlib.contextmanager
     def writer(self, embedder: EmbedderInfo, chunker: dict[str, Any]) -> Iterator[IndexWriter]:
@@ -148,6 +186,7 @@ class IndexStore:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
                 raise IndexLockedError(f"another process is writing to the index {self.root}; try again when it ends") from exc
+            self._migrate(embedder)
             writer = IndexWriter(self, embedder, chunker)
             try:
                 yield writer
@@ -158,29 +197,71 @@ class IndexStore:
 
     # -- housekeeping (called with the lock held) -------------------------------------
 
+    def _migrate(self, embedder: EmbedderInfo) -> None:
+        """Publish a format-1 index as segments (the first write to it does this)."""
+        if not self.exists():
+            return
+        manifest = self.read_manifest()
+        if manifest.format_version < 2:
+            self.check_embedder(manifest, embedder)
+            from rag.index.migrate import migrate
+
+            migrate(self, manifest)
+
+    def merge_step(self, writer: IndexWriter) -> str | None:
+        """After a commit: one merge, if the policy wants one (the new version's name, else None)."""
+        from rag.index.merge import merge_step
+
+        return merge_step(writer, self.merge_policy)
+
     def _version_numbers(self) -> list[int]:
-        if not self.versions_dir.is_dir():
-            return []
-        return sorted(int(m.group(1)) for p in self.versions_dir.iterdir() if (m := VERSION_RE.match(p.name)))
+        names = [p.name for p in self.versions_dir.iterdir()] if self.versions_dir.is_dir() else []
+        if self.manifests_dir.is_dir():
+            names += [p.name[: -len(".json")] for p in self.manifests_dir.iterdir() if p.name.endswith(".json")]
+        return sorted({int(m.group(1)) for name in names if (m := VERSION_RE.match(name))})
 
     def _collect_garbage(self) -> None:
-        """Remove crashed writers' leftovers, uncommitted versions and versions past ``keep_versions``."""
-        if not self.versions_dir.is_dir():
-            return
+        """Remove crashed writers' leftovers, uncommitted and old manifests (past ``keep_versions``),
+        the segments no kept manifest names, and format-1 versions once migrated."""
         current = self.current_version()
         current_n = int(current[1:]) if current else -1
-        for path in self.versions_dir.iterdir():
-            if path.name.startswith(".tmp-") or path.name.startswith(".trash-"):
-                shutil.rmtree(path, ignore_errors=True)
-        committed = [n for n in self._version_numbers() if n <= current_n]
-        stale = [n for n in self._version_numbers() if n > current_n]  # renamed, never made current
-        stale += committed[: max(0, len(committed) - self.keep_versions)]
-        for n in stale:
-            path = self.versions_dir / f"v{n:06d}"
-            # Rename first so that a crash mid-delete never leaves a half version under a real name.
-            trash = self.versions_dir / f".trash-{uuid.uuid4().hex}"
-            os.rename(path, trash)
-            shutil.rmtree(trash, ignore_errors=True)
+        for folder in (self.versions_dir, self.segments_dir, self.manifests_dir):
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    if path.name.startswith((".tmp-", ".trash-")):
+                        shutil.rmtree(path, ignore_errors=True)
+                    elif path.name.endswith(".tmp") and path.name.startswith("."):
+                        path.unlink(missing_ok=True)  # a manifest never renamed into place
+        if self.manifests_dir.is_dir():
+            numbers = sorted(int(m.group(1)) for p in self.manifests_dir.iterdir() if (m := VERSION_RE.match(p.name.removesuffix(".json"))))
+            committed = [n for n in numbers if n <= current_n]
+            stale = [n for n in numbers if n > current_n] + committed[: max(0, len(committed) - self.keep_versions)]
+            for n in stale:
+                (self.manifests_dir / f"v{n:06d}.json").unlink(missing_ok=True)
+            kept = [n for n in committed if n not in stale]
+            referenced: set[str] = set()
+            for n in kept:
+                try:
+                    referenced.update(s.name for s in self.read_manifest(f"v{n:06d}").segments)
+                except IndexFormatError:
+                    return  # a damaged manifest: remove nothing it might name
+            if self.segments_dir.is_dir():
+                for path in self.segments_dir.iterdir():
+                    if path.name.startswith("s") and path.name not in referenced:
+                        remove_tree(path)
+            if current is not None and (self.manifests_dir / f"{current}.json").exists() and self.versions_dir.is_dir():
+                remove_tree(self.versions_dir)  # migrated: format-1 versions are no longer read
+                return
+        self._collect_legacy(current_n)
         for path in self.root.iterdir():
             if path.name != "CURRENT" and is_index_entry(path.name) and path.name.endswith(".tmp"):
                 path.unlink()  # a crashed writer's CURRENT, never renamed into place
+
+    def _collect_legacy(self, current_n: int) -> None:
+        if not self.versions_dir.is_dir():
+            return
+        numbers = sorted(int(m.group(1)) for p in self.versions_dir.iterdir() if (m := VERSION_RE.match(p.name)))
+        committed = [n for n in numbers if n <= current_n]
+        stale = [n for n in numbers if n > current_n] + committed[: max(0, len(committed) - self.keep_versions)]
+        for n in stale:
+            remove_tree(self.versions_dir / f"v{n:06d}")

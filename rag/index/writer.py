@@ -1,20 +1,23 @@
-"""The write side of an index: stages a new version and commits it atomically.
+"""The write side of an index: stages what a commit adds and removes, then commits it as one new
+segment and a new manifest.
 
-:class:`IndexWriter` copies the current version's tables into ``versions/.tmp-*``, takes
-sources in and out, and :meth:`~IndexWriter.commit` writes the FAISS and keyword indexes and the
-manifest, fsyncs the directory, renames it to its version name and only then replaces
-``CURRENT``. It is handed out by :meth:`rag.index.versions.IndexStore.writer`, which holds the lock.
+:class:`IndexWriter` keeps added sources (with their vectors, keyword tokens and sentence vectors)
+in memory and deletions as tombstone ranges; :meth:`~IndexWriter.commit` writes the additions as a
+new segment (``segments/.tmp-*``, fsynced, renamed to its name), then the manifest naming the live
+segments and every tombstone (``manifests/vNNNNNN.json``, written to a temporary file, fsynced,
+renamed), and only then replaces ``CURRENT``. The cost of a commit is that of what it adds, plus a
+manifest of one line per segment: old segments are never rewritten. Between commits the writer
+folds small segments together (:mod:`rag.index.merge`). It is handed out by
+:meth:`rag.index.versions.IndexStore.writer`, which holds the lock.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import sqlite3
 import uuid
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,37 +25,48 @@ import numpy as np
 from rag.domain import Chunk, Document, EmbedderInfo, sha256_hex
 from rag.errors import IndexMismatchError, IndexStoreError
 from rag.files import atomic_write
-from rag.index.format import (
-    SCHEMA,
-    build_bm25,
-    file_sha256,
-    fsync_path,
-    fsync_tree,
-    keyword_manifest,
-    now,
-)
-from rag.manifest import IndexManifest, ManifestCounts
+from rag.index.format import fsync_path, keyword_manifest, keyword_tokens, now
+from rag.index.segment import ChunkRow, SegmentBuilder, SourceRow, pages_json, sentence_key
+from rag.manifest import FORMAT_VERSION, IndexManifest, ManifestCounts, SegmentRecord
+from rag.text.sentences import sentence_inputs
 
 if TYPE_CHECKING:
+    from rag.index.snapshot import IndexSnapshot
     from rag.index.versions import IndexStore
 
-__all__ = ["IndexWriter"]
+__all__ = ["IndexWriter", "merge_ranges"]
+
+
+def merge_ranges(ranges: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sorted, non-overlapping ``[lo, hi)`` ranges covering the same ids."""
+    out: list[list[int]] = []
+    for lo, hi in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return tuple((lo, hi) for lo, hi in out)
+
+
+@dataclass
+class _Staged:
+    document: Document
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentences: dict[str, np.ndarray] = field(default_factory=dict)  # sentence text -> vector
+    root: str = ""
 
 
 class IndexWriter:
-    """Stages changes in a new version directory; :meth:`commit` makes them current atomically."""
+    """Stages changes; :meth:`commit` makes them current atomically."""
 
     def __init__(self, store: IndexStore, embedder: EmbedderInfo, chunker: dict[str, Any]) -> None:
-        import faiss
-
-        self._faiss_module = faiss
         self.store = store
         self.embedder = embedder
         self.chunker = dict(chunker)
         store._collect_garbage()
-        self.base_version = store.current_version()
-        if self.base_version is not None:
-            manifest = store.read_manifest(self.base_version)
+        manifest = store.read_manifest() if store.exists() else None
+        if manifest is not None:
             store.check_embedder(manifest, embedder)
             if dict(manifest.chunker) != self.chunker:
                 raise IndexMismatchError(
@@ -60,139 +74,221 @@ class IndexWriter:
                     f"not {self.chunker}: use the same chunk_size/chunk_overlap, another --index directory, "
                     "or rebuild this one (remove the directory and ingest again)"
                 )
-            self._created_at = manifest.created_at or now()
-            self._index = faiss.read_index(str(store.versions_dir / self.base_version / "index.faiss"))
-        else:
-            self._created_at = now()
-            self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
-        self._tmp: Path | None = None
-        self._db: sqlite3.Connection | None = None
-        self._pending_removals: list[int] = []
+            if manifest.format_version < FORMAT_VERSION:
+                raise IndexStoreError(f"index {store.root} is in format {manifest.format_version}: open its writer through IndexStore.writer, which migrates it")
+        self._created_at = manifest.created_at if manifest is not None and manifest.created_at else now()
+        self._base: IndexSnapshot | None = store.open_manifest(manifest) if manifest is not None else None
+        self._staged: dict[str, _Staged] = {}
+        self._deleted: list[tuple[int, int]] = []
+        self._removed: set[str] = set()
+        self._removed_counts = (0, 0)  # (sources, chunks) tombstoned in this session
         self.dirty = False
-        self._start_version()
-
-    # -- staging -------------------------------------------------------------------
-
-    def _start_version(self) -> None:
-        self.store.versions_dir.mkdir(parents=True, exist_ok=True)
-        self._tmp = self.store.versions_dir / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._tmp.mkdir()
-        db_path = self._tmp / "meta.sqlite"
-        base = self.store.versions_dir / self.base_version / "meta.sqlite" if self.base_version else None
-        if base is not None:
-            shutil.copyfile(base, db_path)
-        self._db = sqlite3.connect(db_path)
-        self._db.execute("PRAGMA journal_mode=OFF")  # the version directory is the unit of atomicity
-        self._db.execute("PRAGMA synchronous=OFF")  # fsynced once, at commit
-        if base is None:
-            self._db.executescript(SCHEMA)
-            self._db.execute("INSERT INTO meta VALUES ('next_vector_id', '0')")
-        self.dirty = False
+        self.merges = True  # fold small segments together after each commit
 
     @property
-    def db(self) -> sqlite3.Connection:
-        assert self._db is not None, "writer already closed"
-        return self._db
+    def base(self) -> IndexSnapshot | None:
+        """The committed version this writer builds on."""
+        return self._base
+
+    @property
+    def base_version(self) -> str | None:
+        return None if self._base is None else self._base.version
+
+    # -- what is there -------------------------------------------------------------------
 
     def source_info(self, path: str) -> tuple[str, int] | None:
-        """``(content hash, number of chunks)`` of an indexed source, None when not indexed."""
-        row = self.db.execute("SELECT content_hash, n_chunks FROM sources WHERE path = ?", (path,)).fetchone()
-        return None if row is None else (str(row[0]), int(row[1]))
+        """``(content hash, number of chunks)`` of an indexed or staged source, None when neither."""
+        if path in self._staged:
+            staged = self._staged[path]
+            return staged.document.content_hash, len(staged.chunks)
+        if path in self._removed or self._base is None:
+            return None
+        entry = self._base.source_entry(path)
+        return None if entry is None else (str(entry[1]["content_hash"]), int(entry[1]["n_chunks"]))  # type: ignore[call-overload]
 
     def source_paths(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT path FROM sources ORDER BY path")]
+        base = [] if self._base is None else [p for p in self._base.source_paths() if p not in self._removed]
+        return sorted(set(base) | set(self._staged))
 
     def known_vectors(self, embed_hashes: Iterable[str]) -> dict[str, np.ndarray]:
         """Vectors already in the index for these embedding inputs (so unchanged text is not embedded again)."""
         wanted = list(dict.fromkeys(embed_hashes))
         found: dict[str, np.ndarray] = {}
-        removed = set(self._pending_removals)
-        for lo in range(0, len(wanted), 500):
-            part = wanted[lo : lo + 500]
-            marks = ",".join("?" * len(part))
-            for embed_hash, vector_id in self.db.execute(f"SELECT embed_hash, vector_id FROM chunks WHERE embed_hash IN ({marks})", part):
-                if embed_hash not in found and vector_id not in removed:
-                    # Into a float32 buffer of the index's dimension, as faiss allocates without one
-                    # (passing it picks the numpy overload of the stubs, not the torch one).
-                    found[embed_hash] = self._index.reconstruct(int(vector_id), np.empty(self._index.d, dtype=np.float32))
+        for staged in self._staged.values():
+            for chunk, vector in zip(staged.chunks, staged.vectors, strict=True):
+                found.setdefault(sha256_hex(chunk.embed_text), vector)
+        found = {h: found[h] for h in wanted if h in found}
+        if self._base is None:
+            return found
+        for n, segment in enumerate(self._base.segments):
+            missing = [h for h in wanted if h not in found]
+            if not missing:
+                break
+            dead = self._base._dead[n]
+            for lo in range(0, len(missing), 500):
+                part = missing[lo : lo + 500]
+                rows = segment.rows_sql(f"SELECT embed_hash, row FROM chunks WHERE embed_hash IN ({','.join('?' * len(part))})", part)
+                live = [(h, int(r)) for h, r in rows if h not in found and (dead is None or not dead[int(r)])]
+                if live:
+                    vectors = segment.vector_of_rows([r for _, r in live])
+                    for (h, _), v in zip(live, vectors, strict=True):
+                        found.setdefault(h, v)
         return found
+
+    def known_sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Sentence vectors already stored (or staged) for these texts."""
+        found: dict[str, np.ndarray] = {}
+        for staged in self._staged.values():
+            found.update((t, staged.sentences[t]) for t in texts if t in staged.sentences)
+        missing = [t for t in texts if t not in found]
+        if missing and self._base is not None:
+            found.update(self._base.sentence_vectors(missing))
+        return found
+
+    # -- changes -------------------------------------------------------------------------
 
     def remove_source(self, path: str) -> int:
         """Drop a source and its chunks; returns how many chunks went."""
-        row = self.db.execute("SELECT source_id FROM sources WHERE path = ?", (path,)).fetchone()
-        if row is None:
+        if path in self._staged:
+            n = len(self._staged.pop(path).chunks)
+            if self._base is None or path in self._removed or self._base.source_entry(path) is None:
+                return n
+        if path in self._removed or self._base is None:
             return 0
-        ids = [int(r[0]) for r in self.db.execute("SELECT vector_id FROM chunks WHERE source_id = ?", (row[0],))]
-        self.db.execute("DELETE FROM chunks WHERE source_id = ?", (row[0],))
-        self.db.execute("DELETE FROM sources WHERE source_id = ?", (row[0],))
-        self._pending_removals.extend(ids)
+        entry = self._base.source_entry(path)
+        if entry is None:
+            return 0
+        row = entry[1]
+        seq: int = int(str(row["seq"]))
+        n_chunks: int = int(str(row["n_chunks"]))
+        self._deleted.append((seq, seq + 1 + n_chunks))
+        self._removed.add(path)
+        self._removed_counts = (self._removed_counts[0] + 1, self._removed_counts[1] + n_chunks)
         self.dirty = True
-        return len(ids)
+        return n_chunks
 
-    def put_source(self, document: Document, chunks: Sequence[Chunk], vectors: np.ndarray) -> tuple[int, int]:
-        """Add or replace a source with its chunks and their vectors. Returns (chunks added, chunks removed)."""
+    def put_source(
+        self,
+        document: Document,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sentences: Mapping[str, np.ndarray] | None = None,
+        *,
+        root: str = "",
+    ) -> tuple[int, int]:
+        """Add or replace a source with its chunks, their vectors and (optionally) the vectors of
+        their sentences by text. Returns (chunks added, chunks removed)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
         if len(chunks) and vectors.shape[1] != self.embedder.dim:
             raise IndexMismatchError(f"vectors have dimension {vectors.shape[1]}, the index {self.embedder.dim}")
         removed = self.remove_source(document.path)
-        start_id = int(self.db.execute("SELECT value FROM meta WHERE key = 'next_vector_id'").fetchone()[0])
-        ids = np.arange(start_id, start_id + len(chunks), dtype=np.int64)
-        self.db.execute(
-            "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                document.source_id,
-                document.path,
-                document.content_hash,
-                document.kind,
-                len(document.text),
-                len(chunks),
-                now(),
-                document.text,
-                json.dumps(document.pages),
-            ),
-        )
-        self.db.executemany(
-            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(int(vid), c.chunk_id, c.source_id, c.ordinal, c.start, c.end, c.text, c.heading, c.page, sha256_hex(c.embed_text)) for vid, c in zip(ids, chunks)],
-        )
-        self.db.execute("UPDATE meta SET value = ? WHERE key = 'next_vector_id'", (str(start_id + len(chunks)),))
-        if len(chunks):
-            self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        self._staged[document.path] = _Staged(document, list(chunks), vectors.reshape(len(chunks), self.embedder.dim), dict(sentences or {}), root)
         self.dirty = True
         return len(chunks), removed
 
-    # -- commit --------------------------------------------------------------------
+    # -- commit --------------------------------------------------------------------------
 
     def commit(self) -> str | None:
-        """Write the staged version and make it current. Returns its name (None when nothing changed).
-
-        On failure (a full disk, say) the previous version stays current.
-        """
+        """Write what is staged as a new segment and manifest, and make it current. Returns the
+        version's name (None when nothing changed). On failure the previous version stays current."""
         if not self.dirty:
             return None
         try:
-            return self._commit()
-        except (OSError, sqlite3.Error) as exc:
+            name = self._commit()
+            if self.merges:
+                name = self.store.merge_step(self) or name
+            return name
+        except OSError as exc:
             raise IndexStoreError(f"cannot write a new version of the index {self.store.root}: {exc}; the previous version is still current") from exc
 
+    def _next_ids(self) -> tuple[int, int]:
+        base = self._base.manifest if self._base is not None else None
+        return (base.next_id if base else 0), (base.next_segment if base else 1)
+
     def _commit(self) -> str:
-        assert self._tmp is not None
-        faiss = self._faiss_module
-        if self._pending_removals:
-            self._index.remove_ids(np.asarray(self._pending_removals, dtype=np.int64))  # type: ignore[arg-type]  # faiss stubs: the wrapper also takes an int64 id array
-            self._pending_removals = []
-        db = self.db
-        db.commit()
-        rows = db.execute("SELECT vector_id, text FROM chunks ORDER BY vector_id").fetchall()
-        n_sources = int(db.execute("SELECT count(*) FROM sources").fetchone()[0])
-        db.close()
-        self._db = None
-        faiss.write_index(self._index, str(self._tmp / "index.faiss"))
-        if rows:
-            build_bm25([r[1] for r in rows]).save(str(self._tmp / "bm25"), allow_pickle=False)
-            np.save(self._tmp / "bm25_ids.npy", np.asarray([r[0] for r in rows], dtype=np.int64), allow_pickle=False)
-        files = {str(p.relative_to(self._tmp)): file_sha256(p) for p in sorted(self._tmp.rglob("*")) if p.is_file()}
+        next_id, next_segment = self._next_ids()
+        new_segments: list[SegmentRecord] = []
+        if self._staged:
+            builder = SegmentBuilder(self.embedder.dim)
+            for path in sorted(self._staged):
+                staged = self._staged[path]
+                next_id = self._stage_into(builder, staged, next_id)
+            name = f"s{next_segment:06d}"
+            next_segment += 1
+            new_segments.append(self.write_segment(builder, name))
+        base = self._base.manifest if self._base is not None else None
+        counts = base.counts if base is not None and base.counts is not None else ManifestCounts(0, 0)
+        added = (len(self._staged), sum(len(s.chunks) for s in self._staged.values()))
+        deleted = merge_ranges([*(base.deleted if base else ()), *self._deleted])
+        version = self.publish(
+            segments=[*self._surviving(deleted), *new_segments],
+            deleted=deleted,
+            counts=ManifestCounts(counts.sources - self._removed_counts[0] + added[0], counts.chunks - self._removed_counts[1] + added[1]),
+            next_id=next_id,
+            next_segment=next_segment,
+        )
+        self._staged.clear()
+        self._deleted.clear()
+        self._removed.clear()
+        self._removed_counts = (0, 0)
+        self.dirty = False
+        return version
+
+    def _surviving(self, deleted: Sequence[tuple[int, int]]) -> list[SegmentRecord]:
+        """The base's segments that keep a live row or source under ``deleted`` (others are dropped)."""
+        if self._base is None:
+            return []
+        lo = np.asarray([r[0] for r in deleted], dtype=np.int64)
+        hi = np.asarray([r[1] for r in deleted], dtype=np.int64)
+        out = []
+        for segment in self._base.segments:
+            touched = any(a < segment.record.max_id + 1 and segment.record.min_id < b for a, b in self._deleted)
+            if not touched or not len(segment.ids):
+                out.append(segment.record)  # no new tombstone reaches it: as live as before
+                continue
+            ids = segment.ids
+            at = np.searchsorted(lo, ids, side="right") - 1
+            dead = (at >= 0) & (ids < hi[np.maximum(at, 0)]) if len(lo) else np.zeros(len(ids), dtype=bool)
+            if not dead.all():
+                out.append(segment.record)
+        return out
+
+    def _stage_into(self, builder: SegmentBuilder, staged: _Staged, next_id: int) -> int:
+        document, seq = staged.document, next_id
+        builder.add_source(SourceRow(
+            seq=seq, source_id=document.source_id, path=document.path, content_hash=document.content_hash, kind=document.kind,
+            text=document.text, n_chunks=len(staged.chunks), ingested_at=now(), pages=pages_json(document.pages), root=staged.root,
+        ))  # fmt: skip
+        for n, (chunk, vector) in enumerate(zip(staged.chunks, staged.vectors, strict=True), start=1):
+            if document.text[chunk.start : chunk.end] != chunk.text:
+                raise ValueError(f"chunk {chunk.ordinal} of {document.path} is not the source's text at {chunk.start}..{chunk.end}")
+            row = ChunkRow(seq + n, chunk.chunk_id, seq, chunk.ordinal, chunk.start, chunk.end, chunk.heading, chunk.page, sha256_hex(chunk.embed_text), chunk.text)
+            builder.add_chunk(row, vector, keyword_tokens(chunk.text))
+            for text in sentence_inputs(chunk.text, chunk.heading):
+                if text in staged.sentences:
+                    builder.add_sentence(sentence_key(text), staged.sentences[text], seq + n)
+        return seq + 1 + len(staged.chunks)
+
+    def write_segment(self, builder: SegmentBuilder, name: str) -> SegmentRecord:
+        """Write a segment under ``segments/.tmp-*`` and rename it into place (fsynced)."""
+        folder = self.store.segments_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            record = builder.write(tmp, name)
+            os.rename(tmp, folder / name)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        fsync_path(folder)
+        return record
+
+    def publish(self, *, segments: Sequence[SegmentRecord], deleted: Sequence[tuple[int, int]], counts: ManifestCounts, next_id: int, next_segment: int) -> str:
+        """Write a manifest naming ``segments`` and make it current; the writer then builds on it."""
         numbers = self.store._version_numbers()
         name = f"v{(numbers[-1] + 1 if numbers else 1):06d}"
         manifest = IndexManifest(
@@ -202,29 +298,32 @@ class IndexWriter:
             committed_at=now(),
             embedder=self.embedder,
             chunker=self.chunker,
-            vectors={"index": "IDMap2,Flat", "metric": "inner_product"},
+            vectors={"index": "Flat", "metric": "inner_product", "storage": "float32 .npy, memory-mapped"},
             keyword=keyword_manifest(),
-            counts=ManifestCounts(sources=n_sources, chunks=len(rows)),
-            files=files,
+            counts=counts,
+            segments=tuple(sorted(segments, key=lambda s: s.min_id)),
+            deleted=prune_ranges(deleted, segments),
+            next_id=next_id,
+            next_segment=next_segment,
         )
-        (self._tmp / "manifest.json").write_text(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
-        fsync_tree(self._tmp)
-        final = self.store.versions_dir / name
-        os.rename(self._tmp, final)
-        fsync_path(self.store.versions_dir)
+        self.store.manifests_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.store.manifests_dir / f"{name}.json", json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        fsync_path(self.store.manifests_dir)
         atomic_write(self.store.root / "CURRENT", name + "\n")
         fsync_path(self.store.root)
-        self._tmp = None
-        self.base_version = name
+        self._base = self.store.open_manifest(manifest)
         self.store._collect_garbage()
-        self._start_version()
         return name
 
     def discard(self) -> None:
         """Drop staged, uncommitted changes (the committed version is untouched)."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
+        self._staged.clear()
+        self._deleted.clear()
+        self._removed.clear()
+        self.dirty = False
+
+
+def prune_ranges(deleted: Sequence[tuple[int, int]], segments: Sequence[SegmentRecord]) -> tuple[tuple[int, int], ...]:
+    """Keep the tombstones that still cover some segment's ids (a merge drops the rows they name)."""
+    spans = sorted((s.min_id, s.max_id) for s in segments)
+    return tuple((lo, hi) for lo, hi in deleted if any(a < hi and lo <= b for a, b in spans))

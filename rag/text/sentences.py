@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "clauses",
+    "sentence_inputs",
     "CJK_RANGES",
     "CLOSERS",
     "LETTERS_PER_EXTRA_UNIT",
@@ -133,3 +135,34 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     return spans
 
 
+
+
+_SEMICOLON = re.compile(r"[;；]")
+
+
+def clauses(text: str) -> list[tuple[int, int]]:
+    """Sentences, with long ones also cut at semicolons: each clause then is a citable unit on its own."""
+    out = []
+    for span in split_sentences(text):
+        start = span.start
+        for match in _SEMICOLON.finditer(text, span.start, span.end - 1):
+            if text[start : match.end()].strip():
+                out.append((start, match.end()))
+            start = match.end()
+            while start < span.end and text[start].isspace():
+                start += 1
+        out.append((start, span.end))
+    return out
+
+
+def sentence_inputs(text: str, heading: str = "") -> list[str]:
+    """What the extractive answerer embeds for each candidate clause of a chunk (its heading, a
+    newline, the clause; the heading's own text is skipped): computed at ingest and stored with
+    the chunk's segment, so reading a passage embeds nothing."""
+    out = []
+    for start, end in clauses(text):
+        clause = text[start:end]
+        if heading and clause in heading:
+            continue
+        out.append(f"{heading}\n{clause}" if heading else clause)
+    return out

@@ -21,19 +21,20 @@ def committed(tmp_path: Path, hash_embedder: HashEmbedder) -> tuple[IndexStore, 
         w.commit()
         put(w, hash_embedder, "/b.txt", "Gamma text.")
         w.commit()
-    return store, store.versions_dir / "v000002" / "manifest.json"
+    return store, store.manifests_dir / "v000002.json"
 
 
 def test_the_written_manifest_reads_back_to_the_same_json(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
     store, path = committed(tmp_path, hash_embedder)
     raw = path.read_text(encoding="utf-8")
     manifest = store.read_manifest()
-    assert json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) == raw
+    assert json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n" == raw
     assert manifest.version == "v000002" and manifest.previous == "v000001"
     assert manifest.embedder == hash_embedder.info
     assert manifest.counts is not None and (manifest.counts.sources, manifest.counts.chunks) == (2, 2)
-    assert manifest.keyword is not None and manifest.keyword.backend == "bm25s"
-    assert set(manifest.files) >= {"index.faiss", "meta.sqlite", "bm25_ids.npy"}
+    assert manifest.keyword is not None
+    assert manifest.keyword.backend == "segment-postings" and [s.name for s in manifest.segments] == ["s000001", "s000002"]
+    assert set(manifest.segments[0].files) == {"vectors.npy", "ids.npy", "lengths.npy", "rows.sqlite", "sentences.npy", "sentence_scales.npy"}
     with store.open() as view:
         assert view.manifest == manifest
 

@@ -87,8 +87,9 @@ def test_readers_keep_their_version_while_a_writer_commits(tmp_path: Path, hash_
         put(w, hash_embedder, "/a.txt", "second version text.")
         put(w, hash_embedder, "/b.txt", "another file.")
         w.commit()
-    # keep_versions=1 removed the old directory, yet the open snapshot still answers.
-    assert not (store.versions_dir / old.version).exists()
+    # keep_versions=1 removed the old manifest and its segment, yet the open snapshot still answers.
+    assert not (store.manifests_dir / f"{old.version}.json").exists()
+    assert [p.name for p in store.segments_dir.iterdir()] == ["s000002"]
     assert [c.text for c in old.chunks()] == ["first version text."]
     old.close()
     with store.open() as new:
@@ -101,12 +102,14 @@ def test_old_versions_and_crash_leftovers_are_cleaned(tmp_path: Path, hash_embed
         with store.writer(hash_embedder.info, CHUNKER.config) as w:
             put(w, hash_embedder, "/a.txt", f"text number {i}.")
             w.commit()
-    (store.versions_dir / ".tmp-999-dead").mkdir()  # a crashed writer's staging directory
-    (store.versions_dir / "v000009").mkdir()  # renamed but never made current
+    (store.segments_dir / ".tmp-999-dead").mkdir()  # a crashed writer's segment, never renamed
+    (store.segments_dir / "s000099").mkdir()  # renamed, but no manifest names it
+    (store.manifests_dir / "v000009.json").write_text("{}")  # written but never made current
+    (store.manifests_dir / ".v000010.json.1.ab.tmp").write_text("{")  # never renamed into place
     with store.writer(hash_embedder.info, CHUNKER.config):
         pass
-    assert sorted(p.name for p in store.versions_dir.iterdir() if not p.name.startswith(".tmp-")) == ["v000003", "v000004"]
-    assert [p for p in store.versions_dir.iterdir() if p.name.startswith(".tmp-")] == []
+    assert sorted(p.name for p in store.manifests_dir.iterdir()) == ["v000003.json", "v000004.json"]
+    assert sorted(p.name for p in store.segments_dir.iterdir()) == ["s000003", "s000004"]
 
 
 def test_uncommitted_changes_are_discarded(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
@@ -120,7 +123,8 @@ def test_uncommitted_changes_are_discarded(tmp_path: Path, hash_embedder: HashEm
             raise RuntimeError("boom")
     with store.open() as snap:
         assert [s.path for s in snap.sources()] == ["/a.txt"]
-    assert [p.name for p in store.versions_dir.iterdir()] == ["v000001"]
+    assert [p.name for p in store.manifests_dir.iterdir()] == ["v000001.json"]
+    assert [p.name for p in store.segments_dir.iterdir()] == ["s000001"]
 
 
 def test_one_writer_at_a_time(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
@@ -152,11 +156,11 @@ def test_newer_format_version_is_refused(tmp_path: Path, hash_embedder: HashEmbe
     with store.writer(hash_embedder.info, CHUNKER.config) as w:
         put(w, hash_embedder, "/a.txt", "text.")
         w.commit()
-    manifest_path = store.versions_dir / "v000001" / "manifest.json"
+    manifest_path = store.manifests_dir / "v000001.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["format_version"] = 99
     manifest_path.write_text(json.dumps(manifest))
-    with pytest.raises(IndexFormatError, match="format version 99, newer than this rag reads \\(1\\): upgrade rag"):
+    with pytest.raises(IndexFormatError, match="format version 99, newer than this rag reads \\(2\\): upgrade rag"):
         store.open()
 
 
@@ -165,11 +169,11 @@ def test_verify_detects_a_damaged_file(tmp_path: Path, hash_embedder: HashEmbedd
     with store.writer(hash_embedder.info, CHUNKER.config) as w:
         put(w, hash_embedder, "/a.txt", "text to damage.")
         w.commit()
-    with (store.versions_dir / "v000001" / "bm25_ids.npy").open("r+b") as fh:
+    with (store.segments_dir / "s000001" / "lengths.npy").open("r+b") as fh:
         fh.seek(-1, 2)
         fh.write(b"\x7f")
     with store.open() as snap:
-        assert any("bm25_ids.npy does not match its checksum" in p for p in snap.verify())
+        assert any("lengths.npy does not match its checksum" in p for p in snap.verify())
 
 
 def test_no_pickle_on_disk(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
@@ -210,8 +214,6 @@ def test_a_folder_of_other_files_is_not_taken_for_an_index(tmp_path: Path, hash_
 def test_a_failed_commit_keeps_the_previous_version(tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
     import errno
 
-    import faiss
-
     from rag.errors import IndexStoreError
 
     store = IndexStore(tmp_path / "idx")
@@ -222,13 +224,14 @@ def test_a_failed_commit_keeps_the_previous_version(tmp_path: Path, hash_embedde
     def disk_full(*_args: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(faiss, "write_index", disk_full)
+    monkeypatch.setattr("rag.index.segment.fsync_tree", disk_full)  # the new segment's files are written, not yet durable
     with pytest.raises(IndexStoreError, match="No space left on device; the previous version is still current"):
         with store.writer(hash_embedder.info, CHUNKER.config) as w:
             put(w, hash_embedder, "/b.txt", "lost.")
             w.commit()
     monkeypatch.undo()
-    assert [p.name for p in store.versions_dir.iterdir()] == ["v000001"]
+    assert [p.name for p in store.manifests_dir.iterdir()] == ["v000001.json"]
+    assert [p.name for p in store.segments_dir.iterdir()] == ["s000001"]
     with store.open() as snap:
         assert snap.verify() == [] and [s.path for s in snap.sources()] == ["/a.txt"]
 
@@ -238,13 +241,13 @@ def test_keyword_index_is_rebuilt_for_other_tokenizer_rules(tmp_path: Path, hash
     with store.writer(hash_embedder.info, CHUNKER.config) as w:
         put(w, hash_embedder, "/a.txt", "提现需要一天。")
         w.commit()
-    manifest_path = store.versions_dir / "v000001" / "manifest.json"
+    manifest_path = store.manifests_dir / "v000001.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["keyword"]["tokenizer"] = "older-rules/v0"
     manifest_path.write_text(json.dumps(manifest))
-    (store.versions_dir / "v000001" / "bm25_ids.npy").unlink()  # not read: rebuilt from chunk texts
     with store.open() as snap:
         assert snap.keyword_search("提现", 1)[0].chunk.text == "提现需要一天。"
+        assert snap.segments[0]._memory_postings is not None  # stored postings not read: rebuilt from chunk texts
 
 
 def test_search_restricted_to_sources(tmp_path: Path, hash_embedder: HashEmbedder) -> None:

@@ -1,4 +1,4 @@
-"""Today's store (FAISS + bm25s + SQLite, rag/store.py) against the index contract."""
+"""The segmented store (rag/index) against the index contract: one segment per commit as `rag ingest` writes it, one per source with merges as the index grows, and one per source never merged."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.index import MergePolicy
 from rag.protocols import IndexView
 from rag.store import IndexStore
 from tests.conftest import HashEmbedder
@@ -47,3 +48,32 @@ class TestFaissStore(IndexContract):
     @pytest.fixture
     def backend(self, tmp_path: Path) -> FaissStoreBackend:
         return FaissStoreBackend(tmp_path / "index")
+
+
+class SegmentPerSourceBackend(FaissStoreBackend):
+    """Every staged change its own commit, so a view spans many segments; merges two at a time."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.store = IndexStore(root, merge_policy=MergePolicy(factor=2, floor=1))
+
+    def commit(self) -> str:
+        staged, version = list(self._staged), ""
+        for item in staged:
+            self._staged = [item]
+            version = super().commit()
+        return version
+
+
+class TestSegmentsMergedAsTheyGrow(IndexContract):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> SegmentPerSourceBackend:
+        return SegmentPerSourceBackend(tmp_path / "index")
+
+
+class TestSegmentsNeverMerged(IndexContract):
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> SegmentPerSourceBackend:
+        backend = SegmentPerSourceBackend(tmp_path / "index")
+        backend.store.merge_policy = MergePolicy(factor=1000, deleted_share=1.0)
+        return backend

@@ -1,5 +1,6 @@
-"""The read side of an index: one committed version, opened read-only, as an
-:class:`~rag.protocols.IndexView`.
+"""The read side of a format-1 index (one whole directory per version, before segments): one
+committed version, opened read-only, as an :class:`~rag.protocols.IndexView`. Such an index is
+read as it is and migrated to segments at its first write (:mod:`rag.index.migrate`).
 
 :class:`IndexSnapshot` composes the version's three parts: its vector index
 (:class:`~rag.index.faiss_vectors.FaissVectorIndex`), its keyword index with the corpus statistics
@@ -21,15 +22,15 @@ from rag.domain import Hit, SourceRecord, StoredChunk
 from rag.errors import IndexFormatError
 from rag.index.bm25_keywords import Bm25KeywordIndex
 from rag.index.faiss_vectors import FaissVectorIndex
-from rag.index.format import file_sha256, keyword_index_is_current
+from rag.index.format import file_sha256, hits_of, keyword_index_is_current
 from rag.index.sqlite_chunks import SqliteChunkStore
 from rag.manifest import IndexManifest
 from rag.protocols import Scored
 
-__all__ = ["IndexSnapshot"]
+__all__ = ["LegacySnapshot"]
 
 
-class IndexSnapshot:
+class LegacySnapshot:
     """A read-only view of one committed version. Safe to share between threads for reading.
 
     ``vectors``, ``keywords`` (which also holds the corpus statistics) and ``chunk_store`` are
@@ -56,7 +57,7 @@ class IndexSnapshot:
     def close(self) -> None:
         self.chunk_store.close()
 
-    def __enter__(self) -> IndexSnapshot:
+    def __enter__(self) -> LegacySnapshot:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -78,6 +79,13 @@ class IndexSnapshot:
 
     def document_frequency(self, token: str) -> int:
         return self.keywords.document_frequency(token)
+
+    def chunk_vectors(self, vector_ids: Sequence[int]) -> np.ndarray:
+        faiss_index = self.vectors._faiss
+        return np.stack([faiss_index.reconstruct(int(v), np.empty(self.embedder.dim, dtype=np.float32)) for v in vector_ids]) if vector_ids else np.empty((0, self.embedder.dim), dtype=np.float32)
+
+    def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        return {}  # format 1 stored none: the answerer embeds them
 
     def sources(self) -> list[SourceRecord]:
         return self.chunk_store.sources()
@@ -101,8 +109,7 @@ class IndexSnapshot:
 
     def hits(self, scored: Sequence[Scored]) -> list[Hit]:
         """Ranked ``(chunk id, score)`` pairs as hits carrying their chunks (rank = position)."""
-        chunks = {c.vector_id: c for c in self.chunks(i for i, _ in scored)}
-        return [Hit(chunks[i], s, rank) for rank, (i, s) in enumerate(scored, start=1) if i in chunks]
+        return hits_of(self, scored)
 
     def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
         """Nearest chunks by inner product; ``allowed`` restricts the search to those ids."""

@@ -1,0 +1,154 @@
+"""Merging segments, as Lucene's and tantivy's tiered/log merge policies do.
+
+Segments are grouped in tiers by their live rows (tier ``t`` holds segments of
+``floor * factor**t`` to ``floor * factor**(t+1)`` rows); when a tier holds ``factor`` segments they
+are folded into one of the next tier, so a corpus of ``n`` rows has ``O(factor * log n)`` segments
+and every row is rewritten ``O(log n)`` times over the index's life. A segment whose deleted
+share reaches ``deleted_share`` is rewritten without its dead rows; one with no live row is
+dropped. :func:`merge_step` runs after each commit (one merge at most, so a commit stays cheap);
+``rag optimize`` (:func:`optimize`) folds everything into one segment.
+
+A merge reads the inputs' rows, vectors, postings and sentence vectors as stored (nothing is
+embedded or tokenised again), writes the merged segment and publishes a manifest that names it
+instead of its inputs: a crash at any moment leaves the previous manifest current and an
+unreferenced segment for the next writer to remove.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.index.segment import ChunkRow, SegmentBuilder, SourceRow, source_row_record
+from rag.manifest import SegmentRecord
+
+if TYPE_CHECKING:
+    from rag.index.snapshot import IndexSnapshot
+    from rag.index.writer import IndexWriter
+
+__all__ = ["MergePolicy", "merge_step", "optimize"]
+
+
+class MergePolicy:
+    """Which segments to merge next (tiers of ``factor`` segments; rewrites past ``deleted_share``)."""
+
+    def __init__(self, factor: int = 10, floor: int = 1000, deleted_share: float = 0.3) -> None:
+        if factor < 2:
+            raise ValueError(f"factor must be >= 2, got {factor}")
+        if floor < 1:
+            raise ValueError(f"floor must be >= 1, got {floor}")
+        if not 0 < deleted_share <= 1:
+            raise ValueError(f"deleted_share must be in (0, 1], got {deleted_share}")
+        self.factor = factor
+        self.floor = floor
+        self.deleted_share = deleted_share
+
+    def tier(self, live: int) -> int:
+        return int(math.log(max(live, self.floor) / self.floor, self.factor) + 1e-9)
+
+    def plan(self, snapshot: IndexSnapshot) -> list[int]:
+        """Indices (into ``snapshot.segments``) of the segments to merge next; empty for none."""
+        live = snapshot._live
+        empty = [n for n, count in enumerate(live) if count == 0]
+        if empty:
+            return empty
+        tiers: dict[int, list[int]] = {}
+        for n, count in enumerate(live):
+            tiers.setdefault(self.tier(count), []).append(n)
+        for tier in sorted(tiers):
+            members = tiers[tier]
+            if len(members) >= self.factor:
+                return sorted(members, key=lambda n: live[n])[: self.factor]
+        for n, segment in enumerate(snapshot.segments):
+            if len(segment.ids) and 1 - live[n] / len(segment.ids) >= self.deleted_share:
+                return [n]
+        return []
+
+
+def merge_step(writer: IndexWriter, policy: MergePolicy | None = None) -> str | None:
+    """One merge if the policy wants one; returns the new version's name (None when none)."""
+    snapshot = writer.base
+    if snapshot is None:
+        return None
+    chosen = (policy or MergePolicy()).plan(snapshot)
+    return _merge(writer, snapshot, chosen) if chosen else None
+
+
+def optimize(writer: IndexWriter) -> str | None:
+    """Fold every segment into one without deleted rows; None when it already is one."""
+    snapshot = writer.base
+    if snapshot is None or not snapshot.segments:
+        return None
+    if len(snapshot.segments) == 1 and snapshot._dead[0] is None and not snapshot.manifest.deleted:
+        return None
+    return _merge(writer, snapshot, list(range(len(snapshot.segments))))
+
+
+def _merge(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int]) -> str:
+    manifest = snapshot.manifest
+    next_segment = manifest.next_segment
+    record = merged_segment(writer, snapshot, chosen, f"s{next_segment:06d}")
+    kept = [s.record for n, s in enumerate(snapshot.segments) if n not in set(chosen)]
+    assert manifest.counts is not None
+    return writer.publish(
+        segments=[*kept, *([record] if record is not None else [])],
+        deleted=manifest.deleted,
+        counts=manifest.counts,
+        next_id=manifest.next_id,
+        next_segment=next_segment + (record is not None),
+    )
+
+
+def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int], name: str) -> SegmentRecord | None:
+    """Write the live rows of the chosen segments as one new segment (None when none is live)."""
+    order: list[tuple[int, int, int]] = []  # (chunk id, input, row)
+    for n in chosen:
+        segment, dead = snapshot.segments[n], snapshot._dead[n]
+        rows = np.arange(len(segment.ids)) if dead is None else np.flatnonzero(~dead)
+        order.extend((int(segment.ids[r]), n, int(r)) for r in rows)
+    if not order:
+        return None
+    order.sort()
+    builder = SegmentBuilder(writer.embedder.dim)
+    new_row = {(n, r): i for i, (_, n, r) in enumerate(order)}
+    columns = "vector_id, row, chunk_id, seq, ordinal, start_char, end_char, heading, page, embed_hash"
+    rows_of = {n: {int(r[1]): r for r in snapshot.segments[n].rows_sql(f"SELECT {columns} FROM chunks")} for n in chosen}
+    for n in chosen:
+        segment = snapshot.segments[n]
+        for row in segment.source_rows():
+            source = source_row_record(row)
+            seq = int(source["seq"])
+            if snapshot._live_seq(seq):
+                builder.add_source(SourceRow(
+                    seq=seq, source_id=str(source["source_id"]), path=str(source["path"]), content_hash=str(source["content_hash"]),
+                    kind=str(source["kind"]), text=segment.text_of(seq), n_chunks=int(source["n_chunks"]),
+                    ingested_at=str(source["ingested_at"]), pages=str(source["pages"]), root=str(source["root"]),
+                ))  # fmt: skip
+    for _, n, r in order:
+        segment = snapshot.segments[n]
+        c = rows_of[n][r]
+        chunk = ChunkRow(int(c[0]), c[2], int(c[3]), int(c[4]), int(c[5]), int(c[6]), c[7], c[8], c[9], "")
+        builder.chunks.append(chunk)
+        builder.vectors.append(np.asarray(segment.vectors[r], dtype=np.float32))
+        builder.lengths.append(int(segment.lengths[r]))
+    for n in chosen:
+        segment = snapshot.segments[n]
+        remap = np.full(len(segment.ids), -1, dtype=np.int64)
+        for (m, r), i in new_row.items():
+            if m == n:
+                remap[r] = i
+        for term, rows, tfs in segment.all_postings():
+            mapped = remap[rows]
+            keep = mapped >= 0
+            if keep.any():
+                lists = builder.postings.setdefault(term, ([], []))
+                lists[0].extend(mapped[keep].tolist())
+                lists[1].extend(tfs[keep].tolist())
+        matrix, scales = segment.sentence_matrix()
+        for key, row, owner in segment.sentence_rows():
+            if not snapshot.is_dead(np.asarray([owner]))[0] and key not in builder.sentences:
+                builder.sentences[key] = (matrix[row].astype(np.float32) * (float(scales[row]) / 127.0), owner)
+    return writer.write_segment(builder, name)

@@ -1,0 +1,306 @@
+"""The read side of a segmented index: one manifest's live segments as an
+:class:`~rag.protocols.IndexView`.
+
+A snapshot names the segments its manifest lists and the manifest's tombstones (deleted id
+ranges). Segments are opened once per :class:`~rag.index.versions.IndexStore` and shared by every
+snapshot that names them, so opening the next version costs only its new segments, and what was
+read from the old ones (pages of their memory-mapped vectors, their dead-row masks) stays.
+
+Keyword search is BM25 exactly as bm25s scores it (Lucene's variant: ``idf = ln(1 + (N - df +
+0.5) / (df + 0.5))``, ``k1 = 1.5``, ``b = 0.75``), with ``N``, ``df`` and the average length computed
+at query time over the live rows of all segments: adding documents never rewrites old postings,
+and deleted rows never count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.domain import EmbedderInfo, Hit, SourceRecord, StoredChunk
+from rag.errors import IndexMismatchError
+from rag.index.format import hits_of, keyword_query_tokens
+from rag.index.segment import Segment, sentence_key, source_row_record
+from rag.manifest import IndexManifest
+from rag.protocols import Scored
+
+__all__ = ["IndexSnapshot"]
+
+K1, B = 1.5, 0.75  # bm25s' defaults, which the format-1 keyword index used
+
+
+class IndexSnapshot:
+    """A read-only view of one committed manifest. Safe to share between threads for reading."""
+
+    def __init__(self, path: Path, manifest: IndexManifest, segments: Sequence[Segment]) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.version = manifest.version
+        self.embedder: EmbedderInfo = manifest.embedder
+        self.segments = list(segments)
+        self._lo = np.asarray([r[0] for r in manifest.deleted], dtype=np.int64)
+        self._hi = np.asarray([r[1] for r in manifest.deleted], dtype=np.int64)
+        self._dead = [self._dead_rows(s) for s in self.segments]
+        self._live = [len(s.ids) - (0 if d is None else int(d.sum())) for s, d in zip(self.segments, self._dead, strict=True)]
+        tokens = [int(s.lengths.sum() if d is None else s.lengths[~d].sum()) for s, d in zip(self.segments, self._dead, strict=True)]
+        self._n = sum(self._live)
+        self._avgdl = sum(tokens) / self._n if self._n else 0.0
+        self._df: dict[str, int] = {}
+
+    def close(self) -> None:
+        """Nothing to release: segments are shared and closed with the store's last reference."""
+
+    def __enter__(self) -> IndexSnapshot:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- tombstones ----------------------------------------------------------------------
+
+    def is_dead(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(self._lo):
+            return np.zeros(len(ids), dtype=bool)
+        at = np.searchsorted(self._lo, ids, side="right") - 1
+        return (at >= 0) & (ids < self._hi[np.maximum(at, 0)])
+
+    def _dead_rows(self, segment: Segment) -> np.ndarray | None:
+        """The segment's deleted rows (None when none), reused while its tombstones are unchanged."""
+        first = int(np.searchsorted(self._hi, segment.record.min_id, side="right"))
+        last = int(np.searchsorted(self._lo, segment.record.max_id, side="right"))
+        key = (tuple(self._lo[first:last].tolist()), tuple(self._hi[first:last].tolist()))
+        cached = segment.dead_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        dead = self.is_dead(segment.ids) if key[0] else np.zeros(0, dtype=bool)
+        mask = dead if dead.any() else None
+        segment.dead_cache = (key, mask)
+        return mask
+
+    def _live_seq(self, seq: int) -> bool:
+        return not bool(self.is_dead(np.asarray([seq]))[0])
+
+    # -- counts, statistics and listings -------------------------------------------------
+
+    @property
+    def n_chunks(self) -> int:
+        return self._n
+
+    @property
+    def n_sources(self) -> int:
+        return self.manifest.counts.sources if self.manifest.counts is not None else len(self.sources())
+
+    @property
+    def ascii_vocab_share(self) -> float:
+        """The share of keyword terms written in ASCII, from each segment's counts (exact for one
+        segment; with several, terms shared by segments count once per segment)."""
+        terms = sum(s.record.terms for s in self.segments)
+        return sum(s.record.ascii_terms for s in self.segments) / terms if terms else 0.0
+
+    def _live_postings(self, term: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        out = []
+        for n, (segment, dead) in enumerate(zip(self.segments, self._dead, strict=True)):
+            found = segment.postings(term)
+            if found is None:
+                continue
+            rows, tfs = found
+            if dead is not None:
+                keep = ~dead[rows]
+                rows, tfs = rows[keep], tfs[keep]
+            if len(rows):
+                out.append((n, rows, tfs))
+        return out
+
+    def document_frequency(self, token: str) -> int:
+        if token not in self._df:
+            self._df[token] = sum(len(rows) for _, rows, _ in self._live_postings(token))
+        return self._df[token]
+
+    def _source_entries(self, where: str = "", params: Sequence[object] = ()) -> list[tuple[Segment, dict[str, object]]]:
+        out = []
+        for segment in self.segments:
+            for row in segment.source_rows(where, params):
+                if self._live_seq(int(row[0])):
+                    out.append((segment, source_row_record(row)))
+        return out
+
+    def source_entry(self, path: str) -> tuple[Segment, dict[str, object]] | None:
+        """The live source at ``path``: its segment and its row."""
+        found = self._source_entries("WHERE path = ?", (path,))
+        return found[0] if found else None
+
+    def sources(self) -> list[SourceRecord]:
+        entries = [r for _, r in self._source_entries()]
+        entries.sort(key=lambda r: str(r["path"]))
+        return [
+            SourceRecord(str(r["source_id"]), str(r["path"]), str(r["content_hash"]), str(r["kind"]), int(r["size"]), int(r["n_chunks"]), str(r["ingested_at"]))  # type: ignore[call-overload]
+            for r in entries
+        ]
+
+    def source_paths(self) -> list[str]:
+        return sorted(str(r["path"]) for _, r in self._source_entries())
+
+    def source_text(self, source_id: str) -> str:
+        for segment, row in self._source_entries("WHERE source_id = ?", (source_id,)):
+            return segment.text_of(int(row["seq"]))  # type: ignore[call-overload]
+        raise KeyError(source_id)
+
+    def chunks(self, vector_ids: Iterable[int] | None = None) -> list[StoredChunk]:
+        """Chunks by id, in the order asked (all chunks in source order when ``None``)."""
+        if vector_ids is None:
+            every = [c for segment, ids in self._live_ids() for c in segment.chunks(ids.tolist())]
+            return sorted(every, key=lambda c: (c.path, c.ordinal))
+        ids = np.asarray([int(v) for v in vector_ids], dtype=np.int64)
+        ids = ids[~self.is_dead(ids)] if len(ids) else ids
+        found: dict[int, StoredChunk] = {}
+        for segment in self.segments:
+            rows = segment.rows_of(ids)
+            mine = ids[rows >= 0]
+            if len(mine):
+                found.update((c.vector_id, c) for c in segment.chunks(mine.tolist()))
+        return [found[int(i)] for i in ids if int(i) in found]
+
+    def _live_ids(self) -> list[tuple[Segment, np.ndarray]]:
+        return [(s, s.ids if d is None else s.ids[~d]) for s, d in zip(self.segments, self._dead, strict=True)]
+
+    def vector_ids_of_sources(self, sources: Iterable[str]) -> np.ndarray:
+        """Chunk ids of these sources (each given by path or source id)."""
+        wanted = list(dict.fromkeys(sources))
+        if not wanted:
+            return np.empty(0, dtype=np.int64)
+        marks = ",".join("?" * len(wanted))
+        ids: list[int] = []
+        for segment, row in self._source_entries(f"WHERE path IN ({marks}) OR source_id IN ({marks})", wanted + wanted):
+            ids.extend(segment.chunk_ids_of(int(row["seq"])))  # type: ignore[call-overload]
+        return np.asarray(sorted(ids), dtype=np.int64)
+
+    def chunk_vectors(self, vector_ids: Sequence[int]) -> np.ndarray:
+        """The stored vectors of these live chunks, in the order asked (KeyError for one not held)."""
+        ids = np.asarray(list(vector_ids), dtype=np.int64)
+        out = np.zeros((len(ids), self.embedder.dim), dtype=np.float32)
+        found = np.zeros(len(ids), dtype=bool)
+        dead = self.is_dead(ids) if len(ids) else found
+        for segment in self.segments:
+            rows = segment.rows_of(ids)
+            mine = (rows >= 0) & ~dead
+            if mine.any():
+                out[mine] = segment.vector_of_rows(rows[mine].tolist())
+                found |= mine
+        if not found.all():
+            raise KeyError(f"no live chunk {int(ids[~found][0])}")
+        return out
+
+    def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these sentence texts (computed at ingest), for those the index has."""
+        keys = {sentence_key(t): t for t in texts}
+        out: dict[str, np.ndarray] = {}
+        for segment in reversed(self.segments):  # newest first
+            missing = [k for k in keys if keys[k] not in out]
+            if not missing:
+                break
+            for key, vector in segment.sentence_vectors(missing).items():
+                out[keys[key]] = vector
+        return out
+
+    # -- search --------------------------------------------------------------------------
+
+    def _keep(self, n: int, allowed: np.ndarray | None) -> np.ndarray | None:
+        segment, dead = self.segments[n], self._dead[n]
+        keep = None if dead is None else ~dead
+        if allowed is not None:
+            inside = np.isin(segment.ids, allowed)
+            keep = inside if keep is None else keep & inside
+        return keep
+
+    def dense_scores(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Scored]:
+        """``(chunk id, inner product)`` of the nearest live chunks, best first."""
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        if self._n == 0 or (allowed is not None and len(allowed) == 0):
+            return []
+        query = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != self.embedder.dim:
+            raise IndexMismatchError(f"query vector has dimension {query.shape[0]}, the index {self.embedder.dim}")
+        found: list[Scored] = []
+        for n, segment in enumerate(self.segments):
+            found.extend(segment.dense(query, k, self._keep(n, allowed)))
+        found.sort(key=lambda p: (-p[1], p[0]))
+        return found[:k]
+
+    def keyword_scores(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Scored]:
+        """``(chunk id, BM25 score)`` of the best-matching live chunks (score > 0), best first."""
+        if k <= 0:
+            raise ValueError(f"k must be positive, got {k}")
+        tokens = keyword_query_tokens(query)
+        if not tokens or self._n == 0:
+            return []
+        scores = [np.zeros(0)] * len(self.segments)
+        for term in dict.fromkeys(tokens):
+            postings = self._live_postings(term)
+            df = sum(len(rows) for _, rows, _ in postings)
+            if not df:
+                continue
+            idf = np.log(1.0 + (self._n - df + 0.5) / (df + 0.5)) * tokens.count(term)
+            for n, rows, tfs in postings:
+                if not len(scores[n]):
+                    scores[n] = np.zeros(len(self.segments[n].ids), dtype=np.float64)
+                length = self.segments[n].lengths[rows]
+                tf = tfs.astype(np.float64)
+                scores[n][rows] += idf * tf / (K1 * ((1 - B) + B * length / self._avgdl) + tf)
+        found: list[Scored] = []
+        for n, segment_scores in enumerate(scores):
+            if not len(segment_scores):
+                continue
+            keep = self._keep(n, allowed)
+            if keep is not None:
+                segment_scores = np.where(keep, segment_scores, 0.0)
+            top = np.flatnonzero(segment_scores > 0)
+            if len(top) > k:
+                top = top[np.argpartition(-segment_scores[top], k - 1)[:k]]
+            ids = self.segments[n].ids
+            found.extend((int(ids[r]), float(segment_scores[r])) for r in top)
+        found.sort(key=lambda p: (-p[1], p[0]))
+        return found[:k]
+
+    def hits(self, scored: Sequence[Scored]) -> list[Hit]:
+        """Ranked ``(chunk id, score)`` pairs as hits carrying their chunks (rank = position)."""
+        return hits_of(self, scored)
+
+    def dense_search(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        return self.hits(self.dense_scores(query_vector, k, allowed))
+
+    def keyword_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Hit]:
+        return self.hits(self.keyword_scores(query, k, allowed))
+
+    # -- consistency ---------------------------------------------------------------------
+
+    def verify(self, checksums: bool = True) -> list[str]:
+        """Every inconsistency found between the parts of this version (empty when whole)."""
+        problems: list[str] = []
+        seen: set[int] = set()
+        n_sources = 0
+        for segment in self.segments:
+            if checksums:
+                problems.extend(segment.verify())
+            overlap = seen.intersection(segment.ids.tolist())
+            if overlap:
+                problems.append(f"segment {segment.name} repeats {len(overlap)} chunk ids of other segments")
+            seen.update(segment.ids.tolist())
+            for row in segment.source_rows():
+                record = source_row_record(row)
+                if not self._live_seq(int(record["seq"])):
+                    continue
+                n_sources += 1
+                text = segment.text_of(int(record["seq"]))
+                if len(text) != int(record["size"]):
+                    problems.append(f"source {record['path']} stores {len(text)} characters, its row says {record['size']}")
+                for chunk in segment.chunks(segment.chunk_ids_of(int(record["seq"]))):
+                    if chunk.text != text[chunk.start : chunk.end] or not 0 <= chunk.start <= chunk.end <= len(text):
+                        problems.append(f"chunk {chunk.vector_id} lies outside its source's text")
+        counts = self.manifest.counts
+        if counts is not None and (counts.chunks != self._n or counts.sources != n_sources):
+            problems.append(f"the manifest counts ({counts.sources} sources, {counts.chunks} chunks) differ from the segments ({n_sources}, {self._n})")
+        return problems
