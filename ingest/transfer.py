@@ -23,8 +23,10 @@ embedder embeds for a chunk: e5 models ``passage: `` + the chunk's heading and a
 chunk text does not start with it) + the chunk text; other sentence-transformers models the same
 without the prefix (:attr:`rag.domain.Chunk.embed_text`, then the embedder's passage prefix).
 
-Sentence vectors are not imported: the extractive answerer embeds an imported passage's
-sentences when it first reads it (and keeps them in its cache).
+Sentence vectors are not imported: with ``--sentence-vectors`` they are computed at import with
+the configured embedder (which must be the rows' embedder), as a local ingest does; without it the
+extractive answerer embeds an imported passage's sentences when it first reads it (and keeps them
+in its cache).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import numpy as np
 from rag.domain import Chunk, Document, EmbedderInfo, sha256_hex
 from rag.errors import IngestError
 from rag.store import IndexStore
+from rag.text.sentences import sentence_inputs
 
 __all__ = ["ImportReport", "export_index", "import_rows", "read_rows"]
 
@@ -214,8 +217,13 @@ def import_rows(
     embedder_name: str | None = None,
     commit_every: int = 200,
     progress: Callable[[int], None] | None = None,
+    sentence_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
 ) -> ImportReport:
-    """Import chunk rows into the index at ``store`` (created with the file's embedder when new)."""
+    """Import chunk rows into the index at ``store`` (created with the file's embedder when new).
+
+    ``sentence_embedder`` (the index's embedder's ``embed_passages``) computes the chunks' sentence
+    vectors now, as a local ingest does; without it the answerer embeds them when it first reads
+    a passage."""
     started = time.monotonic()
     report = ImportReport()
     named = [(p, *read_rows(p)) for p in paths]
@@ -247,7 +255,11 @@ def import_rows(
                 else:
                     report.sources_added += 1
                 if known is None or known[0] != document.content_hash:
-                    added, removed = writer.put_source(document, chunks, vectors, root=root)
+                    sentences = None
+                    if sentence_embedder is not None:
+                        texts = list(dict.fromkeys(t for c in chunks for t in sentence_inputs(c.text, c.heading)))
+                        sentences = dict(zip(texts, sentence_embedder(texts), strict=True)) if texts else {}
+                    added, removed = writer.put_source(document, chunks, vectors, sentences, root=root)
                     report.chunks_added += added
                     report.chunks_removed += removed
                     since_commit += 1

@@ -231,7 +231,12 @@ class Segment:
         self.lengths = np.load(folder / "lengths.npy", allow_pickle=False)
         if not (len(self.vectors) == len(self.ids) == len(self.lengths) == record.rows):
             raise ValueError(f"segment {record.name} holds {len(self.ids)} rows, its manifest record {record.rows}")
-        self._sentences: tuple[np.ndarray, np.ndarray] | None = None
+        # Mapped now, not on first use: a writer may remove the directory of a segment that an
+        # older snapshot still reads (open files and mappings survive that; paths do not).
+        self._sentences = (
+            np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False),
+            np.load(folder / "sentence_scales.npy", mmap_mode="r", allow_pickle=False),
+        )
         self._db = sqlite3.connect(f"file:{folder / 'rows.sqlite'}?mode=ro&immutable=1", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
         self._memory_postings: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
@@ -345,11 +350,6 @@ class Segment:
     def sentence_vectors(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
         if not keys or not self.record.sentences:
             return {}
-        if self._sentences is None:
-            self._sentences = (
-                np.load(self.folder / "sentences.npy", mmap_mode="r", allow_pickle=False),
-                np.load(self.folder / "sentence_scales.npy", allow_pickle=False),
-            )
         matrix, scales = self._sentences
         out: dict[bytes, np.ndarray] = {}
         for lo in range(0, len(keys), 500):
@@ -364,7 +364,7 @@ class Segment:
         return [(bytes(k), int(r), int(o)) for k, r, o in self.rows_sql("SELECT key, row, owner FROM sentences")]
 
     def sentence_matrix(self) -> tuple[np.ndarray, np.ndarray]:
-        return (np.load(self.folder / "sentences.npy", allow_pickle=False), np.load(self.folder / "sentence_scales.npy", allow_pickle=False))
+        return self._sentences
 
     def verify(self) -> list[str]:
         problems = []

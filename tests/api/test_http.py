@@ -214,6 +214,7 @@ def test_queries_keep_working_while_documents_are_ingested(client: httpx.Client,
             while not stop.is_set():
                 r = c.post("/v1/query", json={"question": ANSWERABLE})
                 results.append((r.status_code, len(r.json().get("citations", []))))
+                stop.wait(0.2)  # 3 askers at <= 15 requests/s together: under the per-key rate limit (1200/min)
 
     askers = [threading.Thread(target=ask) for _ in range(3)]
     for t in askers:
@@ -230,7 +231,7 @@ def test_queries_keep_working_while_documents_are_ingested(client: httpx.Client,
         stop.set()
         for t in askers:
             t.join()
-    assert len(results) >= 3 and all(status == 200 and n > 0 for status, n in results), results
+    assert len(results) >= 3 and all(status == 200 and n > 0 for status, n in results), [r for r in results if r[0] != 200 or r[1] == 0][:5]
     assert len(client.get("/v1/documents").json()["documents"]) == 4 and versions
     for doc_id in ids:
         assert client.delete(f"/v1/documents/{doc_id}").status_code == 200

