@@ -2,9 +2,11 @@
 beside the LangChain FAISS recipe, in one process.
 
 Corpus (synthetic, reproducible from ../shared/data): sentences of CMRC2018 dev + trial, XQuAD
-en + zh and HaluEval QA knowledge, drawn at random (seed 0) 2-6 at a time into chunks of one
-language, five chunks per source; the source text is its chunks joined with blank lines. The
-vocabulary therefore grows with the corpus as real text's does (not one paragraph copied). Chunk
+en + zh and HaluEval QA knowledge, drawn at random (seeded by the size) 2-6 at a time into chunks
+of one language (60 % Chinese), each sentence given a random reference number of its own (编号
+1234567 / ref 1234567) so that no two sentences are the same and the vocabulary keeps growing
+with the corpus as names and numbers do in real text; five chunks per source, the source text its
+chunks joined with blank lines. Questions are prefixes (12-40 characters) of chunks of the corpus. Chunk
 vectors and sentence vectors are random unit vectors (seeded): latency and cost do not depend on
 what the vectors mean. The index is built by ``rag import`` (``ingest.transfer.import_rows``: the
 real writer, commits every 200 sources, merges as it goes) from one Parquet file per size, with
@@ -12,12 +14,14 @@ the sentence vectors computed at import by a random stand-in (as ``--sentence-ve
 with the real embedder), under the real embedder's name, so that the real e5 can then:
 
 - add ONE small file through the real ``Ingestor`` (``rag ingest``'s code, e5 embedding): the
-  whole call, the commit's share of it, and the bytes it wrote;
+  whole call, the commit's share of it, and the bytes it wrote; then through the real command
+  line in a subprocess (model loading included) with its peak memory;
 - reload: ``IndexStore.open`` of the next version on the same store (segments kept open);
 - hybrid retrieval p50/p95 with the query vector already cached (no embedding), the query
   embedding alone, and a full extractive answer (``QAService.answer``, what ``/v1/query`` runs)
-  p50/p95 for questions asked the first time (the query embedded, passages never read before)
-  and the same questions repeated (the query vector and the answerer's caches warm);
+  p50/p95 in full (the query embedded, passages never read) and, without the time spent in the
+  embedder, at that first read and for the same questions repeated (caches warm): what reading a
+  passage for the first time costs beyond reading it again;
 - memory after open (a fresh subprocess: RSS, and its anonymous part without mapped files),
   disk per chunk by part (``rag info``'s accounting), ``rag optimize`` time.
 
@@ -105,8 +109,13 @@ def write_rows(path: Path, n_chunks: int, pool: dict[str, list[str]], seed: int 
         texts = []
         for _ in range(n):
             lang = "zh" if rnd.random() < 0.6 else "en"
-            joiner = "" if lang == "zh" else " "
-            texts.append(joiner.join(rnd.sample(pool[lang], rnd.randint(2, 6))))
+            picked = rnd.sample(pool[lang], rnd.randint(2, 6))
+            # Every sentence gets a reference of its own, so sentences are unique and the
+            # vocabulary keeps growing with the corpus (as names and numbers do in real text).
+            if lang == "zh":
+                texts.append("".join(f"{s[:-1]}（编号{rnd.randint(0, 10**7)}）{s[-1]}" for s in picked))
+            else:
+                texts.append(" ".join(f"{s[:-1]} (ref {rnd.randint(0, 10**7)}){s[-1]}" for s in picked))
             if len(samples) < 400 and rnd.random() < 0.01:
                 samples.append(texts[-1])
         sources = [f"/corpus/doc{(lo + i) // 5:07d}.txt" for i in range(n)]
@@ -136,6 +145,29 @@ class StandIn:
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._vectors(texts)
+
+
+class Timed:
+    """The real embedder, with the seconds spent in it counted (to report answers without it)."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.info = embedder.info
+        self.seconds = 0.0
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return self.embedder.embed_passages(texts)  # type: ignore[no-any-return]
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        started = time.perf_counter()
+        try:
+            return self.embedder.embed_queries(texts)  # type: ignore[no-any-return]
+        finally:
+            self.seconds += time.perf_counter() - started
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -190,7 +222,7 @@ def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Pa
     from rag.store import IndexStore
 
     rows = workdir / f"rows-{n_chunks}.parquet"
-    samples = write_rows(rows, n_chunks, pool)
+    samples = write_rows(rows, n_chunks, pool, seed=n_chunks)  # another corpus and other questions per size
     index = workdir / f"index-{n_chunks}"
     standin = StandIn(e5.info)
     started = time.perf_counter()
@@ -233,15 +265,22 @@ def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Pa
         store.open().close()
         reloads.append(time.perf_counter() - t)
     first.close()
+    # The same through the real command line (model loading included), with its peak memory.
+    doc = workdir / f"cli-{n_chunks}.txt"
+    doc.write_text("命令行新增的文件：客服在周末也提供服务。Support also answers at weekends.\n", encoding="utf-8")
+    script = "import resource, subprocess, sys, time; t = time.perf_counter(); subprocess.run(sys.argv[1:], check=True, capture_output=True); print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    cli = subprocess.run([sys.executable, "-c", script, str(Path(sys.executable).with_name("rag")), "ingest", str(doc), "--index", str(index), "--json"], capture_output=True, text=True, check=True).stdout.split()
+    result.update(cli_ingest_one_file_s=float(cli[0]), cli_ingest_peak_rss_mb=int(cli[1]) / 1e3)
     result.update(add_one_file_s=statistics.median(add_times), commit_s=statistics.median(commit_times), written_kb=statistics.median(written) / 1e3, reload_ms=statistics.median(reloads) * 1e3)
 
     # Queries: retrieval without the embedding, the embedding, a full extractive answer.
     settings = load_settings(environ={"RAG_INDEX_DIR": str(index)})
-    factory = Factory(settings, embedder=e5)
+    timed = Timed(e5)
+    factory = Factory(settings, embedder=timed)
     view = store.open(e5.info)
     service = factory.qa_service(view)
-    rnd = random.Random(1)
-    asked = [s[: rnd.randint(12, 40)] for s in samples[:questions]]
+    rnd = random.Random(n_chunks)
+    asked = list(dict.fromkeys(s[: rnd.randint(12, 40)] for s in samples[:questions]))
     embed_t, retrieve_t, first_t, again_t = [], [], [], []
     for q in asked:
         probe = q + "？"  # not asked below: retrieval is timed on its own
@@ -251,17 +290,22 @@ def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Pa
         t = time.perf_counter()
         service.retriever.retrieve(probe, settings.top_k)  # the query vector is cached now
         retrieve_t.append(time.perf_counter() - t)
-    for q in asked:
+    full_t = []
+    for q in asked:  # a full answer: the question embedded, its passages never read (first read)
+        timed.seconds = 0.0
         t = time.perf_counter()
         service.ask(q)
-        first_t.append(time.perf_counter() - t)
-    for q in asked:
+        full_t.append(time.perf_counter() - t)
+        first_t.append(full_t[-1] - timed.seconds)  # without the time in the embedder
+    for q in asked:  # the same questions again: query vectors and the answerer's caches warm
+        timed.seconds = 0.0
         t = time.perf_counter()
         service.ask(q)
-        again_t.append(time.perf_counter() - t)
+        again_t.append(time.perf_counter() - t - timed.seconds)
     result.update(
         retrieval_p50_ms=percentile(retrieve_t, 50) * 1e3, retrieval_p95_ms=percentile(retrieve_t, 95) * 1e3,
         embed_p50_ms=percentile(embed_t, 50) * 1e3,
+        answer_full_p50_ms=percentile(full_t, 50) * 1e3, answer_full_p95_ms=percentile(full_t, 95) * 1e3,
         answer_first_p50_ms=percentile(first_t, 50) * 1e3, answer_first_p95_ms=percentile(first_t, 95) * 1e3,
         answer_repeat_p50_ms=percentile(again_t, 50) * 1e3, answer_repeat_p95_ms=percentile(again_t, 95) * 1e3,
     )  # fmt: skip
@@ -324,13 +368,50 @@ def ingest_overhead(n_files: int, pool: dict[str, list[str]], workdir: Path, e5:
     }  # fmt: skip
 
 
+def thread_check(n: int, e5: Any, rounds: int = 200) -> dict[str, float]:
+    """The exact dense scan of ``n`` vectors (numpy's BLAS) with 1 and 2 BLAS threads, on an idle
+    machine and while another thread embeds with e5 (as a server answering other questions does)."""
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(3)
+    matrix, query = unit(rng, n), unit(rng, 1)[0]
+    out: dict[str, float] = {}
+    for busy in (False, True):
+        stop = threading.Event()
+
+        def embed_loop(_stop: threading.Event = stop) -> None:
+            while not _stop.is_set():
+                e5.embed_passages(["提现申请在两个工作日内处理，客服全天在线。" * 4] * 4)
+
+        worker = threading.Thread(target=embed_loop) if busy else None
+        if worker is not None:
+            worker.start()
+        try:
+            for threads in (1, 2):
+                with threadpool_limits(threads, user_api="blas"):
+                    times = []
+                    for _ in range(rounds):
+                        t = time.perf_counter()
+                        np.argpartition(-(matrix @ query), 10)[:10]
+                        times.append(time.perf_counter() - t)
+                out[f"scan_{n}_{'busy' if busy else 'idle'}_{threads}_threads_p50_ms"] = percentile(times, 50) * 1e3
+        finally:
+            stop.set()
+            if worker is not None:
+                worker.join()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Index growth: commit, reload, query, memory and disk at several sizes, beside LangChain FAISS.")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000, 300000])
     parser.add_argument("--files", type=int, nargs="*", default=[2000, 20000], help="ingest-overhead runs (number of one-chunk files)")
-    parser.add_argument("--questions", type=int, default=30)
+    parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--no-langchain", action="store_true")
+    parser.add_argument("--threads", type=int, default=0, help="also time the dense scan of this many vectors with 1 and 2 BLAS threads, idle and busy")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -350,17 +431,20 @@ def main() -> None:
             result = ingest_overhead(n, pool, Path(tmp), e5)
             out["ingest"].append(result)
             print(json.dumps(result), file=sys.stderr, flush=True)
+    if args.threads:
+        out["threads"] = thread_check(args.threads, e5)
+        print(json.dumps(out["threads"]), file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps(out, indent=2))
         return
     rows = out["sizes"]
-    print("| chunks | add one file (s) | commit (s) | written (KB) | reload (ms) | segments | retrieval p50/p95 (ms) | query embedding p50 (ms) | answer first p50/p95 (ms) | answer repeated p50/p95 (ms) | RSS / anon after open (MB) | disk per chunk (B) | optimize (s) | LangChain add+save / load (s) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| chunks | add one file (s) | commit (s) | written (KB) | reload (ms) | segments | retrieval p50/p95 (ms) | query embedding p50 (ms) | full answer p50/p95 (ms) | first read p50/p95 (ms) | repeated p50/p95 (ms) | RSS / anon after open (MB) | disk per chunk (B) | optimize (s) | LangChain add+save / load (s) |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         lc = f"{r.get('langchain_add_save_s', float('nan')):.3f} / {r.get('langchain_load_s', float('nan')):.3f}"
         print(
             f"| {r['chunks']:,} | {r['add_one_file_s']:.2f} | {r['commit_s']:.3f} | {r['written_kb']:.0f} | {r['reload_ms']:.1f} | {r['segments']} | "
-            f"{r['retrieval_p50_ms']:.1f} / {r['retrieval_p95_ms']:.1f} | {r['embed_p50_ms']:.1f} | {r['answer_first_p50_ms']:.0f} / {r['answer_first_p95_ms']:.0f} | "
+            f"{r['retrieval_p50_ms']:.1f} / {r['retrieval_p95_ms']:.1f} | {r['embed_p50_ms']:.1f} | {r['answer_full_p50_ms']:.0f} / {r['answer_full_p95_ms']:.0f} | {r['answer_first_p50_ms']:.0f} / {r['answer_first_p95_ms']:.0f} | "
             f"{r['answer_repeat_p50_ms']:.0f} / {r['answer_repeat_p95_ms']:.0f} | {r['rss_after_open_mb']:.0f} / {r['anon_after_open_mb']:.0f} | {r['disk_per_chunk_total_b']:.0f} | {r['optimize_s']:.1f} | {lc} |"
         )
     if len(rows) > 1:

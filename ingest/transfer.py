@@ -91,11 +91,13 @@ def read_rows(path: Path, batch: int = 4096) -> tuple[str | None, Iterator[dict[
         def parquet_rows() -> Iterator[dict[str, Any]]:
             for record_batch in reader.iter_batches(batch_size=batch):
                 columns = {name: record_batch.column(name) for name in record_batch.schema.names}
-                vectors = _vector_matrix(path, columns.pop("vector"))
+                vector_column = columns.pop("vector")
+                vectors = _vector_matrix(path, vector_column)
+                nullable = vector_column.to_pylist() if vectors is None else []
                 plain = {name: column.to_pylist() for name, column in columns.items()}
                 for n in range(record_batch.num_rows):
                     row = {name: values[n] for name, values in plain.items()}
-                    row["vector"] = vectors[n] if vectors is not None else None
+                    row["vector"] = vectors[n] if vectors is not None else nullable[n]
                     yield row
 
         return (embedder.decode("utf-8") if embedder else None), parquet_rows()
@@ -123,7 +125,7 @@ def _vector_matrix(path: Path, column: Any) -> np.ndarray | None:
     import pyarrow as pa
 
     if column.null_count:
-        return None  # reported per row
+        return None  # the rows are read one by one, so the one without a vector is named
     kind = column.type
     if pa.types.is_fixed_size_list(kind):
         return np.asarray(column.values.to_numpy(zero_copy_only=False), dtype=np.float32).reshape(len(column), kind.list_size)
@@ -136,9 +138,11 @@ def _vector_matrix(path: Path, column: Any) -> np.ndarray | None:
     raise _fail(path, f"the vector column is {kind}, not a list of float32")
 
 
-def _documents(path: Path, rows: Iterator[dict[str, Any]], dim: int | None, report: ImportReport) -> Iterator[tuple[Document, list[Chunk], np.ndarray, str]]:
-    """Rows grouped into sources, streaming: a source's rows must be consecutive."""
-    done: set[str] = set()
+def _documents(
+    path: Path, rows: Iterator[dict[str, Any]], dim: int | None, report: ImportReport, done: set[str]
+) -> Iterator[tuple[Document, list[Chunk], np.ndarray, str]]:
+    """Rows grouped into sources, streaming: a source's rows must be consecutive (``done``: the
+    sources already read, from this file or an earlier one)."""
     current: list[dict[str, Any]] = []
     for n, row in enumerate(rows, start=1):
         missing = [c for c in REQUIRED if row.get(c) is None]
@@ -151,10 +155,11 @@ def _documents(path: Path, rows: Iterator[dict[str, Any]], dim: int | None, repo
             yield _document(path, current[0]["source"], current, dim, report)
             current = []
         if row["source"] in done:
-            raise _fail(path, f"row {n}: the rows of {row['source']} are not consecutive (sort the file by source)")
+            raise _fail(path, f"row {n}: the rows of {row['source']} are not consecutive (sort the file by source; a source's rows must all be in one file)")
         current.append(row)
         report.rows += 1
     if current:
+        done.add(current[0]["source"])
         yield _document(path, current[0]["source"], current, dim, report)
 
 
@@ -175,17 +180,20 @@ def _document(path: Path, source: str, rows: list[dict[str, Any]], dim: int | No
             if start < 0:
                 raise _fail(path, f"a chunk of {source} does not occur in its source_text: {row['text'][:40]!r}")
             end = start + len(row["text"])
-        if text[start:end] != row["text"]:
+        if not 0 <= start < end <= len(text) or text[start:end] != row["text"]:
             raise _fail(path, f"a chunk of {source} is not its source text at {start}..{end}")
         spans.append((start, end))
         at = end
     content_hash = next((str(r["content_hash"]) for r in rows if r.get("content_hash")), None) or sha256_hex(text)
     kind = Path(source).suffix.lstrip(".").lower() or "import"
     document = Document(path=source, text=text, content_hash=content_hash, kind=kind)
-    chunks = [
-        Chunk(document.source_id, n, start, end, row["text"], heading=str(row.get("heading") or ""), page=None if row.get("page") is None else int(row["page"]))
-        for n, (row, (start, end)) in enumerate(zip(rows, spans, strict=True))
-    ]
+    try:
+        chunks = [
+            Chunk(document.source_id, n, start, end, row["text"], heading=str(row.get("heading") or ""), page=None if row.get("page") is None else int(row["page"]))
+            for n, (row, (start, end)) in enumerate(zip(rows, spans, strict=True))
+        ]
+    except (TypeError, ValueError) as exc:
+        raise _fail(path, f"a chunk of {source} has a bad span or page ({exc})") from exc
     try:
         matrix = np.asarray([np.asarray(r["vector"], dtype=np.float32) for r in rows], dtype=np.float32)
     except (TypeError, ValueError) as exc:
@@ -240,9 +248,10 @@ def import_rows(
     writer_ctx = None
     writer = None
     since_commit = 0
+    done: set[str] = set()
     try:
         for path, _, rows in named:
-            for document, chunks, vectors, root in _documents(path, rows, info.dim if info else None, report):
+            for document, chunks, vectors, root in _documents(path, rows, info.dim if info else None, report, done):
                 if writer is None:
                     info = info or parse_embedder(name, vectors.shape[1])
                     writer_ctx = store.writer(info, chunker)
@@ -301,11 +310,13 @@ def export_index(store: IndexStore, out: Path, *, progress: Callable[[int], None
                     chunks = sorted(view.chunks(ids.tolist()), key=lambda c: c.ordinal)
                     vectors = view.chunk_vectors([c.vector_id for c in chunks])
                     text = view.source_text(record.source_id)
+                    entry = view.source_entry(record.path) if hasattr(view, "source_entry") else None
+                    root = str(entry[1].get("root") or "") if entry is not None else ""
                     for n, (chunk, vector) in enumerate(zip(chunks, vectors, strict=True)):
                         rows.append({
                             "source": record.path, "text": chunk.text, "vector": vector.tolist(), "source_text": text if n == 0 else None,
                             "start": chunk.start, "end": chunk.end, "page": chunk.page, "heading": chunk.heading,
-                            "content_hash": record.content_hash, "root": "",
+                            "content_hash": record.content_hash, "root": root,
                         })  # fmt: skip
                 rows_written += len(rows)
                 if fh is not None:
@@ -317,6 +328,9 @@ def export_index(store: IndexStore, out: Path, *, progress: Callable[[int], None
                     progress(len(part))
             if writer is None and fh is None:
                 writer = _write_parquet(tmp, [], None, embedder, view.embedder.dim)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         finally:
             if writer is not None:
                 writer.close()

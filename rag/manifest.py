@@ -57,18 +57,20 @@ class SegmentRecord:
     min_id: int
     max_id: int
     files: Mapping[str, str] = field(default_factory=dict)
+    tokenizer: str = ""  # the keyword tokeniser its postings were built with ("": the manifest's)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "rows": self.rows, "sources": self.sources, "tokens": self.tokens, "terms": self.terms,
             "ascii_terms": self.ascii_terms, "sentences": self.sentences, "min_id": self.min_id, "max_id": self.max_id,
-            "files": dict(self.files),
+            "tokenizer": self.tokenizer, "files": dict(self.files),
         }  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SegmentRecord:
         ints = {k: int(data[k]) for k in ("rows", "sources", "tokens", "terms", "ascii_terms", "sentences", "min_id", "max_id")}
-        return cls(name=str(data["name"]), files={str(k): str(v) for k, v in dict(data["files"]).items()}, **ints)
+        files = {str(k): str(v) for k, v in dict(data["files"]).items()}
+        return cls(name=str(data["name"]), files=files, tokenizer=str(data.get("tokenizer", "")), **ints)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,8 @@ they are written), :class:`Judge` (does a passage support a statement), :class:`
 (follow-ups into standalone questions).
 
 The index, as seams another backend plugs into (today's implementation is
-``rag.snapshot.IndexSnapshot``, one committed version of the FAISS + bm25s + SQLite store):
+``rag.index.IndexSnapshot``, one manifest's immutable segments; ``rag.index.LegacySnapshot`` reads
+format 1):
 
 - :class:`VectorIndex`: a query vector to ``(chunk id, score)`` pairs, optionally only among
   allowed ids;
@@ -16,6 +17,8 @@ The index, as seams another backend plugs into (today's implementation is
   index (a segmented index can compute them at query time);
 - :class:`ChunkStore`: chunks, sources and source text by id, and the ids of some sources (the
   filter the two searches take);
+- :class:`SentenceVectors`: the vectors of chunk sentences stored at ingest (the extractive
+  answerer reads them instead of embedding a passage's sentences);
 - :class:`IndexView`: one consistent version with all of the above, its identity and ``close()``.
 
 Components take the narrowest protocol they use: the extractive answerer takes

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.index.format import TOKENIZER_NAME
 from rag.index.segment import ChunkRow, SegmentBuilder, SourceRow, source_row_record
 from rag.manifest import SegmentRecord
 
@@ -82,7 +83,7 @@ def optimize(writer: IndexWriter) -> str | None:
     snapshot = writer.base
     if snapshot is None or not snapshot.segments:
         return None
-    if len(snapshot.segments) == 1 and snapshot._dead[0] is None and not snapshot.manifest.deleted:
+    if len(snapshot.segments) == 1 and snapshot._dead[0] is None:
         return None
     return _merge(writer, snapshot, list(range(len(snapshot.segments))))
 
@@ -91,15 +92,23 @@ def _merge(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int]) 
     manifest = snapshot.manifest
     next_segment = manifest.next_segment
     record = merged_segment(writer, snapshot, chosen, f"s{next_segment:06d}")
-    kept = [s.record for n, s in enumerate(snapshot.segments) if n not in set(chosen)]
+    others = [s for n, s in enumerate(snapshot.segments) if n not in set(chosen)]
     assert manifest.counts is not None
+    # The merged segment holds no deleted row: a tombstone stays only while another segment
+    # still holds ids it covers (ids are never reused, so nothing else can need it).
+    deleted = [(lo, hi) for lo, hi in manifest.deleted if any(_holds(s.ids, lo, hi) for s in others)]
     return writer.publish(
-        segments=[*kept, *([record] if record is not None else [])],
-        deleted=manifest.deleted,
+        segments=[*(s.record for s in others), *([record] if record is not None else [])],
+        deleted=deleted,
         counts=manifest.counts,
         next_id=manifest.next_id,
         next_segment=next_segment + (record is not None),
     )
+
+
+def _holds(ids: np.ndarray, lo: int, hi: int) -> bool:
+    at = int(np.searchsorted(ids, lo))
+    return at < len(ids) and int(ids[at]) < hi
 
 
 def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int], name: str) -> SegmentRecord | None:
@@ -112,7 +121,7 @@ def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequenc
     if not order:
         return None
     order.sort()
-    builder = SegmentBuilder(writer.embedder.dim)
+    builder = SegmentBuilder(writer.embedder.dim, TOKENIZER_NAME)  # every open segment's postings follow today's rules
     new_row = {(n, r): i for i, (_, n, r) in enumerate(order)}
     columns = "vector_id, row, chunk_id, seq, ordinal, start_char, end_char, heading, page, embed_hash"
     rows_of = {n: {int(r[1]): r for r in snapshot.segments[n].rows_sql(f"SELECT {columns} FROM chunks")} for n in chosen}
@@ -148,7 +157,9 @@ def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequenc
                 lists[0].extend(mapped[keep].tolist())
                 lists[1].extend(tfs[keep].tolist())
         matrix, scales = segment.sentence_matrix()
-        for key, row, owner in segment.sentence_rows():
-            if not snapshot.is_dead(np.asarray([owner]))[0] and key not in builder.sentences:
-                builder.sentences[key] = (matrix[row].astype(np.float32) * (float(scales[row]) / 127.0), owner)
+        sentence_rows = segment.sentence_rows()
+        dead = snapshot.is_dead(np.asarray([o for _, _, o in sentence_rows], dtype=np.int64))
+        for (key, row, owner), gone in zip(sentence_rows, dead, strict=True):
+            if not gone:  # kept while any chunk whose sentence it is lives
+                builder.add_sentence(key, matrix[row].astype(np.float32) * (float(scales[row]) / 127.0), owner)
     return writer.write_segment(builder, name)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.domain import sha256_hex
-from rag.index.format import keyword_tokens, now
+from rag.index.format import TOKENIZER_NAME, keyword_tokens, now
 from rag.index.legacy import LegacySnapshot
 from rag.index.segment import ChunkRow, SegmentBuilder, SourceRow
 from rag.index.writer import IndexWriter
@@ -32,7 +32,7 @@ def migrate(store: IndexStore, manifest: IndexManifest) -> IndexManifest:
     """Publish the format-1 version ``manifest`` names as one segment; returns the new manifest."""
     legacy = LegacySnapshot(store.versions_dir / manifest.version, manifest)
     try:
-        builder = SegmentBuilder(manifest.embedder.dim)
+        builder = SegmentBuilder(manifest.embedder.dim, TOKENIZER_NAME)
         next_id = 0
         sources = legacy.chunk_store.rows("SELECT source_id, path, content_hash, kind, ingested_at, text, pages FROM sources ORDER BY path")
         n_chunks = 0

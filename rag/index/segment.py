@@ -78,7 +78,7 @@ CREATE TABLE chunks (
 CREATE INDEX chunks_by_seq ON chunks(seq, ordinal);
 CREATE INDEX chunks_by_embed_hash ON chunks(embed_hash);
 CREATE TABLE terms (term TEXT PRIMARY KEY, rows BLOB NOT NULL, tfs BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE sentences (key BLOB PRIMARY KEY, row INTEGER NOT NULL, owner INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE sentences (key BLOB NOT NULL, row INTEGER NOT NULL, owner INTEGER NOT NULL, PRIMARY KEY (key, owner)) WITHOUT ROWID;
 """
 _SOURCE_COLUMNS = "seq, source_id, path, content_hash, kind, size, n_chunks, ingested_at, pages, root"
 
@@ -131,14 +131,15 @@ class ChunkRow:
 class SegmentBuilder:
     """Collects one segment's rows in memory, then writes it in one go (:meth:`write`)."""
 
-    def __init__(self, dim: int) -> None:
+    def __init__(self, dim: int, tokenizer: str) -> None:
         self.dim = dim
+        self.tokenizer = tokenizer  # the rules the postings are built with (recorded per segment)
         self.sources: list[SourceRow] = []
         self.chunks: list[ChunkRow] = []
         self.vectors: list[np.ndarray] = []
         self.lengths: list[int] = []
         self.postings: dict[str, tuple[list[int], list[int]]] = {}
-        self.sentences: dict[bytes, tuple[np.ndarray, int]] = {}  # key -> (vector, owning chunk id)
+        self.sentences: dict[bytes, tuple[np.ndarray, list[int]]] = {}  # key -> (vector, the chunk ids whose sentence it is)
 
     def add_source(self, source: SourceRow) -> None:
         self.sources.append(source)
@@ -161,7 +162,9 @@ class SegmentBuilder:
 
     def add_sentence(self, key: bytes, vector: np.ndarray, owner: int) -> None:
         if key not in self.sentences:
-            self.sentences[key] = (np.asarray(vector, dtype=np.float32).reshape(self.dim), owner)
+            self.sentences[key] = (np.asarray(vector, dtype=np.float32).reshape(self.dim), [owner])
+        elif owner not in self.sentences[key][1]:
+            self.sentences[key][1].append(owner)
 
     def write(self, folder: Path, name: str) -> SegmentRecord:
         """Write the segment into ``folder`` (which must not exist) and fsync it."""
@@ -199,7 +202,7 @@ class SegmentBuilder:
                 "INSERT INTO terms VALUES (?, ?, ?)",
                 ((t, np.asarray(r, dtype=np.int32).tobytes(), np.asarray(f, dtype=np.int32).tobytes()) for t, (r, f) in sorted(self.postings.items())),
             )
-            db.executemany("INSERT INTO sentences VALUES (?, ?, ?)", [(k, n, self.sentences[k][1]) for n, k in enumerate(keys)])
+            db.executemany("INSERT INTO sentences VALUES (?, ?, ?)", [(k, n, owner) for n, k in enumerate(keys) for owner in self.sentences[k][1]])
             db.commit()
         finally:
             db.close()
@@ -216,6 +219,7 @@ class SegmentBuilder:
             min_id=int(min([s.seq for s in self.sources] + ids.tolist(), default=0)),
             max_id=int(max([s.seq for s in self.sources] + ids.tolist(), default=0)),
             files={p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.is_file()},
+            tokenizer=self.tokenizer,
         )
 
 

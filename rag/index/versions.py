@@ -46,7 +46,7 @@ from rag.errors import (
     IndexNotFoundError,
     IndexStoreError,
 )
-from rag.index.format import VERSION_RE, is_index_entry, keyword_index_is_current, keyword_tokens
+from rag.index.format import TOKENIZER_NAME, VERSION_RE, is_index_entry, keyword_tokens
 from rag.index.legacy import LegacySnapshot
 from rag.index.merge import MergePolicy
 from rag.index.segment import Segment, remove_tree
@@ -157,7 +157,8 @@ class IndexStore:
                     except (OSError, ValueError, sqlite3.Error) as exc:
                         raise IndexFormatError(f"segment {record.name} of index {self.root} is damaged or gone: {exc}") from exc
                     self._segments[record.name] = segment
-                if not keyword_index_is_current(manifest) and segment._memory_postings is None:
+                built_with = record.tokenizer or (manifest.keyword.tokenizer if manifest.keyword else "")
+                if built_with != TOKENIZER_NAME and segment._memory_postings is None:
                     segment.retokenise(keyword_tokens)  # written with other tokenisation rules
                 segments.append(segment)
             names = {r.name for r in manifest.segments}
@@ -206,6 +207,7 @@ class IndexStore:
             self.check_embedder(manifest, embedder)
             from rag.index.migrate import migrate
 
+            self._collect_garbage()  # what a crashed migration left (its segment, its manifest)
             migrate(self, manifest)
 
     def merge_step(self, writer: IndexWriter) -> str | None:
@@ -232,27 +234,26 @@ class IndexStore:
                         shutil.rmtree(path, ignore_errors=True)
                     elif path.name.endswith(".tmp") and path.name.startswith("."):
                         path.unlink(missing_ok=True)  # a manifest never renamed into place
+        referenced: set[str] = set()
         if self.manifests_dir.is_dir():
             numbers = sorted(int(m.group(1)) for p in self.manifests_dir.iterdir() if (m := VERSION_RE.match(p.name.removesuffix(".json"))))
             committed = [n for n in numbers if n <= current_n]
             stale = [n for n in numbers if n > current_n] + committed[: max(0, len(committed) - self.keep_versions)]
             for n in stale:
                 (self.manifests_dir / f"v{n:06d}.json").unlink(missing_ok=True)
-            kept = [n for n in committed if n not in stale]
-            referenced: set[str] = set()
-            for n in kept:
+            for n in (n for n in committed if n not in stale):
                 try:
                     referenced.update(s.name for s in self.read_manifest(f"v{n:06d}").segments)
                 except IndexFormatError:
                     return  # a damaged manifest: remove nothing it might name
-            if self.segments_dir.is_dir():
-                for path in self.segments_dir.iterdir():
-                    if path.name.startswith("s") and path.name not in referenced:
-                        remove_tree(path)
-            if current is not None and (self.manifests_dir / f"{current}.json").exists() and self.versions_dir.is_dir():
-                remove_tree(self.versions_dir)  # migrated: format-1 versions are no longer read
-                return
-        self._collect_legacy(current_n)
+        if self.segments_dir.is_dir():  # (also when no manifest exists yet: a crashed first commit or migration)
+            for path in self.segments_dir.iterdir():
+                if path.name.startswith("s") and path.name not in referenced:
+                    remove_tree(path)
+        if current is not None and (self.manifests_dir / f"{current}.json").exists() and self.versions_dir.is_dir():
+            remove_tree(self.versions_dir)  # migrated: format-1 versions are no longer read
+        else:
+            self._collect_legacy(current_n)
         for path in self.root.iterdir():
             if path.name != "CURRENT" and is_index_entry(path.name) and path.name.endswith(".tmp"):
                 path.unlink()  # a crashed writer's CURRENT, never renamed into place

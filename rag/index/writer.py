@@ -14,6 +14,7 @@ folds small segments together (:mod:`rag.index.merge`). It is handed out by
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +26,7 @@ import numpy as np
 from rag.domain import Chunk, Document, EmbedderInfo, sha256_hex
 from rag.errors import IndexMismatchError, IndexStoreError
 from rag.files import atomic_write
-from rag.index.format import fsync_path, keyword_manifest, keyword_tokens, now
+from rag.index.format import TOKENIZER_NAME, fsync_path, keyword_manifest, keyword_tokens, now
 from rag.index.segment import ChunkRow, SegmentBuilder, SourceRow, pages_json, sentence_key
 from rag.manifest import FORMAT_VERSION, IndexManifest, ManifestCounts, SegmentRecord
 from rag.text.sentences import sentence_inputs
@@ -179,6 +180,8 @@ class IndexWriter:
         """Add or replace a source with its chunks, their vectors and (optionally) the vectors of
         their sentences by text. Returns (chunks added, chunks removed)."""
         vectors = np.asarray(vectors, dtype=np.float32)
+        if not chunks:
+            raise ValueError(f"{document.path}: a source needs at least one chunk (its tombstone is its id range)")
         if len(chunks) != len(vectors):
             raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
         if len(chunks) and vectors.shape[1] != self.embedder.dim:
@@ -197,11 +200,14 @@ class IndexWriter:
             return None
         try:
             name = self._commit()
-            if self.merges:
-                name = self.store.merge_step(self) or name
-            return name
         except OSError as exc:
             raise IndexStoreError(f"cannot write a new version of the index {self.store.root}: {exc}; the previous version is still current") from exc
+        if self.merges:
+            try:
+                name = self.store.merge_step(self) or name
+            except OSError as exc:  # the commit stands; the merge is tried again after the next one
+                logging.getLogger(__name__).warning("index %s: version %s committed, but merging segments failed: %s", self.store.root, name, exc)
+        return name
 
     def _next_ids(self) -> tuple[int, int]:
         base = self._base.manifest if self._base is not None else None
@@ -211,7 +217,7 @@ class IndexWriter:
         next_id, next_segment = self._next_ids()
         new_segments: list[SegmentRecord] = []
         if self._staged:
-            builder = SegmentBuilder(self.embedder.dim)
+            builder = SegmentBuilder(self.embedder.dim, TOKENIZER_NAME)
             for path in sorted(self._staged):
                 staged = self._staged[path]
                 next_id = self._stage_into(builder, staged, next_id)
@@ -320,6 +326,7 @@ class IndexWriter:
         self._staged.clear()
         self._deleted.clear()
         self._removed.clear()
+        self._removed_counts = (0, 0)
         self.dirty = False
 
 

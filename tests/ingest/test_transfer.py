@@ -146,3 +146,16 @@ def test_sentence_vectors_are_computed_at_import_only_when_asked(source_index: I
         with store.open() as view:
             texts = [t for c in view.chunks() for t in sentence_inputs(c.text, c.heading)]
             assert texts and (set(view.sentence_vectors(texts)) == set(texts)) is expected
+
+
+def test_a_source_split_across_files_or_a_bad_span_is_named(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    vector = hash_embedder.embed_passages(["One."])[0].tolist()
+    first, second = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    write_parquet(first, [{"source": "a.txt", "text": "One.", "vector": vector}])
+    write_parquet(second, [{"source": "a.txt", "text": "Two.", "vector": vector}])
+    with pytest.raises(IngestError, match="a source's rows must all be in one file"):
+        import_rows(IndexStore(tmp_path / "idx"), [first, second], chunker=CHUNKER.config)
+    spans = tmp_path / "spans.parquet"
+    write_parquet(spans, [{"source": "s.txt", "text": "One.", "vector": vector, "source_text": "One. Two.", "start": 5, "end": 20}])
+    with pytest.raises(IngestError, match=r"spans.parquet: a chunk of s.txt is not its source text at 5..20"):
+        import_rows(IndexStore(tmp_path / "idx2"), [spans], chunker=CHUNKER.config)

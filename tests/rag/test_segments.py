@@ -132,3 +132,44 @@ def test_known_vectors_come_from_any_segment_and_never_from_deleted_rows(tmp_pat
         found = writer.known_vectors([sha256_hex("Alpha sentence here."), sha256_hex("Beta sentence here.")])
     assert list(found) == [sha256_hex("Beta sentence here.")]
     np.testing.assert_allclose(found[sha256_hex("Beta sentence here.")], hash_embedder.embed_passages(["Beta sentence here."])[0], rtol=1e-6)
+
+
+def test_a_source_needs_a_chunk(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    import pytest
+
+    with IndexStore(tmp_path / "idx").writer(hash_embedder.info, CHUNKER.config) as writer:
+        with pytest.raises(ValueError, match="needs at least one chunk"):
+            writer.put_source(Document(path="/empty.txt", text="", content_hash=sha256_hex(""), kind="txt"), [], np.empty((0, hash_embedder.dim), np.float32))
+
+
+def test_a_merge_keeps_a_sentence_vector_while_any_chunk_with_that_sentence_lives(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "idx", merge_policy=MergePolicy(factor=1000))
+    shared = "大额提现需要人工审核。"
+    with store.writer(hash_embedder.info, CHUNKER.config) as writer:  # one segment, two sources sharing a sentence
+        for path, text in (("/a.txt", shared), ("/b.txt", shared)):
+            document = Document(path=path, text=text, content_hash=sha256_hex(path + text), kind="txt")
+            chunks = CHUNKER.split(document)
+            texts = [t for c in chunks for t in sentence_inputs(c.text, c.heading)]
+            writer.put_source(document, chunks, hash_embedder.embed_passages([c.embed_text for c in chunks]), dict(zip(texts, hash_embedder.embed_passages(texts), strict=True)))
+        writer.commit()
+    remove(store, hash_embedder, "/a.txt")  # the sentence's first owner goes; half the segment is deleted: rewritten
+    with store.open() as view:
+        assert [s.path for s in view.sources()] == ["/b.txt"] and view.manifest.deleted == () and view.segments[0].name == "s000002"
+        assert set(view.sentence_vectors([shared])) == {shared}
+
+
+def test_a_crashed_first_commit_or_migration_leaves_nothing_in_the_way(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    import shutil
+
+    from tests.rag.test_migration import CHUNKER as FORMAT1_CHUNKER
+    from tests.rag.test_migration import FORMAT1
+
+    shutil.copytree(FORMAT1, tmp_path / "idx")
+    store = IndexStore(tmp_path / "idx")
+    (store.segments_dir / "s000001").mkdir(parents=True)  # a migration killed after its segment's rename
+    (store.manifests_dir).mkdir()
+    (store.manifests_dir / "v000003.json").write_text("{}")  # ... or after its manifest, before CURRENT
+    with store.writer(hash_embedder.info, FORMAT1_CHUNKER.config):
+        pass
+    with store.open() as view:
+        assert view.version == "v000003" and view.verify() == [] and view.n_sources == 3

@@ -11,7 +11,7 @@ import pytest
 from ingest.chunking import SentenceChunker
 from rag.domain import Document, EmbedderInfo, sha256_hex
 from rag.errors import IndexFormatError, IndexLockedError, IndexMismatchError, IndexNotFoundError
-from rag.store import IndexStore
+from rag.store import TOKENIZER_NAME, IndexStore
 from tests.conftest import HashEmbedder
 
 CHUNKER = SentenceChunker(chunk_size=8, chunk_overlap=0)
@@ -243,11 +243,18 @@ def test_keyword_index_is_rebuilt_for_other_tokenizer_rules(tmp_path: Path, hash
         w.commit()
     manifest_path = store.manifests_dir / "v000001.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["keyword"]["tokenizer"] = "older-rules/v0"
+    manifest["segments"][0]["tokenizer"] = "older-rules/v0"  # the segment was written under other rules
     manifest_path.write_text(json.dumps(manifest))
-    with store.open() as snap:
+    reader = IndexStore(tmp_path / "idx")
+    with reader.open() as snap:
         assert snap.keyword_search("提现", 1)[0].chunk.text == "提现需要一天。"
         assert snap.segments[0]._memory_postings is not None  # stored postings not read: rebuilt from chunk texts
+    with store.writer(hash_embedder.info, CHUNKER.config) as w:  # a newer segment does not hide the older one's rules
+        put(w, hash_embedder, "/b.txt", "充值立即到账。")
+        w.commit()
+    with IndexStore(tmp_path / "idx").open() as snap:
+        assert [s.record.tokenizer for s in snap.segments] == ["older-rules/v0", TOKENIZER_NAME]
+        assert snap.segments[0]._memory_postings is not None and snap.keyword_search("提现", 1)[0].chunk.text == "提现需要一天。"
 
 
 def test_search_restricted_to_sources(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
