@@ -113,16 +113,24 @@ def _holds(ids: np.ndarray, lo: int, hi: int) -> bool:
 
 def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int], name: str) -> SegmentRecord | None:
     """Write the live rows of the chosen segments as one new segment (None when none is live)."""
-    order: list[tuple[int, int, int]] = []  # (chunk id, input, row)
+    live_rows = {}
     for n in chosen:
-        segment, dead = snapshot.segments[n], snapshot._dead[n]
-        rows = np.arange(len(segment.ids)) if dead is None else np.flatnonzero(~dead)
-        order.extend((int(segment.ids[r]), n, int(r)) for r in rows)
-    if not order:
+        dead = snapshot._dead[n]
+        live_rows[n] = np.arange(len(snapshot.segments[n].ids)) if dead is None else np.flatnonzero(~dead)
+    ids = np.concatenate([snapshot.segments[n].ids[live_rows[n]] for n in chosen])
+    if not len(ids):
         return None
-    order.sort()
+    inputs = np.concatenate([np.full(len(live_rows[n]), n) for n in chosen])
+    rows = np.concatenate([live_rows[n] for n in chosen])
+    by_id = np.argsort(ids, kind="stable")  # the merged segment's rows, in id order
+    order = list(zip(ids[by_id].tolist(), inputs[by_id].tolist(), rows[by_id].tolist(), strict=True))
+    remaps = {}
+    for n in chosen:
+        remap = np.full(len(snapshot.segments[n].ids), -1, dtype=np.int64)
+        mine = inputs[by_id] == n
+        remap[rows[by_id][mine]] = np.flatnonzero(mine)
+        remaps[n] = remap
     builder = SegmentBuilder(writer.embedder.dim, TOKENIZER_NAME)  # every open segment's postings follow today's rules
-    new_row = {(n, r): i for i, (_, n, r) in enumerate(order)}
     columns = "vector_id, row, chunk_id, seq, ordinal, start_char, end_char, heading, page, embed_hash"
     rows_of = {n: {int(r[1]): r for r in snapshot.segments[n].rows_sql(f"SELECT {columns} FROM chunks")} for n in chosen}
     for n in chosen:
@@ -143,23 +151,47 @@ def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequenc
         builder.chunks.append(chunk)
         builder.vectors.append(np.asarray(segment.vectors[r], dtype=np.float32))
         builder.lengths.append(int(segment.lengths[r]))
+    builder.posting_arrays = _merged_postings(snapshot, chosen, remaps)
     for n in chosen:
         segment = snapshot.segments[n]
-        remap = np.full(len(segment.ids), -1, dtype=np.int64)
-        for (m, r), i in new_row.items():
-            if m == n:
-                remap[r] = i
-        for term, rows, tfs in segment.all_postings():
-            mapped = remap[rows]
-            keep = mapped >= 0
-            if keep.any():
-                lists = builder.postings.setdefault(term, ([], []))
-                lists[0].extend(mapped[keep].tolist())
-                lists[1].extend(tfs[keep].tolist())
         matrix, scales = segment.sentence_matrix()
         sentence_rows = segment.sentence_rows()
-        dead = snapshot.is_dead(np.asarray([o for _, _, o in sentence_rows], dtype=np.int64))
-        for (key, row, owner), gone in zip(sentence_rows, dead, strict=True):
-            if not gone:  # kept while any chunk whose sentence it is lives
-                builder.add_sentence(key, matrix[row].astype(np.float32) * (float(scales[row]) / 127.0), owner)
+        owners = np.asarray([o for _, _, o in sentence_rows], dtype=np.int64)
+        keep = np.flatnonzero(~snapshot.is_dead(owners))  # kept while any chunk whose sentence it is lives
+        at = np.asarray([sentence_rows[i][1] for i in keep], dtype=np.int64)
+        vectors = np.asarray(matrix[at], dtype=np.float32) * (np.asarray(scales[at], dtype=np.float32)[:, None] / 127.0) if len(at) else at
+        for i, vector in zip(keep.tolist(), vectors, strict=True):
+            builder.add_sentence(sentence_rows[i][0], vector, sentence_rows[i][2])
     return writer.write_segment(builder, name)
+
+
+def _merged_postings(snapshot: IndexSnapshot, chosen: Sequence[int], remaps: dict[int, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Every input's postings with rows renumbered and deleted rows dropped, grouped by term (in numpy)."""
+    terms: list[str] = []
+    term_of, rows_of, tfs_of = [], [], []
+    for n in chosen:
+        first = len(terms)
+        lengths, parts_rows, parts_tfs = [], [], []
+        for term, rows, tfs in snapshot.segments[n].all_postings():
+            terms.append(term)
+            lengths.append(len(rows))
+            parts_rows.append(rows)
+            parts_tfs.append(tfs)
+        if not parts_rows:
+            continue
+        rows = remaps[n][np.concatenate(parts_rows)]
+        keep = rows >= 0
+        term_of.append(np.repeat(np.arange(first, len(terms)), lengths)[keep])
+        rows_of.append(rows[keep])
+        tfs_of.append(np.concatenate(parts_tfs)[keep])
+    if not term_of:
+        return {}
+    names, inverse = np.unique(np.asarray(terms, dtype=object), return_inverse=True)
+    term_ids = inverse[np.concatenate(term_of)]
+    rows, tfs = np.concatenate(rows_of), np.concatenate(tfs_of)
+    order = np.lexsort((rows, term_ids))
+    term_ids, rows, tfs = term_ids[order], rows[order].astype(np.int32), tfs[order].astype(np.int32)
+    bounds = np.flatnonzero(np.diff(term_ids)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(term_ids)]])
+    return {str(names[term_ids[a]]): (rows[a:b], tfs[a:b]) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)}

@@ -139,6 +139,7 @@ class SegmentBuilder:
         self.vectors: list[np.ndarray] = []
         self.lengths: list[int] = []
         self.postings: dict[str, tuple[list[int], list[int]]] = {}
+        self.posting_arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # a merge's, already as arrays
         self.sentences: dict[bytes, tuple[np.ndarray, list[int]]] = {}  # key -> (vector, the chunk ids whose sentence it is)
 
     def add_source(self, source: SourceRow) -> None:
@@ -198,16 +199,22 @@ class SegmentBuilder:
                 "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(c.vector_id, row, c.chunk_id, c.seq, c.ordinal, c.start, c.end, c.heading, c.page, c.embed_hash) for row, c in enumerate(self.chunks)],
             )
+            postings = {t: (np.asarray(r, dtype=np.int32), np.asarray(f, dtype=np.int32)) for t, (r, f) in self.postings.items()}
+            for term, (r, f) in self.posting_arrays.items():
+                if term in postings:
+                    postings[term] = (np.concatenate([postings[term][0], r]), np.concatenate([postings[term][1], f]))
+                else:
+                    postings[term] = (r, f)
             db.executemany(
                 "INSERT INTO terms VALUES (?, ?, ?)",
-                ((t, np.asarray(r, dtype=np.int32).tobytes(), np.asarray(f, dtype=np.int32).tobytes()) for t, (r, f) in sorted(self.postings.items())),
+                ((t, np.ascontiguousarray(r, dtype=np.int32).tobytes(), np.ascontiguousarray(f, dtype=np.int32).tobytes()) for t, (r, f) in sorted(postings.items())),
             )
             db.executemany("INSERT INTO sentences VALUES (?, ?, ?)", [(k, n, owner) for n, k in enumerate(keys) for owner in self.sentences[k][1]])
             db.commit()
         finally:
             db.close()
         fsync_tree(folder)
-        terms = [t for t in self.postings if t]
+        terms = [t for t in {**self.postings, **self.posting_arrays} if t]
         return SegmentRecord(
             name=name,
             rows=len(self.chunks),
