@@ -3,8 +3,8 @@
 Every request asks :class:`Pipeline` for the service of the last committed index version. When
 an ingest (here, or by ``rag ingest`` in another process) commits a new version, the next request
 opens it and later requests use it; requests already running keep the snapshot they started
-with, which stays readable after its directory is collected (the vectors and the keyword index
-are in memory, the metadata database is an open file). No request ever sees a half-written
+with, which stays readable after its segments are collected (their vectors and sentence vectors
+are mapped and their SQLite files open: both survive the removal of the directory). No request ever sees a half-written
 version: versions become visible only by the atomic switch of ``CURRENT``.
 """
 

@@ -122,7 +122,7 @@ class Chunk:
 
 @dataclass(frozen=True, slots=True)
 class StoredChunk:
-    """A chunk as the index holds it, with the integer id FAISS knows it by."""
+    """A chunk as the index holds it, with its integer id in the index (``vector_id``)."""
 
     vector_id: int
     chunk_id: str

@@ -1,7 +1,9 @@
 """What a committed index version says about itself: :class:`IndexManifest`.
 
-Written by the index writer as ``manifest.json`` beside the version's files, read back (and
-validated) when the version is opened, shown by ``rag info``. A leaf of the core: it knows the
+Written by the index writer as ``manifests/vNNNNNN.json`` (format 2: it names the live segments,
+with their statistics and file checksums, and the deleted id ranges; format 1 wrote
+``versions/vNNNNNN/manifest.json`` beside the version's files), read back (and validated) when
+the version is opened, shown by ``rag info``. A leaf of the core: it knows the
 embedder record and the format version, nothing about how an index stores its parts.
 """
 

@@ -1,4 +1,4 @@
-"""Retrieval: dense (FAISS), keyword (BM25 with Chinese word segmentation) and their fusion.
+"""Retrieval: dense (exact inner product), keyword (BM25 with Chinese word segmentation) and their fusion.
 
 Fusion is not blind. Plain reciprocal-rank fusion gives a retriever that knows nothing (an
 English-only model on Chinese text) as much say as one that knows the answer, and drags it

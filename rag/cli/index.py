@@ -149,7 +149,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
 @json_option
 @click.pass_obj
 def verify(obj: Context, index_dir: Path | None, as_json: bool) -> None:
-    """Check that the committed index version is whole: checksums, FAISS, chunk table and keyword index agree."""
+    """Check that the committed index version is whole: every segment's checksums, its vectors, chunk rows, keyword postings and source text agree, and the manifest's counts match."""
     factory = obj.factory(index_dir=index_dir)
     settings = factory.settings
     snapshot = factory.snapshot(check_embedder=False)

@@ -1,8 +1,10 @@
-"""What one version directory of an index holds, and the helpers its reader and writer share.
+"""Helpers the index's readers and writers share.
 
-The format version, the version-name pattern, the entries of an index directory, the SQLite
-schema, file checksums and fsync, and the keyword (BM25) index with its tokeniser (the manifest
-itself is the typed :class:`rag.manifest.IndexManifest`). The layout itself is described in :mod:`rag.index.versions`.
+The format version, the version-name pattern, the entries of an index directory, file
+checksums and fsync, hits from scored ids, the keyword tokeniser, and format 1's SQLite schema
+and bm25s index (read by :mod:`rag.index.legacy`; the manifest itself is the typed
+:class:`rag.manifest.IndexManifest`). The layout is described in :mod:`rag.index.versions`, a
+segment's in :mod:`rag.index.segment`.
 
 The keyword tokeniser is looked up in this module when it is used (:func:`build_bm25`,
 :func:`keyword_query_tokens`, :func:`keyword_manifest`, :func:`keyword_index_is_current`), so

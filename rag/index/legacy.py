@@ -2,7 +2,7 @@
 committed version, opened read-only, as an :class:`~rag.protocols.IndexView`. Such an index is
 read as it is and migrated to segments at its first write (:mod:`rag.index.migrate`).
 
-:class:`IndexSnapshot` composes the version's three parts: its vector index
+:class:`LegacySnapshot` composes the version's three parts: its vector index
 (:class:`~rag.index.faiss_vectors.FaissVectorIndex`), its keyword index with the corpus statistics
 (:class:`~rag.index.bm25_keywords.Bm25KeywordIndex`) and its chunk store
 (:class:`~rag.index.sqlite_chunks.SqliteChunkStore`), and checks that they agree

@@ -120,11 +120,11 @@ class IndexSnapshot:
         return self._df[token]
 
     def _source_entries(self, where: str = "", params: Sequence[object] = ()) -> list[tuple[Segment, dict[str, object]]]:
-        out = []
+        out: list[tuple[Segment, dict[str, object]]] = []
         for segment in self.segments:
-            for row in segment.source_rows(where, params):
-                if self._live_seq(int(row[0])):
-                    out.append((segment, source_row_record(row)))
+            rows = segment.source_rows(where, params)
+            dead = self.is_dead(np.asarray([int(r[0]) for r in rows], dtype=np.int64))
+            out.extend((segment, source_row_record(row)) for row, gone in zip(rows, dead, strict=True) if not gone)
         return out
 
     def source_entry(self, path: str) -> tuple[Segment, dict[str, object]] | None:

@@ -316,9 +316,13 @@ class IndexWriter:
         atomic_write(self.store.manifests_dir / f"{name}.json", json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False) + "\n")
         fsync_path(self.store.manifests_dir)
         atomic_write(self.store.root / "CURRENT", name + "\n")
-        fsync_path(self.store.root)
+        # The version is current from here on: what follows cannot undo it, so it is not a failure.
         self._base = self.store.open_manifest(manifest)
-        self.store._collect_garbage()
+        try:
+            fsync_path(self.store.root)
+            self.store._collect_garbage()
+        except OSError as exc:
+            logging.getLogger(__name__).warning("index %s: version %s committed; cleaning up failed (the next writer retries): %s", self.store.root, name, exc)
         return name
 
     def discard(self) -> None:
