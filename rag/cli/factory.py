@@ -14,6 +14,7 @@ so that ``rag --help`` stays instant.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -61,6 +62,7 @@ def build_embedder(settings: Settings, *, query_cache: int = 64) -> Embedder:
     )
 
 
+@functools.lru_cache(maxsize=8)  # once per process and value: threadpoolctl scans the loaded libraries
 def limit_search_threads(threads: int) -> None:
     """The BLAS threads numpy uses for the dense scan, for this process (benchmarks/scale.py
     --threads: at 300k vectors 1 thread 50 ms, 2 threads 30 ms idle but 69 ms while e5 embeds)."""

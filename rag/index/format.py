@@ -17,6 +17,8 @@ import datetime as _dt
 import hashlib
 import os
 import re
+import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ __all__ = [
     "CHUNK_COLUMNS",
     "FORMAT_VERSION",
     "INDEX_ENTRIES",
+    "ReadOnlyDatabase",
     "SCHEMA",
     "TOKENIZER_NAME",
     "VERSION_RE",
@@ -112,6 +115,21 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+class ReadOnlyDatabase:
+    """An immutable SQLite file opened read-only: one connection, shared by the threads reading it."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        self._db.close()
 
 
 def hits_of(view: ChunkStore, scored: Sequence[tuple[int, float]]) -> list[Hit]:

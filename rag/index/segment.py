@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from rag.domain import StoredChunk
-from rag.index.format import file_sha256, fsync_tree
+from rag.index.format import ReadOnlyDatabase, file_sha256, fsync_tree
 from rag.manifest import SegmentRecord
 
 __all__ = ["PIECE", "SEGMENT_SCHEMA", "Segment", "SegmentBuilder", "disk_usage", "sentence_key"]
@@ -248,15 +247,11 @@ class Segment:
             np.load(folder / "sentences.npy", mmap_mode="r", allow_pickle=False),
             np.load(folder / "sentence_scales.npy", mmap_mode="r", allow_pickle=False),
         )
-        self._db = sqlite3.connect(f"file:{folder / 'rows.sqlite'}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        self._lock = threading.Lock()
+        self._db = ReadOnlyDatabase(folder / "rows.sqlite")
+        self.rows_sql = self._db.rows
         self._memory_postings: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
         self.dead_cache: tuple[object, np.ndarray | None] | None = None  # (the ranges it was computed for, the mask)
         self.rows_sql("SELECT count(*) FROM chunks")
-
-    def rows_sql(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
 
     def close(self) -> None:
         self._db.close()

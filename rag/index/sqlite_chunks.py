@@ -3,34 +3,23 @@ chunk id, opened read-only and immutable."""
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from rag.domain import SourceRecord, StoredChunk
-from rag.index.format import CHUNK_COLUMNS, row_to_chunk
+from rag.index.format import CHUNK_COLUMNS, ReadOnlyDatabase, row_to_chunk
 
 __all__ = ["SqliteChunkStore"]
 
 
-class SqliteChunkStore:
+class SqliteChunkStore(ReadOnlyDatabase):
     """Chunks, sources and their text. One connection, shared by the threads reading this version."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-        self._lock = threading.Lock()
+        super().__init__(path)
         self.rows("SELECT count(*) FROM chunks")
-
-    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
-
-    def close(self) -> None:
-        self._db.close()
 
     @property
     def n_sources(self) -> int:

@@ -56,6 +56,10 @@ class _Staged:
     vectors: np.ndarray
     sentences: dict[str, np.ndarray] = field(default_factory=dict)  # sentence text -> vector
     root: str = ""
+    embed_hashes: list[str] = field(default_factory=list)  # sha256 of each chunk's embedding input
+
+    def __post_init__(self) -> None:
+        self.embed_hashes = [sha256_hex(c.embed_text) for c in self.chunks]
 
 
 class IndexWriter:
@@ -116,8 +120,8 @@ class IndexWriter:
         wanted = list(dict.fromkeys(embed_hashes))
         found: dict[str, np.ndarray] = {}
         for staged in self._staged.values():
-            for chunk, vector in zip(staged.chunks, staged.vectors, strict=True):
-                found.setdefault(sha256_hex(chunk.embed_text), vector)
+            for embed_hash, vector in zip(staged.embed_hashes, staged.vectors, strict=True):
+                found.setdefault(embed_hash, vector)
         found = {h: found[h] for h in wanted if h in found}
         if self._base is None:
             return found
@@ -270,7 +274,8 @@ class IndexWriter:
         for n, (chunk, vector) in enumerate(zip(staged.chunks, staged.vectors, strict=True), start=1):
             if document.text[chunk.start : chunk.end] != chunk.text:
                 raise ValueError(f"chunk {chunk.ordinal} of {document.path} is not the source's text at {chunk.start}..{chunk.end}")
-            row = ChunkRow(seq + n, chunk.chunk_id, seq, chunk.ordinal, chunk.start, chunk.end, chunk.heading, chunk.page, sha256_hex(chunk.embed_text), chunk.text)
+            embed_hash = staged.embed_hashes[n - 1]
+            row = ChunkRow(seq + n, chunk.chunk_id, seq, chunk.ordinal, chunk.start, chunk.end, chunk.heading, chunk.page, embed_hash, chunk.text)
             builder.add_chunk(row, vector, keyword_tokens(chunk.text))
             for text in sentence_inputs(chunk.text, chunk.heading):
                 if text in staged.sentences:
