@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from api.names import SourceNames
 from rag.errors import IndexNotFoundError, NotReadyError, UploadError
 from rag.settings import Settings
+from rag.text.script import preload as preload_text
 
 if TYPE_CHECKING:
     from ingest.pipeline import Ingestor
@@ -105,6 +106,7 @@ class Pipeline:
             return
         self.components.llm()  # a model that cannot load is an error now, not at the first question
         self.embedder.embed_queries(["warm-up"])
+        preload_text()
         try:
             self.service()
         except NotReadyError:

@@ -177,13 +177,14 @@ class Ingestor:
                     self._embedded(len(batch))
         import numpy as np
 
-        sentences = self._sentence_vectors(all_chunks, writer, report) if self.sentence_vectors else {}
+        inputs = [sentence_inputs(c.text, c.heading) for c in all_chunks] if self.sentence_vectors else [[] for _ in all_chunks]
+        sentences = self._sentence_vectors(inputs, writer, report) if self.sentence_vectors else {}
         offset = 0
         for document, chunks, replaced in pending:
             mine = hashes[offset : offset + len(chunks)]
+            own = {t: sentences[t] for texts in inputs[offset : offset + len(chunks)] for t in texts if t in sentences}
             offset += len(chunks)
             matrix = np.stack([known[h] for h in mine]).astype(np.float32)
-            own = {t: sentences[t] for c in chunks for t in sentence_inputs(c.text, c.heading) if t in sentences}
             added, removed = writer.put_source(document, chunks, matrix, own)
             report.chunks_added += added
             report.chunks_removed += removed
@@ -194,9 +195,10 @@ class Ingestor:
         pending.clear()
         self._busy = False
 
-    def _sentence_vectors(self, chunks: Sequence[Chunk], writer: IndexWriter, report: IngestReport) -> dict[str, Any]:
-        """Vectors of the chunks' sentences as the extractive answerer reads them (stored ones reused)."""
-        texts = list(dict.fromkeys(t for c in chunks for t in sentence_inputs(c.text, c.heading)))
+    def _sentence_vectors(self, inputs: Sequence[Sequence[str]], writer: IndexWriter, report: IngestReport) -> dict[str, Any]:
+        """Vectors of the chunks' sentences (``inputs``: what the extractive answerer embeds for
+        each chunk, see :func:`sentence_inputs`); stored ones are reused."""
+        texts = list(dict.fromkeys(t for chunk_inputs in inputs for t in chunk_inputs))
         found: dict[str, Any] = writer.known_sentence_vectors(texts)
         missing = [t for t in texts if t not in found]
         batch = max(1, self.embed_batch_chunks * 4)  # sentences are short

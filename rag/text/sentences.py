@@ -33,8 +33,10 @@ __all__ = [
 CJK_RANGES = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\U00020000-\U0002ffff"
 UNIT_RE = re.compile(rf"[{CJK_RANGES}]|[^\W{CJK_RANGES}]+")
 _CJK_CHAR_RE = re.compile(rf"[{CJK_RANGES}]")
+_WORD_RE = re.compile(rf"[^\W{CJK_RANGES}]+")
 
 STRONG_END = set("。！？!?…‼⁇⁈⁉．｡")
+_BREAK_RE = re.compile("[" + re.escape("".join(sorted(STRONG_END | {".", "\n"}))) + "]")  # what may end a sentence
 CLOSERS = set("\"'”’」』）)]】》〉›»")
 SOFT_BREAKS = set("；;，,、：:")
 _ABBREVIATIONS = frozenset(
@@ -59,7 +61,8 @@ def unit_weight(token: str) -> int:
 def count_units(text: str) -> int:
     """Length in units, which track model tokens in both scripts: one per CJK character,
     one per short word of other scripts and one more per 7 letters of a long one."""
-    return sum(unit_weight(m.group()) for m in UNIT_RE.finditer(text))
+    words = _WORD_RE.findall(text)  # runs of word characters between CJK characters
+    return len(_CJK_CHAR_RE.findall(text)) + len(words) + sum(len(w) // LETTERS_PER_EXTRA_UNIT for w in words if len(w) >= LETTERS_PER_EXTRA_UNIT)
 
 
 def is_cjk(ch: str) -> bool:
@@ -111,6 +114,10 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     line_start = start
     i = start
     while i < end:
+        found = _BREAK_RE.search(text, i, end)  # jump to the next character that may end a sentence
+        if found is None:
+            break
+        i = found.start()
         ch = text[i]
         cut: int | None = None
         if ch == "\n":

@@ -66,7 +66,16 @@ def contains_term(text: str, term: str) -> bool:
     it), case-insensitively from a word start otherwise ("ogród" in "Ogród Saski")."""
     if _CJK_RE.search(term):
         return term in text
-    return re.search(rf"(?<![a-z0-9\u00c0-\u024f]){re.escape(term.lower())}", text.lower()) is not None
+    needle, haystack = term.lower(), text.lower()
+    at = haystack.find(needle)
+    while at >= 0:  # a plain search, not a regex per term: nothing to compile on a term's first use
+        if not at or not _WORD_BEFORE.match(haystack[at - 1]):
+            return True
+        at = haystack.find(needle, at + 1)
+    return False
+
+
+_WORD_BEFORE = re.compile(r"[a-z0-9\u00c0-\u024f]")  # a character that continues a word (the term then starts mid-word)
 
 
 # English question phrases whose words are not what the question is about: "how long does it
@@ -98,7 +107,7 @@ def names(text: str) -> list[str]:
     found: list[str] = []
     for m in _EN_NAME.finditer(text):
         before = text[: m.start()].rstrip()
-        if before and before[-1] not in ".!?\"“" and m.group().lower() not in EN_STOP:
+        if before and before[-1] not in '.!?"“' and m.group().lower() not in EN_STOP:
             found.append(m.group().strip())
     if _CJK_RE.search(text):
         import rjieba
