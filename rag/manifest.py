@@ -60,19 +60,23 @@ class SegmentRecord:
     max_id: int
     files: Mapping[str, str] = field(default_factory=dict)
     tokenizer: str = ""  # the keyword tokeniser its postings were built with ("": the manifest's)
+    ann: Mapping[str, Any] | None = None  # its vector graph (rag.index.ann: kind and parameters); None: scanned exactly
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name, "rows": self.rows, "sources": self.sources, "tokens": self.tokens, "terms": self.terms,
             "ascii_terms": self.ascii_terms, "sentences": self.sentences, "min_id": self.min_id, "max_id": self.max_id,
-            "tokenizer": self.tokenizer, "files": dict(self.files),
+            "tokenizer": self.tokenizer, "files": dict(self.files), **({"ann": dict(self.ann)} if self.ann else {}),
         }  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SegmentRecord:
         ints = {k: int(data[k]) for k in ("rows", "sources", "tokens", "terms", "ascii_terms", "sentences", "min_id", "max_id")}
         files = {str(k): str(v) for k, v in dict(data["files"]).items()}
-        return cls(name=str(data["name"]), files=files, tokenizer=str(data.get("tokenizer", "")), **ints)
+        ann = data.get("ann")
+        if ann is not None and not isinstance(ann, Mapping):
+            raise ValueError(f"segment {data['name']}: 'ann' is not an object")
+        return cls(name=str(data["name"]), files=files, tokenizer=str(data.get("tokenizer", "")), ann=dict(ann) if ann else None, **ints)
 
 
 @dataclass(frozen=True, slots=True)

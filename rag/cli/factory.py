@@ -74,11 +74,16 @@ def limit_search_threads(threads: int) -> None:
 def build_store(settings: Settings, index_dir: Path | None = None) -> IndexStore:
     """The index directory of the settings (or ``index_dir``)."""
     from rag.index import MergePolicy
+    from rag.index.ann import AnnConfig
     from rag.store import IndexStore
 
     limit_search_threads(settings.search_threads)
     policy = MergePolicy(factor=settings.merge_factor, floor=settings.merge_floor)
-    return IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions, merge_policy=policy)
+    ann = AnnConfig(
+        min_rows=settings.ann_min_rows, m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction,
+        ef_search=settings.hnsw_ef_search, search_threads=settings.search_threads, build_threads=max(1, settings.embed_threads),
+    )  # fmt: skip
+    return IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions, merge_policy=policy, ann=ann)
 
 
 def build_ingestor(settings: Settings, *, embedder: Embedder | None = None, index_dir: Path | None = None) -> Ingestor:

@@ -120,7 +120,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
             for record in snapshot.manifest.segments:
                 for part, size in disk_usage(factory.store().segments_dir / record.name).items():
                     disk[part] = disk.get(part, 0) + size
-            data["segments"] = [{"name": r.name, "chunks": r.rows, "sources": r.sources} for r in snapshot.manifest.segments]
+            data["segments"] = [{"name": r.name, "chunks": r.rows, "sources": r.sources, "graph": dict(r.ann) if r.ann else None} for r in snapshot.manifest.segments]
             data["deleted_ranges"] = len(snapshot.manifest.deleted)
             data["disk_bytes"] = disk
         if list_sources:
@@ -136,6 +136,9 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
     if "segments" in data:
         stored = sum(s["chunks"] for s in data["segments"])
         click.echo(f"segments  {len(data['segments'])} ({stored} chunk rows stored, {stored - data['chunks']} of them deleted until merged)")
+        graphs = [s for s in data["segments"] if s["graph"]]
+        searched = f"{len(graphs)} with an HNSW graph ({sum(s['chunks'] for s in graphs)} rows), the rest scanned exactly" if graphs else "all scanned exactly (none has reached ann_min_rows)"
+        click.echo(f"dense     {searched}")
         click.echo("disk      " + ", ".join(f"{part} {size / 1e6:.2f} MB" for part, size in data["disk_bytes"].items()))
     else:
         click.echo("segments  none: format 1, migrated to segments at the next write")

@@ -171,19 +171,15 @@ def _merged_postings(snapshot: IndexSnapshot, chosen: Sequence[int], remaps: dic
     term_of, rows_of, tfs_of = [], [], []
     for n in chosen:
         first = len(terms)
-        lengths, parts_rows, parts_tfs = [], [], []
-        for term, rows, tfs in snapshot.segments[n].all_postings():
-            terms.append(term)
-            lengths.append(len(rows))
-            parts_rows.append(rows)
-            parts_tfs.append(tfs)
-        if not parts_rows:
+        names_n, lengths, all_rows, all_tfs = snapshot.segments[n].posting_table()
+        if not names_n:
             continue
-        rows = remaps[n][np.concatenate(parts_rows)]
+        terms.extend(names_n)
+        rows = remaps[n][all_rows]
         keep = rows >= 0
         term_of.append(np.repeat(np.arange(first, len(terms)), lengths)[keep])
         rows_of.append(rows[keep])
-        tfs_of.append(np.concatenate(parts_tfs)[keep])
+        tfs_of.append(all_tfs[keep])
     if not term_of:
         return {}
     names, inverse = np.unique(np.asarray(terms, dtype=object), return_inverse=True)

@@ -27,216 +27,38 @@ are a SQLite table of term -> (rows, tfs) blobs, read on demand.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag.domain import StoredChunk
-from rag.index.format import ReadOnlyDatabase, file_sha256, fsync_tree
+from rag.index.ann import ANN_FILE, AnnConfig, AnnGraph
+from rag.index.builder import PIECE, SEGMENT_SCHEMA, SOURCE_COLUMNS, ChunkRow, SegmentBuilder, SourceRow, sentence_key
+from rag.index.format import ReadOnlyDatabase, file_sha256
 from rag.manifest import SegmentRecord
 
-__all__ = ["PIECE", "SEGMENT_SCHEMA", "Segment", "SegmentBuilder", "disk_usage", "sentence_key"]
-
-PIECE = 4096  # characters of source text per stored piece (a chunk's text is read from its pieces)
-SEGMENT_SCHEMA = """
-CREATE TABLE sources (
-    seq INTEGER PRIMARY KEY,
-    source_id TEXT NOT NULL,
-    path TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    n_chunks INTEGER NOT NULL,
-    ingested_at TEXT NOT NULL,
-    pages TEXT NOT NULL,
-    root TEXT NOT NULL
-);
-CREATE INDEX sources_by_path ON sources(path);
-CREATE INDEX sources_by_id ON sources(source_id);
-CREATE TABLE texts (seq INTEGER NOT NULL, piece INTEGER NOT NULL, text TEXT NOT NULL, PRIMARY KEY (seq, piece)) WITHOUT ROWID;
-CREATE TABLE chunks (
-    vector_id INTEGER PRIMARY KEY,
-    row INTEGER NOT NULL,
-    chunk_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    ordinal INTEGER NOT NULL,
-    start_char INTEGER NOT NULL,
-    end_char INTEGER NOT NULL,
-    heading TEXT NOT NULL,
-    page INTEGER,
-    embed_hash TEXT NOT NULL
-);
-CREATE INDEX chunks_by_seq ON chunks(seq, ordinal);
-CREATE INDEX chunks_by_embed_hash ON chunks(embed_hash);
-CREATE TABLE terms (term TEXT PRIMARY KEY, rows BLOB NOT NULL, tfs BLOB NOT NULL) WITHOUT ROWID;
-CREATE TABLE sentences (key BLOB NOT NULL, row INTEGER NOT NULL, owner INTEGER NOT NULL, PRIMARY KEY (key, owner)) WITHOUT ROWID;
-"""
-_SOURCE_COLUMNS = "seq, source_id, path, content_hash, kind, size, n_chunks, ingested_at, pages, root"
-
-
-def sentence_key(text: str) -> bytes:
-    """The key a sentence vector is stored under: the first 16 bytes of the sha256 of the text embedded."""
-    return hashlib.sha256(text.encode("utf-8")).digest()[:16]
-
-
-def quantise(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 rows and their scales (symmetric, one scale per row)."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    if not len(vectors):
-        return np.zeros(vectors.shape, dtype=np.int8), np.empty(0, dtype=np.float32)
-    scales = np.abs(vectors).max(axis=1)
-    scales = np.where(scales > 0, scales, 1.0).astype(np.float32)
-    return np.round(vectors / scales[:, None] * 127.0).astype(np.int8), scales
-
-
-@dataclass
-class SourceRow:
-    """A source as a segment stores it (``seq`` is its id; its chunks take the ids after it)."""
-
-    seq: int
-    source_id: str
-    path: str
-    content_hash: str
-    kind: str
-    text: str
-    n_chunks: int
-    ingested_at: str
-    pages: str = "[]"
-    root: str = ""
-
-
-@dataclass
-class ChunkRow:
-    vector_id: int
-    chunk_id: str
-    seq: int
-    ordinal: int
-    start: int
-    end: int
-    heading: str
-    page: int | None
-    embed_hash: str
-    text: str  # the chunk text (not stored: it is the source text at start..end)
-
-
-class SegmentBuilder:
-    """Collects one segment's rows in memory, then writes it in one go (:meth:`write`)."""
-
-    def __init__(self, dim: int, tokenizer: str) -> None:
-        self.dim = dim
-        self.tokenizer = tokenizer  # the rules the postings are built with (recorded per segment)
-        self.sources: list[SourceRow] = []
-        self.chunks: list[ChunkRow] = []
-        self.vectors: list[np.ndarray] = []
-        self.lengths: list[int] = []
-        self.postings: dict[str, tuple[list[int], list[int]]] = {}
-        self.posting_arrays: dict[str, tuple[np.ndarray, np.ndarray]] = {}  # a merge's, already as arrays
-        self.sentences: dict[bytes, tuple[np.ndarray, list[int]]] = {}  # key -> (vector, the chunk ids whose sentence it is)
-
-    def add_source(self, source: SourceRow) -> None:
-        self.sources.append(source)
-
-    def add_chunk(self, chunk: ChunkRow, vector: np.ndarray, tokens: Sequence[str] | None = None, counts: dict[str, int] | None = None) -> int:
-        """Add a chunk with its vector and keyword tokens (or their counts); returns its row."""
-        row = len(self.chunks)
-        self.chunks.append(chunk)
-        self.vectors.append(np.asarray(vector, dtype=np.float32).reshape(self.dim))
-        if counts is None:
-            counts = dict(Counter(tokens or ()))
-            self.lengths.append(len(tokens or ()))
-        else:
-            self.lengths.append(sum(counts.values()))
-        for term, tf in counts.items():
-            rows, tfs = self.postings.setdefault(term, ([], []))
-            rows.append(row)
-            tfs.append(tf)
-        return row
-
-    def add_sentence(self, key: bytes, vector: np.ndarray, owner: int) -> None:
-        if key not in self.sentences:
-            self.sentences[key] = (np.asarray(vector, dtype=np.float32).reshape(self.dim), [owner])
-        elif owner not in self.sentences[key][1]:
-            self.sentences[key][1].append(owner)
-
-    def write(self, folder: Path, name: str) -> SegmentRecord:
-        """Write the segment into ``folder`` (which must not exist) and fsync it."""
-        order = np.argsort([c.vector_id for c in self.chunks], kind="stable")
-        if not np.array_equal(order, np.arange(len(order))):
-            raise ValueError("a segment's chunks must be added in ascending id order")
-        folder.mkdir(parents=True)
-        ids = np.asarray([c.vector_id for c in self.chunks], dtype=np.int64)
-        matrix = np.stack(self.vectors) if self.vectors else np.empty((0, self.dim), dtype=np.float32)
-        np.save(folder / "vectors.npy", np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
-        np.save(folder / "ids.npy", ids, allow_pickle=False)
-        np.save(folder / "lengths.npy", np.asarray(self.lengths, dtype=np.int32), allow_pickle=False)
-        keys = list(self.sentences)
-        quantised, scales = quantise(np.stack([self.sentences[k][0] for k in keys]) if keys else np.empty((0, self.dim), dtype=np.float32))
-        np.save(folder / "sentences.npy", quantised, allow_pickle=False)
-        np.save(folder / "sentence_scales.npy", scales, allow_pickle=False)
-        db = sqlite3.connect(folder / "rows.sqlite")
-        try:
-            db.execute("PRAGMA journal_mode=OFF")  # the segment directory is the unit of atomicity
-            db.execute("PRAGMA synchronous=OFF")  # fsynced once, below
-            db.executescript(SEGMENT_SCHEMA)
-            db.executemany(
-                f"INSERT INTO sources ({_SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(s.seq, s.source_id, s.path, s.content_hash, s.kind, len(s.text), s.n_chunks, s.ingested_at, s.pages, s.root) for s in self.sources],
-            )
-            db.executemany(
-                "INSERT INTO texts VALUES (?, ?, ?)",
-                [(s.seq, n, s.text[lo : lo + PIECE]) for s in self.sources for n, lo in enumerate(range(0, max(1, len(s.text)), PIECE))],
-            )
-            db.executemany(
-                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(c.vector_id, row, c.chunk_id, c.seq, c.ordinal, c.start, c.end, c.heading, c.page, c.embed_hash) for row, c in enumerate(self.chunks)],
-            )
-            postings = {t: (np.asarray(r, dtype=np.int32), np.asarray(f, dtype=np.int32)) for t, (r, f) in self.postings.items()}
-            for term, (r, f) in self.posting_arrays.items():
-                if term in postings:
-                    postings[term] = (np.concatenate([postings[term][0], r]), np.concatenate([postings[term][1], f]))
-                else:
-                    postings[term] = (r, f)
-            db.executemany(
-                "INSERT INTO terms VALUES (?, ?, ?)",
-                ((t, np.ascontiguousarray(r, dtype=np.int32).tobytes(), np.ascontiguousarray(f, dtype=np.int32).tobytes()) for t, (r, f) in sorted(postings.items())),
-            )
-            db.executemany("INSERT INTO sentences VALUES (?, ?, ?)", [(k, n, owner) for n, k in enumerate(keys) for owner in self.sentences[k][1]])
-            db.commit()
-        finally:
-            db.close()
-        fsync_tree(folder)
-        terms = [t for t in {**self.postings, **self.posting_arrays} if t]
-        return SegmentRecord(
-            name=name,
-            rows=len(self.chunks),
-            sources=len(self.sources),
-            tokens=int(sum(self.lengths)),
-            terms=len(terms),
-            ascii_terms=sum(1 for t in terms if t.isascii()),
-            sentences=len(keys),
-            min_id=int(min([s.seq for s in self.sources] + ids.tolist(), default=0)),
-            max_id=int(max([s.seq for s in self.sources] + ids.tolist(), default=0)),
-            files={p.name: file_sha256(p) for p in sorted(folder.iterdir()) if p.is_file()},
-            tokenizer=self.tokenizer,
-        )
+__all__ = [
+    "PIECE", "SEGMENT_SCHEMA", "ChunkRow", "Segment", "SegmentBuilder", "SourceRow",
+    "disk_usage", "pages_json", "remove_tree", "sentence_key", "source_row_record",
+]  # fmt: skip
 
 
 class Segment:
     """One segment opened read-only. Shared by every snapshot that names it, and by threads."""
 
-    def __init__(self, folder: Path, record: SegmentRecord) -> None:
+    def __init__(self, folder: Path, record: SegmentRecord, ann: AnnConfig | None = None) -> None:
         self.folder = folder
         self.record = record
         self.name = record.name
+        self.ann_config = ann or AnnConfig()  # how its graph (if it has one) is searched
         self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        self.graph = AnnGraph(folder / ANN_FILE, record.ann, record.rows, self.ann_config.search_threads) if record.ann else None
         self.ids = np.load(folder / "ids.npy", allow_pickle=False)
         self.lengths = np.load(folder / "lengths.npy", allow_pickle=False)
         if not (len(self.vectors) == len(self.ids) == len(self.lengths) == record.rows):
@@ -274,6 +96,23 @@ class Segment:
         for term, rows, tfs in self.rows_sql("SELECT term, rows, tfs FROM terms ORDER BY term"):
             yield term, np.frombuffer(rows, dtype=np.int32), np.frombuffer(tfs, dtype=np.int32)
 
+    def posting_table(self) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Every term (in order), how many rows hold it, and all their rows and tfs concatenated
+        (read in bulk: a merge regroups them in numpy)."""
+        if self._memory_postings is not None:
+            items = sorted(self._memory_postings.items())
+            terms = [t for t, _ in items]
+            rows_parts, tfs_parts = [r for _, (r, _) in items], [f for _, (_, f) in items]
+        else:
+            table = self.rows_sql("SELECT term, rows, tfs FROM terms ORDER BY term")
+            terms = [t for t, _, _ in table]
+            rows_parts = [np.frombuffer(b"".join(r for _, r, _ in table), dtype=np.int32)] if table else []
+            tfs_parts = [np.frombuffer(b"".join(f for _, _, f in table), dtype=np.int32)] if table else []
+            lengths = np.fromiter((len(r) // 4 for _, r, _ in table), dtype=np.int64, count=len(table))
+            return terms, lengths, *_joined(rows_parts, tfs_parts)
+        lengths = np.fromiter((len(r) for r in rows_parts), dtype=np.int64, count=len(rows_parts))
+        return terms, lengths, *_joined(rows_parts, tfs_parts)
+
     def retokenise(self, tokenize: Any) -> None:
         """Replace the stored postings by ones built with today's tokeniser (an index written with
         other tokenisation rules is searched with these, in memory, until it is merged)."""
@@ -299,7 +138,7 @@ class Segment:
         return np.where(hit, pos, -1)
 
     def source_rows(self, where: str = "", params: Sequence[Any] = ()) -> list[Any]:
-        return self.rows_sql(f"SELECT {_SOURCE_COLUMNS} FROM sources {where}", params)
+        return self.rows_sql(f"SELECT {SOURCE_COLUMNS} FROM sources {where}", params)
 
     def text_of(self, seq: int, start: int = 0, end: int | None = None) -> str:
         if end is None:
@@ -337,9 +176,17 @@ class Segment:
     # -- vectors -----------------------------------------------------------------------
 
     def dense(self, query: np.ndarray, k: int, keep: np.ndarray | None) -> list[tuple[int, float]]:
-        """``(chunk id, inner product)`` of the ``k`` nearest rows among those ``keep`` marks."""
+        """``(chunk id, inner product)`` of the ``k`` nearest rows among those ``keep`` marks: from
+        the segment's graph when it has one (re-scored exactly), else by an exact scan."""
         if not len(self.ids):
             return []
+        config = self.ann_config
+        kept = len(self.ids) if keep is None else int(keep.sum())
+        if self.graph is not None and kept >= max(config.exact_below * len(self.ids), k * config.rerank):
+            rows = self.graph.candidates(query, k * config.rerank, config.ef_search, keep)
+            return self._rescored(rows, query, k)
+        if keep is not None and kept < len(self.ids) // 2:
+            return self._rescored(np.flatnonzero(keep), query, k)  # only the rows the filter keeps
         scores = np.asarray(self.vectors @ query, dtype=np.float32)
         if keep is not None:
             scores = np.where(keep, scores, -np.inf)
@@ -349,6 +196,15 @@ class Segment:
             return []
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
         return [(int(self.ids[r]), float(scores[r])) for r in top if scores[r] > -np.inf]
+
+    def _rescored(self, rows: np.ndarray, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` best of ``rows`` by their exact inner product."""
+        if not len(rows):
+            return []
+        rows = np.sort(rows)  # ascending: the mapped file is read forwards
+        scores = np.asarray(self.vectors[rows] @ query, dtype=np.float32)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(self.ids[rows[i]]), float(scores[i])) for i in top]
 
     def vector_of_rows(self, rows: Sequence[int]) -> np.ndarray:
         return np.asarray(self.vectors[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
@@ -394,8 +250,13 @@ class Segment:
         return problems
 
 
-_PARTS = {"vectors.npy": "vectors", "ids.npy": "rows", "lengths.npy": "keyword", "sentences.npy": "sentence_vectors", "sentence_scales.npy": "sentence_vectors"}
+_PARTS = {"vectors.npy": "vectors", ANN_FILE: "vector_graph", "ids.npy": "rows", "lengths.npy": "keyword", "sentences.npy": "sentence_vectors", "sentence_scales.npy": "sentence_vectors"}
 _TABLE_PARTS = {"terms": "keyword", "texts": "text", "sentences": "sentence_vectors"}
+
+
+def _joined(rows: list[np.ndarray], tfs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    empty = np.empty(0, dtype=np.int32)
+    return (np.concatenate(rows) if rows else empty), (np.concatenate(tfs) if tfs else empty)
 
 
 def disk_usage(folder: Path) -> dict[str, int]:
@@ -418,7 +279,7 @@ def disk_usage(folder: Path) -> dict[str, int]:
 
 def source_row_record(row: Sequence[Any]) -> dict[str, Any]:
     """A ``sources`` row as a dict of its columns."""
-    return dict(zip(_SOURCE_COLUMNS.split(", "), row, strict=True))
+    return dict(zip(SOURCE_COLUMNS.split(", "), row, strict=True))
 
 
 def pages_json(pages: Sequence[tuple[int, int]]) -> str:

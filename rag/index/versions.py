@@ -46,6 +46,7 @@ from rag.errors import (
     IndexNotFoundError,
     IndexStoreError,
 )
+from rag.index.ann import AnnConfig
 from rag.index.format import TOKENIZER_NAME, VERSION_RE, is_index_entry, keyword_tokens
 from rag.index.legacy import LegacySnapshot
 from rag.index.merge import MergePolicy
@@ -60,12 +61,13 @@ __all__ = ["IndexStore"]
 class IndexStore:
     """An index directory: opens the committed version, and hands out the single writer."""
 
-    def __init__(self, root: Path, keep_versions: int = 2, merge_policy: MergePolicy | None = None) -> None:
+    def __init__(self, root: Path, keep_versions: int = 2, merge_policy: MergePolicy | None = None, ann: AnnConfig | None = None) -> None:
         if keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {keep_versions}")
         self.root = Path(root)
         self.keep_versions = keep_versions
         self.merge_policy = merge_policy or MergePolicy()
+        self.ann = ann or AnnConfig()  # which segments get a vector graph, and how graphs are searched
         self._segments: dict[str, Segment] = {}  # opened segments, shared by the snapshots that name them
         self._segments_lock = threading.Lock()
 
@@ -153,7 +155,7 @@ class IndexStore:
                 segment = self._segments.get(record.name)
                 if segment is None or segment.record != record:
                     try:
-                        segment = Segment(self.segments_dir / record.name, record)
+                        segment = Segment(self.segments_dir / record.name, record, self.ann)
                     except (OSError, ValueError, sqlite3.Error) as exc:
                         raise IndexFormatError(f"segment {record.name} of index {self.root} is damaged or gone: {exc}") from exc
                     self._segments[record.name] = segment

@@ -288,7 +288,7 @@ class IndexWriter:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
-            record = builder.write(tmp, name)
+            record = builder.write(tmp, name, self.store.ann)
             os.rename(tmp, folder / name)
         except BaseException:
             import shutil

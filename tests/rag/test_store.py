@@ -224,7 +224,7 @@ def test_a_failed_commit_keeps_the_previous_version(tmp_path: Path, hash_embedde
     def disk_full(*_args: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("rag.index.segment.fsync_tree", disk_full)  # the new segment's files are written, not yet durable
+    monkeypatch.setattr("rag.index.builder.fsync_tree", disk_full)  # the new segment's files are written, not yet durable
     with pytest.raises(IndexStoreError, match="No space left on device; the previous version is still current"):
         with store.writer(hash_embedder.info, CHUNKER.config) as w:
             put(w, hash_embedder, "/b.txt", "lost.")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rag.index import MergePolicy
+from rag.index.ann import AnnConfig
 from rag.protocols import IndexView
 from rag.store import IndexStore
 from tests.conftest import HashEmbedder
@@ -76,4 +77,15 @@ class TestSegmentsNeverMerged(IndexContract):
     def backend(self, tmp_path: Path) -> SegmentPerSourceBackend:
         backend = SegmentPerSourceBackend(tmp_path / "index")
         backend.store.merge_policy = MergePolicy(factor=1000, deleted_share=1.0)
+        return backend
+
+
+class TestSegmentsWithGraphs(IndexContract):
+    """Merged segments of any size get an HNSW graph (``ann_min_rows`` 1): every search that
+    reaches a merged segment walks its graph, with tombstones and filters as selectors."""
+
+    @pytest.fixture
+    def backend(self, tmp_path: Path) -> SegmentPerSourceBackend:
+        backend = SegmentPerSourceBackend(tmp_path / "index")
+        backend.store = IndexStore(tmp_path / "index", merge_policy=MergePolicy(factor=2, floor=1), ann=AnnConfig(min_rows=1, exact_below=0.0, rerank=1))
         return backend
