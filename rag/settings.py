@@ -74,8 +74,8 @@ class Settings(BaseSettings):
     )
     ann_min_rows: int = Field(20_000, ge=0, description="Segments of at least this many chunks (merges make them) get an HNSW graph for dense search; smaller ones are scanned exactly; 0: never.")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph: neighbours per node (recorded per segment; applies to graphs built from now on).")
-    hnsw_ef_construction: int = Field(80, ge=8, le=1024, description="HNSW graph: candidate list while building (recorded per segment).")
-    hnsw_ef_search: int = Field(64, ge=8, le=4096, description="HNSW graph: candidate list per query (higher: better recall, slower).")
+    hnsw_ef_construction: int = Field(200, ge=8, le=1024, description="HNSW graph: candidate list while building (recorded per segment).")
+    hnsw_ef_search: int = Field(128, ge=8, le=4096, description="HNSW graph: candidate list per query (higher: better recall, slower).")
     sentence_vectors: bool = Field(True, description="Embed each chunk's sentences at ingest and store them (int8) with its segment, so reading a passage embeds nothing.")
 
     top_k: int = Field(5, gt=0, le=100, description="Passages retrieved to answer a question.")

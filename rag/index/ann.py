@@ -32,8 +32,8 @@ class AnnConfig:
 
     min_rows: int = 20_000
     m: int = 32
-    ef_construction: int = 80
-    ef_search: int = 64
+    ef_construction: int = 200
+    ef_search: int = 128
     rerank: int = 4  # graph candidates per result, re-scored exactly
     exact_below: float = 0.1  # a filter keeping less than this share of a segment is scanned exactly
     build_threads: int = 2

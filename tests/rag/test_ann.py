@@ -59,7 +59,7 @@ def _exact(vectors: dict[int, np.ndarray], query: np.ndarray, k: int, allowed: s
 def test_a_merged_segment_gets_a_graph_recorded_in_its_manifest(built: tuple[IndexStore, dict[int, np.ndarray]]) -> None:
     store, _ = built
     record = store.read_manifest().segments[0]
-    assert record.ann == {"kind": "hnsw-sq8", "m": 32, "ef_construction": 80, "rows": 600}
+    assert record.ann == {"kind": "hnsw-sq8", "m": 32, "ef_construction": 200, "rows": 600}
     assert ANN_FILE in record.files, "the graph file is checksummed with the segment's other files"
     assert (store.segments_dir / record.name / ANN_FILE).is_file()
     with store.open(HashEmbedder().info) as view:
