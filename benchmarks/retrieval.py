@@ -55,7 +55,8 @@ Run from the repository root::
 
 Options: ``--data DIR`` (default ``../shared/data``), ``--cache DIR``, ``--skip-minilm``,
 ``--skip-cmrc``, ``--skip-latency``, ``--latency-queries N`` (default 300),
-``--preview-bm25-tokens``, ``--omp-passive`` (see below), ``--json``.
+``--preview-bm25-tokens``, ``--omp-passive`` (see below), ``--json``, ``--ann-min-rows N`` (quality with HNSW
+graphs on segments of at least N chunks: 1 puts one on every segment).
 """
 
 from __future__ import annotations
@@ -271,9 +272,9 @@ def log(message: str) -> None:
 
 
 def run_quality(
-    datasets: Sequence[Dataset], models: dict[str, CachedEmbedder], work: Path
+    datasets: Sequence[Dataset], models: dict[str, CachedEmbedder], work: Path, overrides: dict[str, Any] | None = None
 ) -> tuple[list[Quality], dict[str, Any]]:
-    settings = load_settings(environ={})  # the defaults, whatever RAG_* is set
+    settings = load_settings(environ={}, **(overrides or {}))  # the defaults, whatever RAG_* is set
     results: list[Quality] = []
     check: dict[str, Any] = {}
     for dataset in datasets:
@@ -471,6 +472,10 @@ def main() -> None:
     )
     parser.add_argument("--omp-passive", action="store_true", help="set OMP_WAIT_POLICY=PASSIVE: for a machine busy with other work (see the top of this file)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument(
+        "--ann-min-rows", type=int, default=None,
+        help="quality with HNSW graphs on segments of at least this many chunks (1: every segment; these sets are far below the default 20000)",
+    )  # fmt: skip
     args = parser.parse_args()
     need = [args.data / "xquad" / "xquad.en.json", args.data / "xquad" / "xquad.zh.json"]
     need += [] if args.skip_cmrc else [args.data / "cmrc2018" / "cmrc2018_dev.json"]
@@ -491,13 +496,14 @@ def main() -> None:
         models["MiniLM"] = CachedEmbedder(SentenceTransformerEmbedder("all-MiniLM-L6-v2"), "MiniLM", args.cache)
     with tempfile.TemporaryDirectory(prefix="rag-bench-retrieval-") as tmp_name:
         work = Path(tmp_name)
-        quality, check = run_quality(datasets, models, work)
+        overrides = {} if args.ann_min_rows is None else {"ann_min_rows": args.ann_min_rows}
+        quality, check = run_quality(datasets, models, work, overrides)
         latency, latency_notes = ([], {}) if args.skip_latency else run_latency(datasets, models["e5"], work, args.latency_queries)
     for embedder in models.values():
         embedder.save()
 
     setup = {
-        "settings": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap},
+        "settings": {"chunk_size": settings.chunk_size, "chunk_overlap": settings.chunk_overlap, "ann_min_rows": settings.ann_min_rows if args.ann_min_rows is None else args.ann_min_rows},
         "fusion_default": asdict(FusionConfig()),
         "bm25_tokenizer": rag.index.format.TOKENIZER_NAME,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "(unset: libgomp default, active)"),

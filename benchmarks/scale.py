@@ -278,6 +278,7 @@ def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Pa
     cli = subprocess.run([sys.executable, "-c", script, str(Path(sys.executable).with_name("rag")), "ingest", str(doc), "--index", str(index), "--json"], capture_output=True, text=True, check=True).stdout.split()
     result.update(cli_ingest_one_file_s=float(cli[0]), cli_ingest_peak_rss_mb=int(cli[1]) / 1e3)
     result.update(add_one_file_s=statistics.median(add_times), commit_s=statistics.median(commit_times), written_kb=statistics.median(written) / 1e3, reload_ms=statistics.median(reloads) * 1e3)
+    result.update(add_one_file_max_s=max(add_times), commit_max_s=max(commit_times))  # a commit that completes a tier merges inside it
 
     # Queries: retrieval without the embedding, the embedding, a full extractive answer.
     settings = load_settings(environ={"RAG_INDEX_DIR": str(index)})

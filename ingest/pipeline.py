@@ -24,6 +24,8 @@ from rag.text.sentences import sentence_inputs
 
 __all__ = ["Ingestor", "IngestReport", "SkippedFile", "discover"]
 
+_LOOKAHEAD = 256  # files whose index entries are looked up at once
+
 
 @dataclass
 class IngestReport:
@@ -115,6 +117,8 @@ class Ingestor:
                             report.files_removed += 1
                 since_commit = 0
                 for done, path in enumerate(files, start=1):
+                    if done % _LOOKAHEAD == 1:
+                        writer.prefetch_sources([str(p) for p in files[done - 1 : done - 1 + _LOOKAHEAD]])
                     item = self._prepare(path, writer, report)
                     if item is not None:
                         pending.append(item)

@@ -30,11 +30,11 @@ _BUILD_LOCK = threading.Lock()  # faiss' OpenMP thread count is process-wide
 class AnnConfig:
     """How segments get a graph (``min_rows`` 0 turns graphs off) and how it is searched."""
 
-    min_rows: int = 20_000
+    min_rows: int = 5_000
     m: int = 32
     ef_construction: int = 200
     ef_search: int = 128
-    rerank: int = 4  # graph candidates per result, re-scored exactly
+    rerank: int = 2  # graph candidates per result, re-scored exactly
     exact_below: float = 0.1  # a filter keeping less than this share of a segment is scanned exactly
     build_threads: int = 2
     search_threads: int = 1

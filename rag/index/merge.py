@@ -48,7 +48,12 @@ class MergePolicy:
         self.deleted_share = deleted_share
 
     def tier(self, live: int) -> int:
-        return int(math.log(max(live, self.floor) / self.floor, self.factor) + 1e-9)
+        """0 up to ``floor`` live rows, then one tier per power of ``factor`` above it: (floor,
+        floor*factor] is tier 1. (Flooring the logarithm instead put every segment under
+        floor*factor in tier 0, where each small merge rewrote the largest of them again.)"""
+        if live <= self.floor:
+            return 0
+        return max(1, math.ceil(math.log(live / self.floor, self.factor) - 1e-9))
 
     def plan(self, snapshot: IndexSnapshot) -> list[int]:
         """Indices (into ``snapshot.segments``) of the segments to merge next; empty for none."""
@@ -182,7 +187,9 @@ def _merged_postings(snapshot: IndexSnapshot, chosen: Sequence[int], remaps: dic
         tfs_of.append(all_tfs[keep])
     if not term_of:
         return {}
-    names, inverse = np.unique(np.asarray(terms, dtype=object), return_inverse=True)
+    names = sorted(set(terms))  # each input's terms are sorted runs: Timsort merges them
+    position = {term: n for n, term in enumerate(names)}
+    inverse = np.fromiter(map(position.__getitem__, terms), dtype=np.int64, count=len(terms))
     term_ids = inverse[np.concatenate(term_of)]
     rows, tfs = np.concatenate(rows_of), np.concatenate(tfs_of)
     order = np.lexsort((rows, term_ids))

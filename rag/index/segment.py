@@ -184,7 +184,9 @@ class Segment:
         kept = len(self.ids) if keep is None else int(keep.sum())
         if self.graph is not None and kept >= max(config.exact_below * len(self.ids), k * config.rerank):
             rows = self.graph.candidates(query, k * config.rerank, config.ef_search, keep)
-            return self._rescored(rows, query, k)
+            if len(rows) >= min(k, kept):
+                return self._rescored(rows, query, k)
+            # the walk found too few rows the filter keeps: scan them all instead
         if keep is not None and kept < len(self.ids) // 2:
             return self._rescored(np.flatnonzero(keep), query, k)  # only the rows the filter keeps
         scores = np.asarray(self.vectors @ query, dtype=np.float32)
@@ -261,8 +263,9 @@ def _joined(rows: list[np.ndarray], tfs: list[np.ndarray]) -> tuple[np.ndarray, 
 
 def disk_usage(folder: Path) -> dict[str, int]:
     """Bytes of a segment by part: vectors, keyword (postings, lengths), rows (chunk and source
-    rows, their indexes, ids), text (source text, stored once), sentence_vectors."""
-    usage = dict.fromkeys(("vectors", "keyword", "rows", "text", "sentence_vectors"), 0)
+    rows, their indexes, ids), text (source text, stored once), sentence_vectors, vector_graph (0
+    without a graph)."""
+    usage = dict.fromkeys(("vectors", "vector_graph", "keyword", "rows", "text", "sentence_vectors"), 0)
     for path in folder.iterdir():
         if path.name in _PARTS:
             usage[_PARTS[path.name]] += path.stat().st_size

@@ -31,6 +31,9 @@ __all__ = ["IndexSnapshot"]
 K1, B = 1.5, 0.75  # bm25s' defaults, which the format-1 keyword index used
 
 
+_ENTRY_CACHE = 8192  # source lookups a snapshot keeps (an ingest prefetches a few hundred at a time)
+
+
 class IndexSnapshot:
     """A read-only view of one committed manifest. Safe to share between threads for reading."""
 
@@ -48,6 +51,7 @@ class IndexSnapshot:
         self._n = sum(self._live)
         self._avgdl = sum(tokens) / self._n if self._n else 0.0
         self._df: dict[str, int] = {}
+        self._entries: dict[str, tuple[Segment, dict[str, object]] | None] = {}  # path -> its live source (a bounded cache)
 
     def close(self) -> None:
         """Nothing to release: segments are shared and closed with the store's last reference."""
@@ -129,8 +133,23 @@ class IndexSnapshot:
 
     def source_entry(self, path: str) -> tuple[Segment, dict[str, object]] | None:
         """The live source at ``path``: its segment and its row."""
-        found = self._source_entries("WHERE path = ?", (path,))
-        return found[0] if found else None
+        if path not in self._entries:
+            self.prefetch_sources([path])
+        return self._entries.get(path)
+
+    def prefetch_sources(self, paths: Sequence[str]) -> None:
+        """Look up many paths at once (one query per segment, not one per path and segment): an
+        ingest asks about every file it reads, and a large index has tens of segments."""
+        wanted = [p for p in dict.fromkeys(paths) if p not in self._entries]
+        if len(self._entries) + len(wanted) > _ENTRY_CACHE:
+            self._entries.clear()
+        found: dict[str, tuple[Segment, dict[str, object]]] = {}
+        for lo in range(0, len(wanted), 500):
+            part = wanted[lo : lo + 500]
+            for segment, row in self._source_entries(f"WHERE path IN ({', '.join('?' * len(part))})", part):
+                found.setdefault(str(row["path"]), (segment, row))
+        for path in wanted:
+            self._entries[path] = found.get(path)
 
     def sources(self) -> list[SourceRecord]:
         entries = [r for _, r in self._source_entries()]

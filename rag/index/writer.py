@@ -111,6 +111,11 @@ class IndexWriter:
         entry = self._base.source_entry(path)
         return None if entry is None else (str(entry[1]["content_hash"]), int(entry[1]["n_chunks"]))  # type: ignore[call-overload]
 
+    def prefetch_sources(self, paths: Sequence[str]) -> None:
+        """Look these paths up in the base version at once (see :meth:`source_info`)."""
+        if self._base is not None:
+            self._base.prefetch_sources(paths)
+
     def source_paths(self) -> list[str]:
         base = [] if self._base is None else [p for p in self._base.source_paths() if p not in self._removed]
         return sorted(set(base) | set(self._staged))

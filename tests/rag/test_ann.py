@@ -13,6 +13,7 @@ from rag.errors import IndexFormatError
 from rag.index import MergePolicy
 from rag.index.ann import ANN_FILE, AnnConfig
 from rag.index.merge import optimize
+from rag.index.segment import disk_usage
 from rag.index.snapshot import IndexSnapshot
 from rag.store import IndexStore
 from tests.conftest import HashEmbedder
@@ -62,6 +63,8 @@ def test_a_merged_segment_gets_a_graph_recorded_in_its_manifest(built: tuple[Ind
     assert record.ann == {"kind": "hnsw-sq8", "m": 32, "ef_construction": 200, "rows": 600}
     assert ANN_FILE in record.files, "the graph file is checksummed with the segment's other files"
     assert (store.segments_dir / record.name / ANN_FILE).is_file()
+    usage = disk_usage(store.segments_dir / record.name)
+    assert usage["vector_graph"] == (store.segments_dir / record.name / ANN_FILE).stat().st_size > 0
     with store.open(HashEmbedder().info) as view:
         assert view.verify() == []
 

@@ -173,3 +173,19 @@ def test_a_crashed_first_commit_or_migration_leaves_nothing_in_the_way(tmp_path:
         pass
     with store.open() as view:
         assert view.version == "v000003" and view.verify() == [] and view.n_sources == 3
+
+
+def test_source_lookups_in_bulk_agree_with_single_ones(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = IndexStore(tmp_path / "index", merge_policy=MergePolicy(factor=1000, deleted_share=1.0))
+    for i in range(6):  # six segments
+        add(store, hash_embedder, f"/d/{i}.txt", f"第{i}份文件的内容。")
+    remove(store, hash_embedder, "/d/2.txt")
+    paths = [f"/d/{i}.txt" for i in range(8)]
+    with store.writer(hash_embedder.info, CHUNKER.config) as writer:
+        single = [writer.source_info(p) for p in paths]
+    with store.writer(hash_embedder.info, CHUNKER.config) as writer:
+        writer.prefetch_sources(paths)
+        assert [writer.source_info(p) for p in paths] == single
+        assert single[2] is None and single[6] is None and single[0] is not None
+        writer.remove_source("/d/0.txt")  # the writer's own changes still win over the looked-up base
+        assert writer.source_info("/d/0.txt") is None
