@@ -474,7 +474,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument(
         "--ann-min-rows", type=int, default=None,
-        help="quality with HNSW graphs on segments of at least this many chunks (1: every segment; these sets are far below the default 20000)",
+        help="quality with HNSW graphs on segments of at least this many chunks (1: every segment; these sets are far below the default 5000)",
     )  # fmt: skip
     args = parser.parse_args()
     need = [args.data / "xquad" / "xquad.en.json", args.data / "xquad" / "xquad.zh.json"]

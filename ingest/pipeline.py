@@ -116,9 +116,11 @@ class Ingestor:
                             report.chunks_removed += writer.remove_source(source)
                             report.files_removed += 1
                 since_commit = 0
+                looked_up = 0  # files[:looked_up] have been looked up in the writer's base version
                 for done, path in enumerate(files, start=1):
-                    if done % _LOOKAHEAD == 1:
+                    if done > looked_up:
                         writer.prefetch_sources([str(p) for p in files[done - 1 : done - 1 + _LOOKAHEAD]])
+                        looked_up = done - 1 + _LOOKAHEAD
                     item = self._prepare(path, writer, report)
                     if item is not None:
                         pending.append(item)
@@ -129,6 +131,7 @@ class Ingestor:
                         self._flush(pending, writer, report)
                         self._commit(writer, report)
                         since_commit = 0
+                        looked_up = done  # a commit makes a new base version: look the rest up in it
                     if progress is not None:
                         progress(done, len(files), report)
                 self._flush(pending, writer, report)

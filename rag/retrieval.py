@@ -1,4 +1,4 @@
-"""Retrieval: dense (exact inner product), keyword (BM25 with Chinese word segmentation) and their fusion.
+"""Retrieval: dense (inner product; exact, or from a segment's HNSW graph re-scored exactly), keyword (BM25 with Chinese word segmentation) and their fusion.
 
 Fusion is not blind. Plain reciprocal-rank fusion gives a retriever that knows nothing (an
 English-only model on Chinese text) as much say as one that knows the answer, and drags it

@@ -65,14 +65,14 @@ class Settings(BaseSettings):
     merge_factor: int = Field(
         10, ge=2, description="Segments of a similar size folded into one when this many exist (a tiered merge policy, run after commits)."
     )
-    merge_floor: int = Field(1000, ge=1, description="Segments below this many chunks are all in the smallest merge tier.")
+    merge_floor: int = Field(1000, ge=1, description="Segments of up to this many chunks are all in the smallest merge tier; above it, one tier per power of merge_factor.")
     search_threads: int = Field(
         1,
         ge=1,
         le=64,
-        description="Threads of a dense search (numpy's BLAS for exact scans, FAISS for graphs); 1 by default: beside embedding (a server's other requests) 2 threads were 1.35x slower.",
+        description="BLAS threads of an exact dense scan (numpy; a graph search runs in its request's thread); 1 by default: beside embedding (a server's other requests) 2 threads were 1.35x slower.",
     )
-    ann_min_rows: int = Field(5_000, ge=0, description="Segments of at least this many chunks (merges make them) get an HNSW graph for dense search; smaller ones are scanned exactly (a graph is faster above ~5k rows); 0: never.")
+    ann_min_rows: int = Field(5_000, ge=0, description="Segments of at least this many chunks (merges make them) get an HNSW graph for dense search when written (by a merge, a large commit or a migration); smaller ones are scanned exactly (a graph is faster above ~5k rows); 0: build no more graphs (existing ones are still searched).")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph: neighbours per node (recorded per segment; applies to graphs built from now on).")
     hnsw_ef_construction: int = Field(200, ge=8, le=1024, description="HNSW graph: candidate list while building (recorded per segment).")
     hnsw_ef_search: int = Field(128, ge=8, le=4096, description="HNSW graph: candidate list per query (higher: better recall, slower).")

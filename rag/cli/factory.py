@@ -81,7 +81,7 @@ def build_store(settings: Settings, index_dir: Path | None = None) -> IndexStore
     policy = MergePolicy(factor=settings.merge_factor, floor=settings.merge_floor)
     ann = AnnConfig(
         min_rows=settings.ann_min_rows, m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction,
-        ef_search=settings.hnsw_ef_search, search_threads=settings.search_threads, build_threads=max(1, settings.embed_threads),
+        ef_search=settings.hnsw_ef_search, build_threads=max(1, settings.embed_threads),
     )  # fmt: skip
     return IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions, merge_policy=policy, ann=ann)
 

@@ -1,7 +1,7 @@
 """Merging segments, as Lucene's and tantivy's tiered/log merge policies do.
 
-Segments are grouped in tiers by their live rows (tier ``t`` holds segments of
-``floor * factor**t`` to ``floor * factor**(t+1)`` rows); when a tier holds ``factor`` segments they
+Segments are grouped in tiers by their live rows (tier 0 holds segments of up to ``floor`` rows,
+tier ``t`` >= 1 those of more than ``floor * factor**(t-1)`` and up to ``floor * factor**t``); when a tier holds ``factor`` segments they
 are folded into one of the next tier, so a corpus of ``n`` rows has ``O(factor * log n)`` segments
 and every row is rewritten ``O(log n)`` times over the index's life. A segment whose deleted
 share reaches ``deleted_share`` is rewritten without its dead rows; one with no live row is
@@ -187,7 +187,7 @@ def _merged_postings(snapshot: IndexSnapshot, chosen: Sequence[int], remaps: dic
         tfs_of.append(all_tfs[keep])
     if not term_of:
         return {}
-    names = sorted(set(terms))  # each input's terms are sorted runs: Timsort merges them
+    names = sorted(set(terms))
     position = {term: n for n, term in enumerate(names)}
     inverse = np.fromiter(map(position.__getitem__, terms), dtype=np.int64, count=len(terms))
     term_ids = inverse[np.concatenate(term_of)]

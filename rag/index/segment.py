@@ -10,6 +10,8 @@ Layout of a segment directory::
                             terms (keyword postings: rows and term frequencies), sentences
       sentences.npy         int8 [n, dim] sentence vectors, computed at ingest ...
       sentence_scales.npy   ... float32 [n]: the scale of each row (vector = int8 * scale / 127)
+      hnsw.faiss            segments of at least ann_min_rows rows: an HNSW graph over 8-bit codes
+                            of the vectors (rag.index.ann), memory-mapped when opened
 
 A segment holds only its own rows: corpus statistics (document frequency, average length) are
 summed over the live segments at query time (:mod:`rag.index.snapshot`), so a commit never rewrites
@@ -58,7 +60,7 @@ class Segment:
         self.name = record.name
         self.ann_config = ann or AnnConfig()  # how its graph (if it has one) is searched
         self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        self.graph = AnnGraph(folder / ANN_FILE, record.ann, record.rows, self.ann_config.search_threads) if record.ann else None
+        self.graph = AnnGraph(folder / ANN_FILE, record.ann, record.rows) if record.ann else None
         self.ids = np.load(folder / "ids.npy", allow_pickle=False)
         self.lengths = np.load(folder / "lengths.npy", allow_pickle=False)
         if not (len(self.vectors) == len(self.ids) == len(self.lengths) == record.rows):
@@ -183,7 +185,7 @@ class Segment:
         config = self.ann_config
         kept = len(self.ids) if keep is None else int(keep.sum())
         if self.graph is not None and kept >= max(config.exact_below * len(self.ids), k * config.rerank):
-            rows = self.graph.candidates(query, k * config.rerank, config.ef_search, keep)
+            rows = self.graph.candidates(query, k * config.rerank, config.ef_search, keep, config.max_ef)
             if len(rows) >= min(k, kept):
                 return self._rescored(rows, query, k)
             # the walk found too few rows the filter keeps: scan them all instead

@@ -133,23 +133,26 @@ class IndexSnapshot:
 
     def source_entry(self, path: str) -> tuple[Segment, dict[str, object]] | None:
         """The live source at ``path``: its segment and its row."""
-        if path not in self._entries:
-            self.prefetch_sources([path])
-        return self._entries.get(path)
+        entries = self._entries  # another thread may replace the cache: read one dict throughout
+        if path in entries:
+            return entries[path]
+        return self.prefetch_sources([path])[path]
 
-    def prefetch_sources(self, paths: Sequence[str]) -> None:
+    def prefetch_sources(self, paths: Sequence[str]) -> dict[str, tuple[Segment, dict[str, object]] | None]:
         """Look up many paths at once (one query per segment, not one per path and segment): an
-        ingest asks about every file it reads, and a large index has tens of segments."""
-        wanted = [p for p in dict.fromkeys(paths) if p not in self._entries]
-        if len(self._entries) + len(wanted) > _ENTRY_CACHE:
-            self._entries.clear()
+        ingest asks about every file it reads, and a large index has tens of segments. Returns
+        what it looked up, and keeps it for :meth:`source_entry` (a bounded cache)."""
+        wanted = list(dict.fromkeys(paths))
         found: dict[str, tuple[Segment, dict[str, object]]] = {}
         for lo in range(0, len(wanted), 500):
             part = wanted[lo : lo + 500]
             for segment, row in self._source_entries(f"WHERE path IN ({', '.join('?' * len(part))})", part):
                 found.setdefault(str(row["path"]), (segment, row))
-        for path in wanted:
-            self._entries[path] = found.get(path)
+        result = {path: found.get(path) for path in wanted}
+        if len(self._entries) + len(result) > _ENTRY_CACHE:
+            self._entries = {}  # replaced, not cleared: a reader holding the old dict keeps it
+        self._entries.update(result)
+        return result
 
     def sources(self) -> list[SourceRecord]:
         entries = [r for _, r in self._source_entries()]

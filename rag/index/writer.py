@@ -114,7 +114,7 @@ class IndexWriter:
     def prefetch_sources(self, paths: Sequence[str]) -> None:
         """Look these paths up in the base version at once (see :meth:`source_info`)."""
         if self._base is not None:
-            self._base.prefetch_sources(paths)
+            self._base.prefetch_sources(paths)  # kept by the base version; the writer's own changes still come first
 
     def source_paths(self) -> list[str]:
         base = [] if self._base is None else [p for p in self._base.source_paths() if p not in self._removed]
@@ -314,7 +314,7 @@ class IndexWriter:
             committed_at=now(),
             embedder=self.embedder,
             chunker=self.chunker,
-            vectors={"index": "Flat", "metric": "inner_product", "storage": "float32 .npy, memory-mapped"},
+            vectors={"index": "Flat, or HNSW per segment (see each segment's 'ann')", "metric": "inner_product", "storage": "float32 .npy, memory-mapped"},
             keyword=keyword_manifest(),
             counts=counts,
             segments=tuple(sorted(segments, key=lambda s: s.min_id)),

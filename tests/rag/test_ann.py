@@ -115,6 +115,31 @@ def test_filters_reach_inside_the_graph_and_narrow_ones_are_scanned_exactly(buil
             assert [i for i, _ in view.dense_scores(query, 5, narrow)] == _exact(vectors, query, 5, set(narrow.tolist()))
 
 
+def test_a_filter_keeping_a_fifth_of_a_graph_segment_keeps_recall(built: tuple[IndexStore, dict[int, np.ndarray]]) -> None:
+    store, vectors = built
+    rng = np.random.default_rng(9)
+    ids = np.asarray(sorted(vectors), dtype=np.int64)
+    allowed = ids[rng.random(len(ids)) < 0.25]
+    with store.open(HashEmbedder().info) as view:
+        assert isinstance(view, IndexSnapshot)
+        assert len(allowed) >= view.segments[0].ann_config.exact_below * len(ids), "this share walks the graph"
+        recalls = []
+        for query in _unit(rng, 20):
+            found = [i for i, _ in view.dense_scores(query, 10, allowed)]
+            assert len(found) == 10 and set(found) <= set(allowed.tolist())
+            recalls.append(len(set(found) & set(_exact(vectors, query, 10, set(allowed.tolist())))) / 10)
+    assert np.mean(recalls) >= 0.95
+
+
+def test_a_walk_that_finds_too_few_rows_falls_back_to_an_exact_scan(built: tuple[IndexStore, dict[int, np.ndarray]], monkeypatch: pytest.MonkeyPatch) -> None:
+    store, vectors = built
+    query = _unit(np.random.default_rng(2), 1)[0]
+    with store.open(HashEmbedder().info) as view:
+        assert isinstance(view, IndexSnapshot) and view.segments[0].graph is not None
+        monkeypatch.setattr(type(view.segments[0].graph), "candidates", lambda *a, **k: np.empty(0, dtype=np.int64))
+        assert [i for i, _ in view.dense_scores(query, 10)] == _exact(vectors, query, 10)
+
+
 def test_a_damaged_graph_is_reported(built: tuple[IndexStore, dict[int, np.ndarray]]) -> None:
     store, _ = built
     record = store.read_manifest().segments[0]
@@ -148,6 +173,6 @@ def test_the_settings_defaults_are_the_graph_defaults() -> None:
     from rag.settings import Settings
 
     settings, config = Settings(), AnnConfig()
-    assert (settings.ann_min_rows, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search, settings.search_threads) == (
-        config.min_rows, config.m, config.ef_construction, config.ef_search, config.search_threads,
+    assert (settings.ann_min_rows, settings.hnsw_m, settings.hnsw_ef_construction, settings.hnsw_ef_search) == (
+        config.min_rows, config.m, config.ef_construction, config.ef_search,
     )  # fmt: skip

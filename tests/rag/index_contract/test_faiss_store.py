@@ -81,8 +81,9 @@ class TestSegmentsNeverMerged(IndexContract):
 
 
 class TestSegmentsWithGraphs(IndexContract):
-    """Merged segments of any size get an HNSW graph (``ann_min_rows`` 1): every search that
-    reaches a merged segment walks its graph, with tombstones and filters as selectors."""
+    """Every segment gets an HNSW graph (``ann_min_rows`` 1), searched for 1x the candidates: a
+    search asking for no more rows than a segment keeps walks its graph (tombstones and filters as
+    selectors); the contract's tiny segments answer larger asks by exact scans."""
 
     @pytest.fixture
     def backend(self, tmp_path: Path) -> SegmentPerSourceBackend:
