@@ -43,6 +43,7 @@ KINDS: dict[int, str] = {
 
 # Seconds a client should wait before retrying, by status (sent as Retry-After).
 RETRY_AFTER: dict[int, int] = {429: 1, 503: 1}
+WRITER_RETRY_AFTER = 2  # a 409 because another process holds the index's writer lock
 
 # Our errors as HTTP statuses. Anything not named (nor a subclass of something named) is a 500.
 STATUS_OF: dict[type[RAGError], int] = {
@@ -90,8 +91,9 @@ def status_of(exc: RAGError) -> int:
 
 
 def translate(exc: RAGError) -> ApiError:
-    """A library error as the HTTP error a client should see."""
-    return ApiError(status_of(exc), str(exc), "timeout" if isinstance(exc, DeadlineExceededError) else None)
+    """A library error as the HTTP error a client should see (a busy writer lock: retry shortly)."""
+    headers = {"Retry-After": str(WRITER_RETRY_AFTER)} if isinstance(exc, IndexLockedError) else None
+    return ApiError(status_of(exc), str(exc), "timeout" if isinstance(exc, DeadlineExceededError) else None, headers=headers)
 
 
 def add_exception_handlers(app: FastAPI) -> None:
@@ -114,7 +116,7 @@ async def _rag_error(request: Request, exc: RAGError) -> JSONResponse:
         log.warning("%s %s: %s", request.method, request.url.path, exc)
     elif api.status >= 500 and api.status != 503:
         log.error("%s %s: %s", request.method, request.url.path, exc)
-    return error_response(api.status, api.message, api.kind)
+    return error_response(api.status, api.message, api.kind, headers=api.headers)
 
 
 async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -167,7 +167,10 @@ class Pipeline:
         self.components.close()
 
     def _ingestor(self) -> Ingestor:
-        return self.components.ingestor()
+        ingestor = self.components.ingestor()
+        ingestor.store.lock_wait = 0.0  # an upload never waits for another writer: 409 with Retry-After
+        ingestor.store.on_lock_wait = None
+        return ingestor
 
     def _sources_by_path(self) -> dict[str, SourceRecord]:
         try:

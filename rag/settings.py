@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     commit_every: int = Field(
         200, gt=0, description="Commit a new index version after this many files (a crash loses at most that much work)."
     )
+    writer_wait_s: float = Field(60.0, ge=0, le=86400, description="Seconds a command-line writer (rag ingest/remove/import/optimize, --wait) waits while another process writes the index, with a message; 0: fail at once. The server's uploads never wait: 409 with Retry-After.")
     keep_versions: int = Field(2, ge=1, description="Committed index versions kept on disk (the current one included).")
     merge_factor: int = Field(
         10, ge=2, description="Segments of a similar size folded into one when this many exist (a tiered merge policy, run after commits)."

@@ -319,3 +319,31 @@ def test_chat_rewrites_follow_ups_and_keeps_going_after_bad_input(index: Path) -
     assert "(searched for: 那充值呢? 客服 解答 常见 技术 问题)" in result.stdout
     assert "never asked" not in result.stdout
     assert "characters long" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_writer_waits_for_another_writers_lock(corpus: Path, index: Path, tmp_path: Path) -> None:
+    """`rag ingest` while another process holds the writer lock: --wait 0 fails at once with a
+    message naming --wait; a wait outlasting the other writer says it waits, then ingests."""
+    import fcntl
+    import threading
+
+    copy = tmp_path / "index"
+    shutil.copytree(index, copy)
+    new_file = tmp_path / "new.txt"
+    new_file.write_text("锁测试：另一个写入者结束后，这个文件才被索引。", encoding="utf-8")
+    fd = os.open(copy / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as another writer's process holds it
+    try:
+        refused = run_rag("ingest", str(new_file), "--index", str(copy), "--wait", "0")
+        assert refused.returncode != 0
+        message = one_line_error(refused)
+        assert "another process is writing to the index" in message and "--wait" in message
+        threading.Timer(3.0, lambda: fcntl.flock(fd, fcntl.LOCK_UN)).start()
+        started = time.monotonic()
+        waited = run_rag("ingest", str(new_file), "--index", str(copy), "--wait", "60", "--json")
+        assert waited.returncode == 0, waited.stderr
+        assert time.monotonic() - started >= 3.0
+        assert "waiting up to 60 s for it to finish" in waited.stderr
+        assert json.loads(waited.stdout)["files_added"] == 1
+    finally:
+        os.close(fd)

@@ -79,6 +79,13 @@ index_option = click.option(
     default=None,
     help="Index directory (default: setting index_dir, ./rag-index).",
 )
+wait_option = click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(0, 86400),
+    default=None,
+    help="If another process is writing to the index, wait up to SECONDS for it to finish, saying so (default: setting writer_wait_s, 60; 0: fail at once).",
+)
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout, no progress bar.")
 
 

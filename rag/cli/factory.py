@@ -15,6 +15,7 @@ so that ``rag --help`` stays instant.
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -83,7 +84,13 @@ def build_store(settings: Settings, index_dir: Path | None = None) -> IndexStore
         min_rows=settings.ann_min_rows, m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction,
         ef_search=settings.hnsw_ef_search, build_threads=max(1, settings.embed_threads),
     )  # fmt: skip
-    return IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions, merge_policy=policy, ann=ann)
+    store = IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions, merge_policy=policy, ann=ann)
+    store.lock_wait = settings.writer_wait_s
+    store.on_lock_wait = lambda seconds: print(
+        f"rag: another process is writing to the index {store.root}; waiting up to {seconds:g} s for it to finish (--wait SECONDS, 0 to fail at once)",
+        file=sys.stderr, flush=True,
+    )  # fmt: skip
+    return store
 
 
 def build_ingestor(settings: Settings, *, embedder: Embedder | None = None, index_dir: Path | None = None) -> Ingestor:

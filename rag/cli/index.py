@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rag.cli.common import Context, fail, index_option, json_option, print_json, print_report, printable, run_ingest
+from rag.cli.common import Context, fail, index_option, json_option, print_json, print_report, printable, run_ingest, wait_option
 
 __all__ = ["info", "ingest", "remove", "search", "verify"]
 
@@ -22,6 +22,7 @@ __all__ = ["info", "ingest", "remove", "search", "verify"]
 @click.option("--chunk-overlap", type=int, default=None, help="Overlap between chunks of a section, in units; default 48.")
 @click.option("--max-file-mb", type=float, default=None, help="Refuse files larger than this, unread; default 25.")
 @click.option("--json-text-field", default=None, help="Field holding the text in .json/.jsonl records; default 'text'.")
+@wait_option
 @json_option
 @click.pass_obj
 def ingest(
@@ -34,6 +35,7 @@ def ingest(
     chunk_overlap: int | None,
     max_file_mb: float | None,
     json_text_field: str | None,
+    wait_s: float | None,
     as_json: bool,
 ) -> None:
     """Ingest files and folders (recursively) into an index.
@@ -52,6 +54,7 @@ def ingest(
         chunk_overlap=chunk_overlap,
         max_file_mb=max_file_mb,
         json_text_field=json_text_field,
+        writer_wait_s=wait_s,
     )
     settings = factory.settings
     report = run_ingest(factory, list(paths), sync, as_json, follow_links=follow_links)
@@ -69,11 +72,12 @@ def ingest(
 @click.command()
 @click.argument("sources", nargs=-1, required=True)
 @index_option
+@wait_option
 @json_option
 @click.pass_obj
-def remove(obj: Context, sources: tuple[str, ...], index_dir: Path | None, as_json: bool) -> None:
+def remove(obj: Context, sources: tuple[str, ...], index_dir: Path | None, wait_s: float | None, as_json: bool) -> None:
     """Remove sources (by path, folder or source id) and all their chunks from the index."""
-    factory = obj.factory(index_dir=index_dir)
+    factory = obj.factory(index_dir=index_dir, writer_wait_s=wait_s)
     settings = factory.settings
     if not factory.store().exists():
         from rag.errors import IndexNotFoundError

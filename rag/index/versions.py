@@ -34,7 +34,8 @@ import os
 import shutil
 import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,8 @@ class IndexStore:
         self.keep_versions = keep_versions
         self.merge_policy = merge_policy or MergePolicy()
         self.ann = ann or AnnConfig()  # which segments get a vector graph, and how graphs are searched
+        self.lock_wait = 0.0  # seconds a writer waits for another process' lock before giving up
+        self.on_lock_wait: Callable[[float], None] | None = None  # told once, with lock_wait, when a writer starts waiting
         self._segments: dict[str, Segment] = {}  # opened segments, shared by the snapshots that name them
         self._segments_lock = threading.Lock()
 
@@ -185,10 +188,7 @@ class IndexStore:
         except OSError as exc:
             raise IndexStoreError(f"cannot write to the index directory {self.root}: {exc.strerror or exc}") from exc
         try:
-            try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise IndexLockedError(f"another process is writing to the index {self.root}; try again when it ends") from exc
+            self._lock(lock_fd)
             self._migrate(embedder)
             writer = IndexWriter(self, embedder, chunker)
             try:
@@ -197,6 +197,24 @@ class IndexStore:
                 writer.discard()
         finally:
             os.close(lock_fd)
+
+    def _lock(self, lock_fd: int) -> None:
+        """Take the writer lock, waiting up to ``lock_wait`` seconds for another writer to end."""
+        deadline = time.monotonic() + self.lock_wait
+        told = False
+        while True:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    waited = f" (waited {self.lock_wait:g} s)" if self.lock_wait > 0 else ""
+                    hint = ", or wait longer with --wait SECONDS" if self.on_lock_wait is not None else ""
+                    raise IndexLockedError(f"another process is writing to the index {self.root}{waited}; try again when it ends{hint}") from exc
+            if not told and self.on_lock_wait is not None:
+                self.on_lock_wait(self.lock_wait)
+                told = True
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
     # -- housekeeping (called with the lock held) -------------------------------------
 

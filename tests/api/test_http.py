@@ -306,6 +306,7 @@ def test_a_writer_in_another_process_is_a_409_and_chunked_bodies_are_bounded(cli
         before = (uploads / doc["source"]).read_bytes()
         refused = upload(client, ("probe.txt", "新的内容。New content.".encode()), ("later.txt", b"Later."))
         assert "another process is writing" in error_of(refused, 409)
+        assert int(refused.headers["Retry-After"]) >= 1 and "--wait" not in refused.text  # uploads never wait, even with writer_wait_s set
         # the upload folder is as it was: still what the index holds, nothing half-uploaded
         assert (uploads / doc["source"]).read_bytes() == before and not (uploads / "later.txt").exists()
         assert "another process" in error_of(client.delete(f"/v1/documents/{doc['id']}"), 409)
