@@ -98,6 +98,7 @@ class Pipeline:
         self._switch = threading.Lock()
         self._names: tuple[str, SourceNames] | None = None
         self._writing = threading.Lock()  # one ingest or delete at a time in this process
+        self._live_staging: set[Path] = set()  # this process' requests' staging folders (never recovered)
         self.loaded = False
 
     def load(self) -> None:
@@ -107,6 +108,8 @@ class Pipeline:
         self.components.llm()  # a model that cannot load is an error now, not at the first question
         self.embedder.embed_queries(["warm-up"])
         preload_text()
+        with self._writing:
+            self.recover()  # what a crashed server's uploads and deletes left
         try:
             self.service()
         except NotReadyError:
@@ -191,8 +194,11 @@ class Pipeline:
         started = time.monotonic()
         result = UploadResult()
         with self._writing:
+            self.recover()
             before = self._sources_by_path()
             self.uploads.mkdir(parents=True, exist_ok=True)
+            for staging in {temp.parent for _, temp in files}:  # before any file moves: what recovery reads
+                write_journal(staging, {"put": [name for name, temp in files if temp.parent == staging]})
             targets: list[Path] = []
             replaced: dict[Path, Path] = {}  # file in the upload folder -> its previous content, kept aside
 
@@ -236,28 +242,135 @@ class Pipeline:
     def delete(self, source_id: str) -> dict[str, Any]:
         """Remove a source from the index, and its uploaded file when it was uploaded here."""
         with self._writing:
+            self.recover()
             record = next((s for s in self._sources_by_path().values() if s.source_id == source_id), None)
             if record is None:
                 raise KeyError(source_id)
-            report = self._ingestor().remove([record.path])
             path = Path(record.path)
-            if path.parent.resolve() == self.uploads.resolve() and path.exists():
-                path.unlink()
+            uploaded = path.parent.resolve() == self.uploads.resolve() and path.exists()
+            staging = self.staging_dir() if uploaded else None
+            try:
+                if staging is not None:  # the file is set aside first, and put back unless the removal commits
+                    write_journal(staging, {"delete": [path.name]})
+                    os.replace(path, staging / f".previous-{path.name}")
+                try:
+                    report = self._ingestor().remove([record.path])
+                except BaseException:
+                    if staging is not None:
+                        os.replace(staging / f".previous-{path.name}", path)
+                    raise
+            finally:
+                if staging is not None:
+                    self.discard(staging)
         return {"id": source_id, "name": path.name, "chunks_removed": report.chunks_removed, "index_version": report.version}
 
     def staging_dir(self) -> Path:
         """A private folder for one upload's files, beside the upload folder (same file system)."""
-        path = self.uploads.parent / f".{self.uploads.name}-staging" / uuid.uuid4().hex
+        path = self._staging_root / uuid.uuid4().hex
         path.mkdir(parents=True)
+        self._live_staging.add(path)
         return path
 
-    @staticmethod
-    def discard(path: Path) -> None:
+    def discard(self, path: Path) -> None:
+        self._live_staging.discard(path)
         shutil.rmtree(path, ignore_errors=True)
         try:
             path.parent.rmdir()  # the staging folder itself, once no upload is using it
         except OSError:
             pass
+
+    @property
+    def _staging_root(self) -> Path:
+        return self.uploads.parent / f".{self.uploads.name}-staging"
+
+    def recover(self) -> list[str]:
+        """Finish or roll back what a killed upload or delete left, so the upload folder matches the
+        committed index file by file (called with ``_writing`` held: at start-up and before each
+        upload or delete). A request's staging folder holds a journal of the names it moves,
+        written before it moves any, and each replaced or deleted file's earlier bytes
+        (``.previous-NAME``); which way each name goes is decided by the committed index alone:
+        the file it holds (same content hash) stays, anything else is put back or removed."""
+        root = self._staging_root
+        if not root.is_dir():
+            return []
+        done: list[str] = []
+        held: dict[str, str] | None = None
+        for staging in sorted(p for p in root.iterdir() if p not in self._live_staging):
+            journal = read_journal(staging)
+            if journal is not None:
+                if held is None:
+                    held = {path: record.content_hash for path, record in self._sources_by_path().items()}
+                for name in journal.get("put", []):
+                    done.extend(self._settle(name, staging, held, deleting=False))
+                for name in journal.get("delete", []):
+                    done.extend(self._settle(name, staging, held, deleting=True))
+            shutil.rmtree(staging, ignore_errors=True)
+            done.append(f"removed staging folder {staging.name}")
+        try:
+            root.rmdir()
+        except OSError:
+            pass
+        if done:
+            import logging
+
+            logging.getLogger(__name__).warning("upload folder %s recovered after a crash: %s", self.uploads, "; ".join(done))
+        return done
+
+    def _settle(self, name: str, staging: Path, held: dict[str, str], *, deleting: bool) -> list[str]:
+        target = (self.uploads / name).resolve()
+        if target.parent != self.uploads.resolve():
+            return []  # a journal never names one; belt and braces
+        previous = staging / f".previous-{name}"
+        indexed = held.get(str(target))
+        if target.exists() and indexed is not None and indexed == file_sha256(target):
+            return []  # the folder already holds what the index holds
+        if previous.exists() and (indexed is not None or not deleting):
+            if indexed is None:
+                previous.unlink()  # neither version is indexed: nothing to put back
+                target.unlink(missing_ok=True)
+                return [f"removed {name} (not in the index)"]
+            os.replace(previous, target)
+            return [f"put back the indexed {name}"]
+        if indexed is None and target.exists():
+            target.unlink()
+            return [f"removed {name} (its upload never committed)"]
+        return []
+
+
+def write_journal(staging: Path, entry: dict[str, list[str]]) -> None:
+    """Durably record, in a request's staging folder, the names it is about to move."""
+    import json
+
+    tmp = staging / ".journal.tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(entry, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, staging / "journal.json")
+    fd = os.open(staging, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_journal(staging: Path) -> dict[str, list[str]] | None:
+    """A staging folder's journal; None when it has none (the request moved nothing yet)."""
+    import json
+
+    try:
+        data = json.loads((staging / "journal.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return {k: [str(n) for n in v] for k, v in data.items() if k in ("put", "delete") and isinstance(v, list)}
+
+
+def file_sha256(path: Path) -> str:
+    from rag.domain import sha256_hex
+
+    return sha256_hex(path.read_bytes())
 
 
 def document_dict(record: SourceRecord, names: SourceNames) -> dict[str, Any]:

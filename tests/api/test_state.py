@@ -122,7 +122,7 @@ def test_discard_removes_the_staging_folder(tmp_path: Path) -> None:
     pipeline = _pipeline(tmp_path)
     staging = pipeline.staging_dir()
     (staging / "x.txt").write_text("x", encoding="utf-8")
-    Pipeline.discard(staging)
+    pipeline.discard(staging)
     assert not staging.exists() and not staging.parent.exists()
 
 
@@ -131,3 +131,63 @@ def test_close_closes_the_components(tmp_path: Path) -> None:
     before = RecordingFactory.closed
     pipeline.close()
     assert RecordingFactory.closed == before + 1
+
+
+def test_recovery_settles_every_journaled_name_by_what_the_index_holds(tmp_path: Path) -> None:
+    """What a killed server can leave: each case rebuilt by hand, then one recovery pass."""
+    import os
+
+    from api.state import write_journal
+
+    pipeline = _pipeline(tmp_path)
+    uploads = pipeline.uploads
+    name, temp = _staged(tmp_path, pipeline, "kept.txt", FAQ)
+    pipeline.ingest_uploads([(name, temp)])
+    _, temp = _staged(tmp_path, pipeline, "gone.txt", "将被删除的文件。")
+    pipeline.ingest_uploads([("gone.txt", temp)])
+    pipeline.discard(temp.parent)
+    for live in list(pipeline._live_staging):
+        pipeline.discard(live)
+    indexed_kept = (uploads / "kept.txt").read_bytes()
+
+    # 1. an upload replacing kept.txt and adding new.txt, killed after the moves, before the commit
+    crashed = pipeline._staging_root / "crashed-upload"
+    crashed.mkdir(parents=True)
+    write_journal(crashed, {"put": ["kept.txt", "new.txt"]})
+    os.replace(uploads / "kept.txt", crashed / ".previous-kept.txt")
+    (uploads / "kept.txt").write_text("未提交的新内容。", encoding="utf-8")
+    (uploads / "new.txt").write_text("从未提交的文件。", encoding="utf-8")
+    # 2. a delete of gone.txt killed after setting the file aside, before the commit
+    deleting = pipeline._staging_root / "crashed-delete"
+    deleting.mkdir()
+    write_journal(deleting, {"delete": ["gone.txt"]})
+    os.replace(uploads / "gone.txt", deleting / ".previous-gone.txt")
+    # 3. a request killed before its journal: only staged bytes; 4. a live request of this process
+    (pipeline._staging_root / "no-journal").mkdir()
+    (pipeline._staging_root / "no-journal" / "x.txt").write_text("x", encoding="utf-8")
+    live = pipeline.staging_dir()
+
+    done = pipeline.recover()
+    assert (uploads / "kept.txt").read_bytes() == indexed_kept, done
+    assert not (uploads / "new.txt").exists()
+    assert (uploads / "gone.txt").read_text(encoding="utf-8") == "将被删除的文件。"
+    assert sorted(p.name for p in pipeline._staging_root.iterdir()) == [live.name], "only the live request's folder stays"
+    held = {Path(s.path).name for s in pipeline.snapshot().sources()}
+    assert held == {p.name for p in uploads.iterdir()} == {"kept.txt", "gone.txt"}
+
+
+def test_a_delete_that_committed_before_the_kill_drops_the_set_aside_copy(tmp_path: Path) -> None:
+    from api.state import write_journal
+
+    pipeline = _pipeline(tmp_path)
+    name, temp = _staged(tmp_path, pipeline, "gone.txt", FAQ)
+    result = pipeline.ingest_uploads([(name, temp)])
+    pipeline.discard(temp.parent)
+    deleting = pipeline._staging_root / "crashed-delete"
+    deleting.mkdir(parents=True)
+    write_journal(deleting, {"delete": ["gone.txt"]})
+    (pipeline.uploads / "gone.txt").rename(deleting / ".previous-gone.txt")
+    pipeline._ingestor().remove([str((pipeline.uploads / "gone.txt").resolve())])  # the removal committed
+    pipeline.recover()
+    assert result.documents and not (pipeline.uploads / "gone.txt").exists()
+    assert not pipeline._staging_root.exists()

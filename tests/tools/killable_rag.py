@@ -3,14 +3,13 @@
 Used by tests/test_crash.py. Every call of the functions below (by the index store, the
 parsers or anything else in the process) is a step, counted once before and once after the
 call; ``KILL_AT=N`` sends SIGKILL to this process at step N, ``KILL_AT=0`` never kills, and
-``STEP_LOG=FILE`` records the steps' names (one per line) when the process exits normally.
+``STEP_LOG=FILE`` records the steps' names (one per line) as they happen.
 
     KILL_AT=17 python tests/tools/killable_rag.py ingest docs --index idx
 """
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import signal
@@ -22,8 +21,14 @@ _target = int(os.environ.get("KILL_AT", "0"))
 _steps: list[str] = []
 
 
+_log = open(os.environ["STEP_LOG"], "w", encoding="utf-8") if os.environ.get("STEP_LOG") else None  # noqa: SIM115
+
+
 def _step(name: str) -> None:
     _steps.append(name)
+    if _log is not None:  # as it happens: a server stopped by a signal never runs atexit handlers
+        _log.write(name + "\n")
+        _log.flush()
     if len(_steps) == _target:
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -53,14 +58,6 @@ for _module, _attr in [
     _wrap(_module, _attr)
 
 
-def _write_log() -> None:
-    log = os.environ.get("STEP_LOG")
-    if log:
-        with open(log, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(_steps) + "\n")
-
-
-atexit.register(_write_log)
 
 if __name__ == "__main__":
     from rag.cli import main
