@@ -66,6 +66,10 @@ def documents_router(settings: Settings) -> APIRouter:
                 raise ApiError(413, f"{name}: {f.size / 1048576:.1f} MB is over the limit of {settings.max_file_mb:g} MB (setting max_file_mb)")
             if name in names:  # never a silent replace of one by the other
                 raise ApiError(409, f"{f.filename!r} and {files[names.index(name)].filename!r} are both stored as {name!r}: rename one")
+            if name != f.filename and (p.uploads / name).exists():  # another name, reduced onto an earlier upload's
+                raise ApiError(
+                    409, f"{f.filename!r} would be stored as {name!r}, an earlier upload of another name: upload it as {name!r} to replace that one, or rename it"
+                )
             names.append(name)
         staging = await run_in_threadpool(p.staging_dir)
         try:

@@ -175,6 +175,17 @@ def test_bad_uploads_are_refused_and_change_nothing(client: httpx.Client) -> Non
     assert client.get("/v1/documents").json() == before
 
 
+def test_another_name_reduced_onto_an_earlier_upload_is_a_409(client: httpx.Client) -> None:
+    first = upload(client, ("twin.txt", "第一份文件。The first file.".encode()))
+    assert first.status_code == 201
+    clash = upload(client, ("folder/twin.txt", "另一份同名文件。Another file of that name.".encode()))
+    assert "an earlier upload of another name" in error_of(clash, 409)
+    assert (uploads_of(client) / "twin.txt").read_text(encoding="utf-8") == "第一份文件。The first file."
+    again = upload(client, ("twin.txt", "第一份文件的新版本。A new version.".encode()))  # the same name: a replacement, said so
+    assert again.status_code == 201 and again.json()["documents"][0]["status"] == "updated"
+    assert client.delete(f"/v1/documents/{again.json()['documents'][0]['id']}").status_code == 200
+
+
 def test_upload_names_never_escape_the_upload_folder(client: httpx.Client) -> None:
     response = upload(client, ("../../../../tmp/escape.txt", "越狱的文件名。A file name that tries to escape.".encode()),
                       ("..\\..\\win.txt", b"Backslashes are not separators here."))
