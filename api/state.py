@@ -187,7 +187,8 @@ class Pipeline:
         The files are moved into the upload folder (replacing earlier uploads of the same names)
         and ingested in one commit. A file the ingest cannot read is reported with the reason and
         its earlier upload, if any, is put back, so the upload folder always matches the index;
-        when the ingest fails as a whole (another process holds the index, ...), all are put back.
+        when the ingest fails as a whole (another process holds the index, ...), each name is
+        settled by what the committed index holds, as after a crash (:meth:`recover`).
         """
         import time
 
@@ -198,7 +199,8 @@ class Pipeline:
             before = self._sources_by_path()
             self.uploads.mkdir(parents=True, exist_ok=True)
             for staging in {temp.parent for _, temp in files}:  # before any file moves: what recovery reads
-                write_journal(staging, {"put": [name for name, temp in files if temp.parent == staging]})
+                mine = [name for name, temp in files if temp.parent == staging]
+                write_journal(staging, {"put": mine}, {name: str((self.uploads / name).resolve()) for name in mine})
             targets: list[Path] = []
             replaced: dict[Path, Path] = {}  # file in the upload folder -> its previous content, kept aside
 
@@ -219,8 +221,9 @@ class Pipeline:
                     targets.append(target)
                 report = self._ingestor().ingest(targets)
             except BaseException:
-                for target in targets:
-                    put_back(target)
+                held = self._held()  # an earlier commit of this ingest (commit_every) stands: settle, don't guess
+                for name, temp in files:
+                    self._settle(name, temp.parent, held, deleting=False)
                 raise
             unreadable = {Path(s.path).name: s.reason for s in report.skipped}
             for target in targets:
@@ -251,13 +254,13 @@ class Pipeline:
             staging = self.staging_dir() if uploaded else None
             try:
                 if staging is not None:  # the file is set aside first, and put back unless the removal commits
-                    write_journal(staging, {"delete": [path.name]})
+                    write_journal(staging, {"delete": [path.name]}, {path.name: record.path})
                     os.replace(path, staging / f".previous-{path.name}")
                 try:
                     report = self._ingestor().remove([record.path])
                 except BaseException:
                     if staging is not None:
-                        os.replace(staging / f".previous-{path.name}", path)
+                        self._settle(path.name, staging, self._held(), deleting=True, path=record.path)
                     raise
             finally:
                 if staging is not None:
@@ -267,8 +270,14 @@ class Pipeline:
     def staging_dir(self) -> Path:
         """A private folder for one upload's files, beside the upload folder (same file system)."""
         path = self._staging_root / uuid.uuid4().hex
-        path.mkdir(parents=True)
-        self._live_staging.add(path)
+        self._live_staging.add(path)  # before it exists: a recovery in another thread never takes it
+        for attempt in range(3):
+            try:
+                path.mkdir(parents=True)
+                break
+            except FileNotFoundError:  # another request removed the emptied staging root meanwhile
+                if attempt == 2:
+                    raise
         return path
 
     def discard(self, path: Path) -> None:
@@ -298,12 +307,12 @@ class Pipeline:
         for staging in sorted(p for p in root.iterdir() if p not in self._live_staging):
             journal = read_journal(staging)
             if journal is not None:
-                if held is None:
-                    held = {path: record.content_hash for path, record in self._sources_by_path().items()}
+                held = self._held() if held is None else held
+                paths = journal.get("paths", {})
                 for name in journal.get("put", []):
-                    done.extend(self._settle(name, staging, held, deleting=False))
+                    done.extend(self._settle(name, staging, held, deleting=False, path=paths.get(name)))
                 for name in journal.get("delete", []):
-                    done.extend(self._settle(name, staging, held, deleting=True))
+                    done.extend(self._settle(name, staging, held, deleting=True, path=paths.get(name)))
             shutil.rmtree(staging, ignore_errors=True)
             done.append(f"removed staging folder {staging.name}")
         try:
@@ -316,12 +325,18 @@ class Pipeline:
             logging.getLogger(__name__).warning("upload folder %s recovered after a crash: %s", self.uploads, "; ".join(done))
         return done
 
-    def _settle(self, name: str, staging: Path, held: dict[str, str], *, deleting: bool) -> list[str]:
+    def _held(self) -> dict[str, str]:
+        """Path -> content hash of every source the committed index holds."""
+        return {path: record.content_hash for path, record in self._sources_by_path().items()}
+
+    def _settle(self, name: str, staging: Path, held: dict[str, str], *, deleting: bool, path: str | None = None) -> list[str]:
+        """Make the upload folder's ``name`` what the committed index holds (``path``: the source
+        path the journal recorded for it, the same string the index stores)."""
         target = (self.uploads / name).resolve()
         if target.parent != self.uploads.resolve():
             return []  # a journal never names one; belt and braces
         previous = staging / f".previous-{name}"
-        indexed = held.get(str(target))
+        indexed = held.get(path or str(target))
         if target.exists() and indexed is not None and indexed == file_sha256(target):
             return []  # the folder already holds what the index holds
         if previous.exists() and (indexed is not None or not deleting):
@@ -337,16 +352,20 @@ class Pipeline:
         return []
 
 
-def write_journal(staging: Path, entry: dict[str, list[str]]) -> None:
-    """Durably record, in a request's staging folder, the names it is about to move."""
+JOURNAL = ".journal.json"  # a dotted name: no upload can take it (safe_filename strips leading dots)
+
+
+def write_journal(staging: Path, entry: dict[str, list[str]], paths: dict[str, str]) -> None:
+    """Durably record, in a request's staging folder, the names it is about to move (with the
+    source path the index stores for each)."""
     import json
 
     tmp = staging / ".journal.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(entry, fh)
+        json.dump({**entry, "paths": paths}, fh)
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, staging / "journal.json")
+    os.replace(tmp, staging / JOURNAL)
     fd = os.open(staging, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -354,17 +373,20 @@ def write_journal(staging: Path, entry: dict[str, list[str]]) -> None:
         os.close(fd)
 
 
-def read_journal(staging: Path) -> dict[str, list[str]] | None:
+def read_journal(staging: Path) -> dict[str, Any] | None:
     """A staging folder's journal; None when it has none (the request moved nothing yet)."""
     import json
 
     try:
-        data = json.loads((staging / "journal.json").read_text(encoding="utf-8"))
+        data = json.loads((staging / JOURNAL).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):
         return None
-    return {k: [str(n) for n in v] for k, v in data.items() if k in ("put", "delete") and isinstance(v, list)}
+    out: dict[str, Any] = {k: [str(n) for n in v] for k, v in data.items() if k in ("put", "delete") and isinstance(v, list)}
+    paths = data.get("paths")
+    out["paths"] = {str(k): str(v) for k, v in paths.items()} if isinstance(paths, dict) else {}
+    return out
 
 
 def file_sha256(path: Path) -> str:

@@ -325,7 +325,6 @@ def test_a_writer_waits_for_another_writers_lock(corpus: Path, index: Path, tmp_
     """`rag ingest` while another process holds the writer lock: --wait 0 fails at once with a
     message naming --wait; a wait outlasting the other writer says it waits, then ingests."""
     import fcntl
-    import threading
 
     copy = tmp_path / "index"
     shutil.copytree(index, copy)
@@ -338,12 +337,23 @@ def test_a_writer_waits_for_another_writers_lock(corpus: Path, index: Path, tmp_
         assert refused.returncode != 0
         message = one_line_error(refused)
         assert "another process is writing to the index" in message and "--wait" in message
-        threading.Timer(3.0, lambda: fcntl.flock(fd, fcntl.LOCK_UN)).start()
-        started = time.monotonic()
-        waited = run_rag("ingest", str(new_file), "--index", str(copy), "--wait", "60", "--json")
-        assert waited.returncode == 0, waited.stderr
-        assert time.monotonic() - started >= 3.0
-        assert "waiting up to 60 s for it to finish" in waited.stderr
-        assert json.loads(waited.stdout)["files_added"] == 1
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+        waiting = subprocess.Popen(
+            [str(RAG_BIN), "ingest", str(new_file), "--index", str(copy), "--wait", "60", "--json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        assert waiting.stderr is not None
+        said = ""
+        while "waiting" not in said:  # the process tells that it waits, then waits: the lock is still held
+            line = waiting.stderr.readline()
+            assert line, f"rag ingest ended without saying it waits: {said}"
+            said += line
+        assert "waiting up to 60 s for it to finish" in said, said
+        time.sleep(1.0)
+        assert waiting.poll() is None, "still waiting while the lock is held"
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        out, err = waiting.communicate(timeout=120)
+        assert waiting.returncode == 0, err
+        assert json.loads(out)["files_added"] == 1
     finally:
         os.close(fd)

@@ -153,14 +153,14 @@ def test_recovery_settles_every_journaled_name_by_what_the_index_holds(tmp_path:
     # 1. an upload replacing kept.txt and adding new.txt, killed after the moves, before the commit
     crashed = pipeline._staging_root / "crashed-upload"
     crashed.mkdir(parents=True)
-    write_journal(crashed, {"put": ["kept.txt", "new.txt"]})
+    write_journal(crashed, {"put": ["kept.txt", "new.txt"]}, {})
     os.replace(uploads / "kept.txt", crashed / ".previous-kept.txt")
     (uploads / "kept.txt").write_text("未提交的新内容。", encoding="utf-8")
     (uploads / "new.txt").write_text("从未提交的文件。", encoding="utf-8")
     # 2. a delete of gone.txt killed after setting the file aside, before the commit
     deleting = pipeline._staging_root / "crashed-delete"
     deleting.mkdir()
-    write_journal(deleting, {"delete": ["gone.txt"]})
+    write_journal(deleting, {"delete": ["gone.txt"]}, {})
     os.replace(uploads / "gone.txt", deleting / ".previous-gone.txt")
     # 3. a request killed before its journal: only staged bytes; 4. a live request of this process
     (pipeline._staging_root / "no-journal").mkdir()
@@ -185,7 +185,7 @@ def test_a_delete_that_committed_before_the_kill_drops_the_set_aside_copy(tmp_pa
     pipeline.discard(temp.parent)
     deleting = pipeline._staging_root / "crashed-delete"
     deleting.mkdir(parents=True)
-    write_journal(deleting, {"delete": ["gone.txt"]})
+    write_journal(deleting, {"delete": ["gone.txt"]}, {})
     (pipeline.uploads / "gone.txt").rename(deleting / ".previous-gone.txt")
     pipeline._ingestor().remove([str((pipeline.uploads / "gone.txt").resolve())])  # the removal committed
     pipeline.recover()

@@ -83,10 +83,13 @@ def upload(base: str, files: list[tuple[str, bytes]]) -> httpx.Response:
     return httpx.post(base + "/v1/documents", files=[("files", (n, io.BytesIO(d))) for n, d in files], timeout=120)
 
 
-def work(base: str) -> None:
-    """The upload, then a delete of one of its files (either may be cut short by the kill)."""
+def work(base: str, marks: list[int] | None = None, log: Path | None = None) -> None:
+    """The upload, then a delete of one of its files (either may be cut short by the kill); with
+    ``marks``, the step count where the delete begins is noted from ``log``."""
     try:
         done = upload(base, UPLOAD)
+        if marks is not None and log is not None:
+            marks.append(len(log.read_text().split()))
         if done.status_code == 201:
             doc = next(d for d in done.json()["documents"] if d["name"] == "hours.txt")
             httpx.delete(f"{base}/v1/documents/{doc['id']}", timeout=120)
@@ -148,19 +151,24 @@ def recovered(root: Path) -> None:
 
 
 def test_kill_at_file_system_steps_of_an_upload_and_a_delete(pristine: tuple[Path, Path], tmp_path: Path) -> None:
-    ready_log, full_log = tmp_path / "ready.log", tmp_path / "full.log"
-    server = Server(fresh(pristine), step_log=ready_log)
+    log = tmp_path / "steps.log"
+    server = Server(fresh(pristine), step_log=log)
     assert server.wait_ready()
+    marks = [len(log.read_text().split())]  # steps taken while starting
+    work(server.base, marks, log)
+    marks.append(len(log.read_text().split()))  # ... after the upload, after the delete
     server.stop()
-    server = Server(fresh(pristine), step_log=full_log)
-    assert server.wait_ready()
-    work(server.base)
-    server.stop()
-    start, steps = len(ready_log.read_text().split()), full_log.read_text().split()
-    assert len(steps) > start + 10, "the upload and the delete take file-system steps"
-    replaces = [n for n in range(start + 1, len(steps) + 1) if steps[n - 1].startswith(("replace", "rename"))]
-    spread = list(range(start + 1, len(steps) + 1, max(1, (len(steps) - start) // 6)))
-    points = sorted(set(replaces[:: max(1, len(replaces) // (MAX_STEP_POINTS - len(spread)))] + spread))[:MAX_STEP_POINTS]
+    steps = log.read_text().split()
+    start, middle, end = marks
+    assert middle - start > 10 and end - middle > 4, f"the upload and the delete take file-system steps: {marks}"
+
+    def spread(lo: int, hi: int, n: int) -> list[int]:
+        """``n`` steps of (lo, hi], the renames and replaces first (where the state changes)."""
+        moves = [k for k in range(lo + 1, hi + 1) if steps[k - 1].startswith(("replace:before", "rename:before"))]
+        rest = list(range(lo + 1, hi + 1, max(1, (hi - lo) // max(1, n - len(moves)))))
+        return sorted(set(moves[:n] + rest))[:n]
+
+    points = spread(start, middle, MAX_STEP_POINTS - 5) + spread(middle, end, 5)
     for point in points:
         root = fresh(pristine)
         server = Server(root, kill_at=point)
