@@ -83,6 +83,7 @@ wait_option = click.option(
     "--wait",
     "wait_s",
     type=click.FloatRange(0, 86400),
+    metavar="SECONDS",
     default=None,
     help="If another process is writing to the index, wait up to SECONDS for it to finish, saying so (default: setting writer_wait_s, 60; 0: fail at once).",
 )

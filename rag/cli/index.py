@@ -141,7 +141,8 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
         stored = sum(s["chunks"] for s in data["segments"])
         click.echo(f"segments  {len(data['segments'])} ({stored} chunk rows stored, {stored - data['chunks']} of them deleted until merged)")
         graphs = [s for s in data["segments"] if s["graph"]]
-        searched = f"{len(graphs)} with an HNSW graph ({sum(s['chunks'] for s in graphs)} rows), the rest scanned exactly" if graphs else "all scanned exactly (no segment has a graph)"
+        flat = len(data["segments"]) - len(graphs)
+        searched = f"{len(graphs)} with an HNSW graph ({sum(s['chunks'] for s in graphs)} rows)" + (f", {flat} scanned exactly" if flat else "") if graphs else "all scanned exactly (no segment has a graph)"
         click.echo(f"dense     {searched}")
         click.echo("disk      " + ", ".join(f"{part} {size / 1e6:.2f} MB" for part, size in data["disk_bytes"].items()))
     else:
