@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from api.names import SourceNames
 from rag.errors import IndexNotFoundError, NotReadyError, UploadError
+from rag.files import atomic_write
+from rag.index.format import file_sha256, fsync_path
 from rag.settings import Settings
 from rag.text.script import preload as preload_text
 
@@ -360,17 +362,8 @@ def write_journal(staging: Path, entry: dict[str, list[str]], paths: dict[str, s
     source path the index stores for each)."""
     import json
 
-    tmp = staging / ".journal.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump({**entry, "paths": paths}, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, staging / JOURNAL)
-    fd = os.open(staging, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    atomic_write(staging / JOURNAL, json.dumps({**entry, "paths": paths}))
+    fsync_path(staging)  # the rename itself is durable before any file moves
 
 
 def read_journal(staging: Path) -> dict[str, Any] | None:
@@ -387,12 +380,6 @@ def read_journal(staging: Path) -> dict[str, Any] | None:
     paths = data.get("paths")
     out["paths"] = {str(k): str(v) for k, v in paths.items()} if isinstance(paths, dict) else {}
     return out
-
-
-def file_sha256(path: Path) -> str:
-    from rag.domain import sha256_hex
-
-    return sha256_hex(path.read_bytes())
 
 
 def document_dict(record: SourceRecord, names: SourceNames) -> dict[str, Any]:
