@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     merge_factor: int = Field(
         10, ge=2, description="Segments of a similar size folded into one when this many exist (a tiered merge policy, run after commits)."
     )
+    merge_background_rows: int = Field(5000, ge=1, description="Merges of at least this many chunks (those that build a vector graph) run in a background thread outside the writer lock; smaller ones run inside the commit. A command-line ingest waits for its background merge before it exits (its files are committed before).")
     merge_floor: int = Field(1000, ge=1, description="Segments of up to this many chunks are all in the smallest merge tier; above it, one tier per power of merge_factor.")
     search_threads: int = Field(
         1,

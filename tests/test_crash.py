@@ -46,7 +46,7 @@ def state(index_dir: Path) -> dict[str, str]:
         return {s.path: s.content_hash for s in snap.sources()}
 
 
-def build_scenario(root: Path, big: bool) -> dict[str, object]:
+def build_scenario(root: Path, big: bool, env_more: dict[str, str] | None = None) -> dict[str, object]:
     """A committed index of 3 files, then a change: one file edited, one deleted, four added
     (with ``big``, one of them long enough that embedding takes a few seconds)."""
     docs = root / "docs"
@@ -71,7 +71,7 @@ def build_scenario(root: Path, big: bool) -> dict[str, object]:
         paragraphs = [f"第{i}条规定:用户在第{i}个工作日提交的第{i * 7}号申请,将由{i % 5 + 1}号客服小组在{i % 24}小时内处理。" for i in range(40)]
         (docs / "rules.txt").write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
     args = ["ingest", str(docs), "--sync"]
-    env = {"RAG_COMMIT_EVERY": "2", "RAG_MERGE_FACTOR": "2", "RAG_MERGE_FLOOR": "1"}
+    env = {"RAG_COMMIT_EVERY": "2", "RAG_MERGE_FACTOR": "2", "RAG_MERGE_FLOOR": "1", **(env_more or {})}
 
     # Reference run, uninterrupted, keeping every version to learn each state a commit can leave.
     reference = root / "reference"
@@ -117,6 +117,13 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def big_scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return build_scenario(tmp_path_factory.mktemp("crash-big"), big=True)
+
+
+@pytest.fixture(scope="module")
+def background_scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    # Every merge in the background (rag.index.merger): built in a thread while the ingest goes
+    # on, published at a later commit or, after the last, by the thread itself.
+    return build_scenario(tmp_path_factory.mktemp("crash-background"), big=False, env_more={"RAG_MERGE_BACKGROUND_ROWS": "1"})
 
 
 @pytest.fixture(scope="module")
@@ -199,3 +206,25 @@ def test_kill_at_wall_clock_moments(big_scenario: dict[str, object], e5: E5Embed
         seen_states.add(scenario["states"].index(state(index_dir)))  # type: ignore[attr-defined]
         check_recovers(index_dir, scenario)
     assert len(seen_states) >= 2, f"the kills should land in different commits, saw states {seen_states}"
+
+
+def test_kill_during_background_merges(background_scenario: dict[str, object], e5: E5Embedder, tmp_path: Path) -> None:
+    """Kills at the renames and replaces of a run whose merges all run in a background thread (the
+    threads interleave differently from run to run, so the N-th step is not always the same one:
+    each kill still lands on some step of the same run)."""
+    scenario = background_scenario
+    steps: list[str] = scenario["steps"]  # type: ignore[assignment]
+    assert any(name.endswith("@rag-merge") for name in steps), "the reference run merged in its background thread"
+    critical = [i + 1 for i, name in enumerate(steps) if name.split(":")[0] in {"rename", "replace"}]
+    points = critical[:: max(1, len(critical) // 24)][:24]
+    assert len(points) >= 12
+    reached = 0
+    for point in points:
+        index_dir = tmp_path / f"b{point}"
+        shutil.copytree(scenario["pristine"], index_dir)  # type: ignore[arg-type]
+        result = run([*scenario["args"], "--index", str(index_dir)], scenario["env"], kill_at=point)  # type: ignore[list-item, arg-type]
+        reached += result.returncode == -signal.SIGKILL
+        check_after_crash(index_dir, scenario, e5)
+        check_recovers(index_dir, scenario)
+        shutil.rmtree(index_dir)
+    assert reached >= len(points) - 2, "almost every step was reached (a run's step count varies by a few with the threads)"

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rag.domain import Answer
     from rag.service import QAService
     from rag.settings import Settings
+    from rag.store import IndexStore
 
 __all__ = [
     "Context",
@@ -147,10 +148,23 @@ def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool, *
         chunks_bar.update(n)
 
     try:
-        return ingestor.ingest(paths, sync=sync, follow_links=follow_links, progress=progress, embedded=embedded)
+        report = ingestor.ingest(paths, sync=sync, follow_links=follow_links, progress=progress, embedded=embedded)
     finally:
         files_bar.close()
         chunks_bar.close()
+    finish_merges(ingestor.store, quiet=as_json)
+    return report
+
+
+def finish_merges(store: IndexStore, quiet: bool = False) -> None:
+    """Wait for the background merge a command's commits started (its files are committed and
+    searchable already; the merge only folds segments, and the next command would redo it)."""
+
+    def told(segments: int, rows: int) -> None:
+        if not quiet:
+            click.echo(f"rag: merging {segments} segments ({rows:,} chunks) in the background; the new files are committed and searchable (Ctrl-C is safe)", err=True)
+
+    store.merger.wait(on_wait=told)
 
 
 def print_answer(answer: Answer, *, text_shown: bool = False, explain: bool = False) -> None:

@@ -79,7 +79,7 @@ def build_store(settings: Settings, index_dir: Path | None = None) -> IndexStore
     from rag.store import IndexStore
 
     limit_search_threads(settings.search_threads)
-    policy = MergePolicy(factor=settings.merge_factor, floor=settings.merge_floor)
+    policy = MergePolicy(factor=settings.merge_factor, floor=settings.merge_floor, background_rows=settings.merge_background_rows)
     ann = AnnConfig(
         min_rows=settings.ann_min_rows, m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction,
         ef_search=settings.hnsw_ef_search, build_threads=max(1, settings.embed_threads),

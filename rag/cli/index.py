@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from rag.cli.common import Context, fail, index_option, json_option, print_json, print_report, printable, run_ingest, wait_option
+from rag.cli.common import Context, fail, finish_merges, index_option, json_option, print_json, print_report, printable, run_ingest, wait_option
 
 __all__ = ["info", "ingest", "remove", "search", "verify"]
 
@@ -83,7 +83,9 @@ def remove(obj: Context, sources: tuple[str, ...], index_dir: Path | None, wait_
         from rag.errors import IndexNotFoundError
 
         raise IndexNotFoundError(f"no index at {settings.index_dir}")
-    report = factory.ingestor().remove(list(sources))
+    ingestor = factory.ingestor()
+    report = ingestor.remove(list(sources))
+    finish_merges(ingestor.store, quiet=as_json)
     if as_json:
         print_json({"index": str(settings.index_dir), **report.to_dict()})
     else:

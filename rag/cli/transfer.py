@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from rag.cli.common import Context, fail, index_option, json_option, print_json, wait_option
+from rag.cli.common import Context, fail, finish_merges, index_option, json_option, print_json, wait_option
 
 __all__ = ["export", "import_", "optimize"]
 
@@ -50,15 +50,17 @@ def import_(obj: Context, paths: tuple[Path, ...], index_dir: Path | None, sente
             fail(f"--sentence-vectors embeds with the configured embedder ({named}), but the rows were embedded with {embedder_name}")
         sentence_embedder = embedder.embed_passages
         embedder_name = embedder_name or named
+    store = factory.store()
     try:
         report = import_rows(
-            factory.store(), list(paths), chunker=factory.chunker_config(), embedder_name=embedder_name,
+            store, list(paths), chunker=factory.chunker_config(), embedder_name=embedder_name,
             commit_every=settings.commit_every, progress=step, sentence_embedder=sentence_embedder,
         )  # fmt: skip
     except ValueError as exc:
         fail(str(exc))
     finally:
         bar.close()
+    finish_merges(store, quiet=as_json)
     if as_json:
         print_json({"index": str(settings.index_dir), **report.to_dict()})
         return

@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 VERSION_RE = re.compile(r"^v(\d{6,})$")
-INDEX_ENTRIES = frozenset({"CURRENT", "CURRENT.tmp", ".lock", "versions", "manifests", "segments"})
+INDEX_ENTRIES = frozenset({"CURRENT", "CURRENT.tmp", ".lock", ".merge.lock", "versions", "manifests", "segments"})
 # rag.files.atomic_write's temporary file for CURRENT
 _CURRENT_TMP_RE = re.compile(r"^\.CURRENT\.\d+\.[0-9a-f]+\.tmp$")
 SCHEMA = """

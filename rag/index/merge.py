@@ -5,8 +5,10 @@ tier ``t`` >= 1 those of more than ``floor * factor**(t-1)`` and up to ``floor *
 are folded into one of the next tier, so a corpus of ``n`` rows has ``O(factor * log n)`` segments
 and every row is rewritten ``O(log n)`` times over the index's life. A segment whose deleted
 share reaches ``deleted_share`` is rewritten without its dead rows; one with no live row is
-dropped. :func:`merge_step` runs after each commit (one merge at most, so a commit stays cheap);
-``rag optimize`` (:func:`optimize`) folds everything into one segment.
+dropped. After each commit the writer plans one merge: one of fewer than ``background_rows`` live
+rows (no vector graph to build) runs inside the commit (:func:`merge_step`); a larger one runs in
+the background, outside the writer lock (:mod:`rag.index.merger`), so a commit's own work stays
+that of what it adds. ``rag optimize`` (:func:`optimize`) folds everything into one segment.
 
 A merge reads the inputs' rows, vectors, postings and sentence vectors as stored (nothing is
 embedded or tokenised again), writes the merged segment and publishes a manifest that names it
@@ -30,13 +32,13 @@ if TYPE_CHECKING:
     from rag.index.snapshot import IndexSnapshot
     from rag.index.writer import IndexWriter
 
-__all__ = ["MergePolicy", "merge_step", "optimize"]
+__all__ = ["MergePolicy", "merge_step", "merged_builder", "optimize"]
 
 
 class MergePolicy:
     """Which segments to merge next (tiers of ``factor`` segments; rewrites past ``deleted_share``)."""
 
-    def __init__(self, factor: int = 10, floor: int = 1000, deleted_share: float = 0.3) -> None:
+    def __init__(self, factor: int = 10, floor: int = 1000, deleted_share: float = 0.3, background_rows: int = 5000) -> None:
         if factor < 2:
             raise ValueError(f"factor must be >= 2, got {factor}")
         if floor < 1:
@@ -46,6 +48,7 @@ class MergePolicy:
         self.factor = factor
         self.floor = floor
         self.deleted_share = deleted_share
+        self.background_rows = background_rows  # merges of at least this many live rows run in the background
 
     def tier(self, live: int) -> int:
         """0 up to ``floor`` live rows, then one tier per power of ``factor`` above it: (floor,
@@ -55,31 +58,40 @@ class MergePolicy:
             return 0
         return max(1, math.ceil(math.log(live / self.floor, self.factor) - 1e-9))
 
-    def plan(self, snapshot: IndexSnapshot) -> list[int]:
-        """Indices (into ``snapshot.segments``) of the segments to merge next; empty for none."""
+    def plan(self, snapshot: IndexSnapshot, busy: frozenset[str] = frozenset()) -> list[int]:
+        """Indices (into ``snapshot.segments``) of the segments to merge next, none of those named in
+        ``busy`` (a background merge is rewriting them); empty for none."""
         live = snapshot._live
-        empty = [n for n, count in enumerate(live) if count == 0]
+        free = [n for n, segment in enumerate(snapshot.segments) if segment.name not in busy]
+        empty = [n for n in free if live[n] == 0]
         if empty:
             return empty
         tiers: dict[int, list[int]] = {}
-        for n, count in enumerate(live):
-            tiers.setdefault(self.tier(count), []).append(n)
+        for n in free:
+            tiers.setdefault(self.tier(live[n]), []).append(n)
         for tier in sorted(tiers):
             members = tiers[tier]
             if len(members) >= self.factor:
                 return sorted(members, key=lambda n: live[n])[: self.factor]
-        for n, segment in enumerate(snapshot.segments):
+        for n in free:
+            segment = snapshot.segments[n]
             if len(segment.ids) and 1 - live[n] / len(segment.ids) >= self.deleted_share:
                 return [n]
         return []
 
+    def in_background(self, snapshot: IndexSnapshot, chosen: Sequence[int]) -> bool:
+        """Whether merging ``chosen`` is large enough to run outside the commit."""
+        return sum(snapshot._live[n] for n in chosen) >= self.background_rows
 
-def merge_step(writer: IndexWriter, policy: MergePolicy | None = None) -> str | None:
-    """One merge if the policy wants one; returns the new version's name (None when none)."""
+
+def merge_step(writer: IndexWriter, policy: MergePolicy | None = None, chosen: Sequence[int] | None = None) -> str | None:
+    """One merge inside the writer's session (``chosen``, or the policy's plan); returns the new
+    version's name (None when there is nothing to merge)."""
     snapshot = writer.base
     if snapshot is None:
         return None
-    chosen = (policy or MergePolicy()).plan(snapshot)
+    if chosen is None:
+        chosen = (policy or MergePolicy()).plan(snapshot)
     return _merge(writer, snapshot, chosen) if chosen else None
 
 
@@ -118,6 +130,14 @@ def _holds(ids: np.ndarray, lo: int, hi: int) -> bool:
 
 def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int], name: str) -> SegmentRecord | None:
     """Write the live rows of the chosen segments as one new segment (None when none is live)."""
+    builder = merged_builder(snapshot, chosen, writer.embedder.dim)
+    return None if builder is None else writer.write_segment(builder, name)
+
+
+def merged_builder(snapshot: IndexSnapshot, chosen: Sequence[int], dim: int) -> SegmentBuilder | None:
+    """The live rows of the chosen segments (as ``snapshot`` sees them), rows in id order, ready to
+    be written as one segment (None when none is live). Reads only through the segments' open
+    handles, so it may run in another thread while writers commit."""
     live_rows = {}
     for n in chosen:
         dead = snapshot._dead[n]
@@ -135,7 +155,7 @@ def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequenc
         mine = inputs[by_id] == n
         remap[rows[by_id][mine]] = np.flatnonzero(mine)
         remaps[n] = remap
-    builder = SegmentBuilder(writer.embedder.dim, TOKENIZER_NAME)  # every open segment's postings follow today's rules
+    builder = SegmentBuilder(dim, TOKENIZER_NAME)  # every open segment's postings follow today's rules
     columns = "vector_id, row, chunk_id, seq, ordinal, start_char, end_char, heading, page, embed_hash"
     rows_of = {n: {int(r[1]): r for r in snapshot.segments[n].rows_sql(f"SELECT {columns} FROM chunks")} for n in chosen}
     for n in chosen:
@@ -167,7 +187,7 @@ def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequenc
         vectors = np.asarray(matrix[at], dtype=np.float32) * (np.asarray(scales[at], dtype=np.float32)[:, None] / 127.0) if len(at) else at
         for i, vector in zip(keep.tolist(), vectors, strict=True):
             builder.add_sentence(sentence_rows[i][0], vector, sentence_rows[i][2])
-    return writer.write_segment(builder, name)
+    return builder
 
 
 def _merged_postings(snapshot: IndexSnapshot, chosen: Sequence[int], remaps: dict[int, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:

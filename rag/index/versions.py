@@ -51,6 +51,7 @@ from rag.index.ann import AnnConfig
 from rag.index.format import TOKENIZER_NAME, VERSION_RE, is_index_entry, keyword_tokens
 from rag.index.legacy import LegacySnapshot
 from rag.index.merge import MergePolicy
+from rag.index.merger import MERGING_PREFIX, BackgroundMerger, merge_lock_free
 from rag.index.segment import Segment, remove_tree
 from rag.index.snapshot import IndexSnapshot
 from rag.index.writer import IndexWriter
@@ -71,6 +72,8 @@ class IndexStore:
         self.ann = ann or AnnConfig()  # which segments get a vector graph, and how graphs are searched
         self.lock_wait = 0.0  # seconds a writer waits for another process' lock before giving up
         self.on_lock_wait: Callable[[float], None] | None = None  # told once, with lock_wait, when a writer starts waiting
+        self.background_merges = True  # large merges in a thread, outside the writer lock (rag.index.merger)
+        self.merger = BackgroundMerger(self)
         self._segments: dict[str, Segment] = {}  # opened segments, shared by the snapshots that name them
         self._segments_lock = threading.Lock()
 
@@ -172,8 +175,10 @@ class IndexStore:
             return IndexSnapshot(self.root, manifest, segments)
 
     @contextlib.contextmanager
-    def writer(self, embedder: EmbedderInfo, chunker: dict[str, Any]) -> Iterator[IndexWriter]:
-        """The one writer: holds the index lock until the block ends. Uncommitted work is discarded."""
+    def writer(self, embedder: EmbedderInfo, chunker: dict[str, Any], wait: float | None = None, merger: bool = False) -> Iterator[IndexWriter]:
+        """The one writer: holds the index lock until the block ends. Uncommitted work is discarded.
+        ``wait``: seconds to wait for another writer (default ``lock_wait``); ``merger``: the
+        background merger's own session (rag.index.merger)."""
         if self.root.is_dir() and self.current_version() is None:
             foreign = sorted(p.name for p in self.root.iterdir() if not is_index_entry(p.name))
             if foreign:
@@ -188,7 +193,7 @@ class IndexStore:
         except OSError as exc:
             raise IndexStoreError(f"cannot write to the index directory {self.root}: {exc.strerror or exc}") from exc
         try:
-            self._lock(lock_fd)
+            self._lock(lock_fd, self.lock_wait if wait is None else wait, merger)
             self._migrate(embedder)
             writer = IndexWriter(self, embedder, chunker)
             try:
@@ -198,21 +203,24 @@ class IndexStore:
         finally:
             os.close(lock_fd)
 
-    def _lock(self, lock_fd: int) -> None:
-        """Take the writer lock, waiting up to ``lock_wait`` seconds for another writer to end."""
-        deadline = time.monotonic() + self.lock_wait
+    def _lock(self, lock_fd: int, wait: float, merger: bool = False) -> None:
+        """Take the writer lock, waiting up to ``wait`` seconds for another writer to end. (A
+        background merge of this process publishing holds it for milliseconds: that is waited
+        for, never refused.)"""
+        deadline = time.monotonic() + wait
         told = False
         while True:
             try:
-                fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                with contextlib.nullcontext() if merger else self.merger.publishing:
+                    fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return
             except BlockingIOError as exc:
                 if time.monotonic() >= deadline:
-                    waited = f" (waited {self.lock_wait:g} s)" if self.lock_wait > 0 else ""
+                    waited = f" (waited {wait:g} s)" if wait > 0 else ""
                     hint = ", or wait longer with --wait SECONDS" if self.on_lock_wait is not None else ""
                     raise IndexLockedError(f"another process is writing to the index {self.root}{waited}; try again when it ends{hint}") from exc
             if not told and self.on_lock_wait is not None:
-                self.on_lock_wait(self.lock_wait)
+                self.on_lock_wait(wait)
                 told = True
             time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
@@ -230,11 +238,23 @@ class IndexStore:
             self._collect_garbage()  # what a crashed migration left (its segment, its manifest)
             migrate(self, manifest)
 
-    def merge_step(self, writer: IndexWriter) -> str | None:
-        """After a commit: one merge, if the policy wants one (the new version's name, else None)."""
+    def after_commit(self, writer: IndexWriter) -> str | None:
+        """After a commit: publish a finished background merge, then plan one merge: a small one
+        runs here, a large one (``background_rows``) starts in the background. Returns the name of
+        the last version published here (None when none)."""
         from rag.index.merge import merge_step
 
-        return merge_step(writer, self.merge_policy)
+        published = self.merger.publish_ready(writer)
+        base = writer.base
+        if base is None:
+            return published
+        chosen = self.merge_policy.plan(base, busy=self.merger.busy())
+        if not chosen:
+            return published
+        if self.background_merges and self.merge_policy.in_background(base, chosen):
+            self.merger.start(writer, chosen)  # (not when another process is merging: planned again later)
+            return published
+        return merge_step(writer, self.merge_policy, chosen) or published
 
     def _version_numbers(self) -> list[int]:
         names = [p.name for p in self.versions_dir.iterdir()] if self.versions_dir.is_dir() else []
@@ -252,6 +272,8 @@ class IndexStore:
                 for path in folder.iterdir():
                     if path.name.startswith((".tmp-", ".trash-")):
                         shutil.rmtree(path, ignore_errors=True)
+                    elif path.name.startswith(MERGING_PREFIX) and merge_lock_free(self.root):
+                        shutil.rmtree(path, ignore_errors=True)  # a background merge whose process died
                     elif path.name.endswith(".tmp") and path.name.startswith("."):
                         path.unlink(missing_ok=True)  # a manifest never renamed into place
         referenced: set[str] = set()

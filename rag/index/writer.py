@@ -13,12 +13,14 @@ folds small segments together (:mod:`rag.index.merge`). It is handed out by
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -213,7 +215,7 @@ class IndexWriter:
             raise IndexStoreError(f"cannot write a new version of the index {self.store.root}: {exc}; the previous version is still current") from exc
         if self.merges:
             try:
-                name = self.store.merge_step(self) or name
+                name = self.store.after_commit(self) or name
             except OSError as exc:  # the commit stands; the merge is tried again after the next one
                 logging.getLogger(__name__).warning("index %s: version %s committed, but merging segments failed: %s", self.store.root, name, exc)
         return name
@@ -255,6 +257,8 @@ class IndexWriter:
         """The base's segments that keep a live row or source under ``deleted`` (others are dropped)."""
         if self._base is None:
             return []
+        busy = self.store.merger.busy()  # kept, all rows dead, while a background merge copies them: its
+        # tombstones must stay until the merged segment replaces it (else they are pruned, and the copy lives)
         lo = np.asarray([r[0] for r in deleted], dtype=np.int64)
         hi = np.asarray([r[1] for r in deleted], dtype=np.int64)
         out = []
@@ -266,7 +270,7 @@ class IndexWriter:
             ids = segment.ids
             at = np.searchsorted(lo, ids, side="right") - 1
             dead = (at >= 0) & (ids < hi[np.maximum(at, 0)]) if len(lo) else np.zeros(len(ids), dtype=bool)
-            if not dead.all():
+            if not dead.all() or segment.name in busy:
                 out.append(segment.record)
         return out
 
@@ -334,6 +338,31 @@ class IndexWriter:
         except OSError as exc:
             logging.getLogger(__name__).warning("index %s: version %s committed; cleaning up failed (the next writer retries): %s", self.store.root, name, exc)
         return name
+
+    def publish_merged(self, names: frozenset[str], record: SegmentRecord | None, folder: Path | None) -> str | None:
+        """Publish a background merge of the segments ``names``: its segment (built in ``folder``;
+        None when nothing was live) renamed to the next segment name, and a manifest naming it
+        instead of them. None, publishing nothing, when one of them is no longer in the base."""
+        base = self._base
+        if base is None or not names <= {s.name for s in base.segments}:
+            return None
+        manifest = base.manifest
+        assert manifest.counts is not None
+        next_segment = manifest.next_segment
+        if record is not None and folder is not None:
+            record = dataclasses.replace(record, name=f"s{next_segment:06d}")
+            os.rename(folder, self.store.segments_dir / record.name)
+            fsync_path(self.store.segments_dir)
+        others = [s.record for s in base.segments if s.name not in names]
+        # Tombstones written while the merge ran still cover rows it copied: keep them all (the
+        # manifest drops those that no segment's ids reach).
+        return self.publish(
+            segments=[*others, *([record] if record is not None else [])],
+            deleted=manifest.deleted,
+            counts=manifest.counts,
+            next_id=manifest.next_id,
+            next_segment=next_segment + (record is not None),
+        )
 
     def discard(self) -> None:
         """Drop staged, uncommitted changes (the committed version is untouched)."""

@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 
 import faiss
 
@@ -24,22 +25,28 @@ _steps: list[str] = []
 _log = open(os.environ["STEP_LOG"], "w", encoding="utf-8") if os.environ.get("STEP_LOG") else None  # noqa: SIM115
 
 
+_counting = threading.Lock()  # steps come from several threads (a background merge's, a server's)
+
+
 def _step(name: str) -> None:
-    _steps.append(name)
-    if _log is not None:  # as it happens: a server stopped by a signal never runs atexit handlers
-        _log.write(name + "\n")
-        _log.flush()
-    if len(_steps) == _target:
-        os.kill(os.getpid(), signal.SIGKILL)
+    with _counting:
+        _steps.append(name)
+        if _log is not None:  # as it happens: a server stopped by a signal never runs atexit handlers
+            _log.write(name + "\n")
+            _log.flush()
+        if len(_steps) == _target:
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _wrap(module: object, attr: str) -> None:
     real = getattr(module, attr)
 
     def wrapper(*args: object, **kwargs: object) -> object:
-        _step(f"{attr}:before")
+        thread = threading.current_thread().name
+        where = "" if thread == "MainThread" else "@" + "_".join(thread.split())  # e.g. @rag-merge: a background merge's step
+        _step(f"{attr}:before{where}")
         result = real(*args, **kwargs)
-        _step(f"{attr}:after")
+        _step(f"{attr}:after{where}")
         return result
 
     setattr(module, attr, wrapper)

@@ -1,0 +1,202 @@
+"""Merges too large for a commit, run in a background thread outside the writer lock.
+
+A merge of at least ``MergePolicy.background_rows`` live rows (one that builds a vector graph,
+seconds to minutes) would hold the writer lock, and the commit that started it, for as long as it
+runs. Here it is built from the snapshot the commit left, in ``segments/.merging-*``, while other
+commits go on; its inputs are immutable and keep their ids, so tombstones written meanwhile still
+apply to the merged rows. It is published under the writer lock, in milliseconds: by the next
+commit of this process' writer if it is still writing, otherwise by the thread itself once it can
+take the lock. Publishing renames the directory to the next segment name and writes a manifest
+naming it instead of its inputs; if another merge (``rag optimize``) removed an input meanwhile,
+the result is discarded.
+
+Crash safety is the commit's: nothing is referenced before the manifest names it. One merge runs
+at a time across processes (``.merge.lock``, flock); a writer's clean-up removes ``.merging-*``
+directories only when no process holds that lock. The thread is a daemon: a process that exits
+mid-merge leaves a directory for the next writer to remove, and the merge is planned again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.errors import IndexLockedError, RAGError
+from rag.index.merge import merged_builder
+from rag.manifest import SegmentRecord
+
+if TYPE_CHECKING:
+    from rag.domain import EmbedderInfo
+    from rag.index.snapshot import IndexSnapshot
+    from rag.index.versions import IndexStore
+    from rag.index.writer import IndexWriter
+
+__all__ = ["MERGE_LOCK", "MERGING_PREFIX", "BackgroundMerger", "merge_lock_free"]
+
+MERGE_LOCK = ".merge.lock"
+MERGING_PREFIX = ".merging-"
+_log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Job:
+    snapshot: IndexSnapshot  # held so its segments stay open while the merge reads them
+    names: frozenset[str]
+    rows: int
+    embedder: EmbedderInfo
+    chunker: dict[str, Any]
+    lock_fd: int
+    folder: Path | None = None
+    record: SegmentRecord | None = None
+    ready: bool = False  # built (or failed: ``error``), waiting to be published
+    done: bool = False  # published or discarded
+    error: BaseException | None = None
+    version: str | None = None  # the version that published it
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+class BackgroundMerger:
+    """At most one background merge of one store at a time."""
+
+    def __init__(self, store: IndexStore) -> None:
+        self.store = store
+        self._state = threading.Lock()
+        self._job: _Job | None = None
+        self.publishing = threading.Lock()  # held while this process' merger tries or holds the writer lock
+
+    def busy(self) -> frozenset[str]:
+        """The segments a running merge is rewriting (not to be planned again)."""
+        with self._state:
+            job = self._job
+            return job.names if job is not None and not job.done else frozenset()
+
+    def running(self) -> bool:
+        with self._state:
+            return self._job is not None and not self._job.done
+
+    def start(self, writer: IndexWriter, chosen: Sequence[int]) -> bool:
+        """Merge ``chosen`` (indices into the writer's base) in a thread; False when a merge is
+        already running here or in another process."""
+        snapshot = writer.base
+        if snapshot is None or self.running():
+            return False
+        fd = _try_merge_lock(self.store.root)
+        if fd is None:
+            return False
+        names = frozenset(snapshot.segments[n].name for n in chosen)
+        job = _Job(snapshot, names, sum(snapshot._live[n] for n in chosen), writer.embedder, dict(writer.chunker), fd)
+        with self._state:
+            self._job = job
+        thread = threading.Thread(target=self._run, args=(job, list(chosen)), name="rag-merge", daemon=True)
+        thread.start()
+        return True
+
+    def publish_ready(self, writer: IndexWriter) -> str | None:
+        """Publish a finished merge through ``writer`` (whose session holds the writer lock)."""
+        with self._state:
+            job = self._job
+            if job is None or not job.ready or job.done:
+                return None
+            try:
+                if job.error is None:
+                    job.version = writer.publish_merged(job.names, job.record, job.folder)
+                    if job.version is None:
+                        _log.info("index %s: a background merge's inputs were merged or dropped meanwhile; its result is discarded", self.store.root)
+            finally:
+                self._finish(job)
+            return job.version
+
+    def wait(self, timeout: float | None = None, on_wait: Callable[[int, int], None] | None = None) -> str | None:
+        """Wait for the running merge to be published (or ``timeout`` seconds); returns the version
+        that published it. ``on_wait(segments, rows)`` is told once when there is one to wait for."""
+        with self._state:
+            job = self._job
+        if job is None or job.done:
+            return None
+        if on_wait is not None:
+            on_wait(len(job.names), job.rows)
+        job.finished.wait(timeout)
+        if job.error is not None:
+            _log.warning("index %s: a background merge failed (it is planned again after the next commit): %s", self.store.root, job.error)
+        return job.version
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _run(self, job: _Job, chosen: list[int]) -> None:
+        try:
+            builder = merged_builder(job.snapshot, chosen, job.embedder.dim)
+            if builder is not None:
+                folder = self.store.segments_dir / f"{MERGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+                job.folder = folder
+                job.record = builder.write(folder, "merging", self.store.ann)
+        except BaseException as exc:  # noqa: BLE001 (reported by wait(); the commit that started it stands)
+            job.error = exc
+        with self._state:
+            job.ready = True
+            if job.error is not None:
+                self._finish(job)
+                return
+        self._publish_when_free(job)
+
+    def _publish_when_free(self, job: _Job) -> None:
+        """Take the writer lock when no writer holds it, and publish (unless a writer of this
+        process did meanwhile, at its commit)."""
+        while True:
+            with self._state:
+                if job.done:
+                    return
+            with self.publishing:
+                try:
+                    with self.store.writer(job.embedder, job.chunker, wait=0.0, merger=True) as writer:
+                        self.publish_ready(writer)
+                        return
+                except IndexLockedError:
+                    pass
+                except (RAGError, OSError) as exc:
+                    with self._state:
+                        job.error = exc
+                        self._finish(job)
+                    return
+            time.sleep(0.2)
+
+    def _finish(self, job: _Job) -> None:
+        """(With ``_state`` held.) The job is over: drop an unpublished result, free the lock."""
+        if job.version is None and job.folder is not None:
+            shutil.rmtree(job.folder, ignore_errors=True)
+        job.done = True
+        with contextlib.suppress(OSError):
+            os.close(job.lock_fd)
+        job.finished.set()
+
+
+def _try_merge_lock(root: Path) -> int | None:
+    """The merge lock's descriptor, held (flock) until closed; None when another merge holds it."""
+    try:
+        fd = os.open(root / MERGE_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def merge_lock_free(root: Path) -> bool:
+    """Whether no process (this one included) is running a background merge of this index."""
+    fd = _try_merge_lock(root)
+    if fd is None:
+        return not (root / MERGE_LOCK).exists()
+    os.close(fd)
+    return True

@@ -1,0 +1,149 @@
+"""Background merges (rag.index.merger): a large merge runs outside the commit and the writer lock;
+commits and deletes made while it runs survive its publication; a result whose inputs are gone is
+discarded; a dead merge's directory is cleaned up, a live one's never."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rag.index.merger as merger_module
+from rag.index import MergePolicy
+from rag.index.merge import optimize
+from rag.index.merger import MERGING_PREFIX
+from rag.store import IndexStore
+from tests.conftest import HashEmbedder
+from tests.rag.test_segments import CHUNKER, add, remove, same_scores, text
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """Holds every background merge before it builds anything, until set."""
+    release = threading.Event()
+    real = merger_module.merged_builder
+
+    def held(*args: Any) -> Any:
+        assert release.wait(30), "the test never released the merge"
+        return real(*args)
+
+    monkeypatch.setattr(merger_module, "merged_builder", held)
+    yield release
+    release.set()
+
+
+def background_store(root: Path) -> IndexStore:
+    # factor 3: three one-source segments make a merge; background_rows 1: every merge in the background
+    return IndexStore(root, merge_policy=MergePolicy(factor=3, floor=1, background_rows=1))
+
+
+def segment_names(store: IndexStore) -> list[str]:
+    return [s.name for s in store.read_manifest().segments]
+
+
+def test_a_commit_does_not_wait_for_a_large_merge_and_changes_made_meanwhile_survive_it(
+    tmp_path: Path, hash_embedder: HashEmbedder, gate: threading.Event
+) -> None:
+    store = background_store(tmp_path / "idx")
+    plain = IndexStore(tmp_path / "plain", merge_policy=MergePolicy(factor=1000, deleted_share=1.0))
+    for n in range(3):
+        for s in (store, plain):
+            add(s, hash_embedder, f"/d{n}.txt", text(n))
+    assert store.merger.running() and store.merger.busy() == {"s000001", "s000002", "s000003"}
+    assert len(segment_names(store)) == 3, "the commit published its own segment only"
+    # While the merge runs: a new source, a deleted source whose rows the merge copies, a replaced one.
+    for s in (store, plain):
+        add(s, hash_embedder, "/new.txt", text(50))
+        remove(s, hash_embedder, "/d1.txt")
+        add(s, hash_embedder, "/d2.txt", text(77))
+    gate.set()
+    version = store.merger.wait(timeout=30)
+    assert version is not None and store.read_manifest().version == version
+    names = segment_names(store)
+    assert not {"s000001", "s000002", "s000003"} & set(names), "the merged segment replaces its inputs"
+    assert not [p for p in store.segments_dir.iterdir() if p.name.startswith(MERGING_PREFIX)]
+    with store.open() as merged, plain.open() as unmerged:
+        assert merged.verify() == []
+        assert [s.path for s in merged.sources()] == [s.path for s in unmerged.sources()] == ["/d0.txt", "/d2.txt", "/new.txt"]
+        assert merged.n_chunks == unmerged.n_chunks
+        for query in ["提现申请 工作日", "Rule 1 covers", "Rule 77", "fee class 2"]:
+            vector = hash_embedder.embed_queries([query])[0]
+            same_scores(merged.keyword_scores(query, 5), unmerged.keyword_scores(query, 5))
+            same_scores(merged.dense_scores(vector, 5), unmerged.dense_scores(vector, 5))
+
+
+def test_the_merge_publishes_itself_once_no_writer_holds_the_lock(tmp_path: Path, hash_embedder: HashEmbedder, gate: threading.Event) -> None:
+    store = background_store(tmp_path / "idx")
+    for n in range(3):
+        add(store, hash_embedder, f"/d{n}.txt", text(n))
+    before = store.read_manifest().version
+    with store.writer(hash_embedder.info, CHUNKER.config):  # another session holds the lock: no publishing meanwhile
+        gate.set()
+        time.sleep(0.6)
+        assert store.read_manifest().version == before
+    assert store.merger.wait(timeout=30) is not None
+    assert len(segment_names(store)) == 1 and store.read_manifest().version != before
+    with store.open() as snapshot:
+        assert snapshot.verify() == [] and len(snapshot.sources()) == 3
+
+
+def test_a_merge_whose_inputs_were_merged_meanwhile_is_discarded(tmp_path: Path, hash_embedder: HashEmbedder, gate: threading.Event) -> None:
+    store = background_store(tmp_path / "idx")
+    for n in range(3):
+        add(store, hash_embedder, f"/d{n}.txt", text(n))
+    add(store, hash_embedder, "/d3.txt", text(3))
+    with store.writer(hash_embedder.info, CHUNKER.config) as writer:
+        optimized = optimize(writer)  # rag optimize, while the background merge waits
+    gate.set()
+    assert store.merger.wait(timeout=30) is None, "its inputs are gone: nothing is published"
+    assert store.read_manifest().version == optimized and len(segment_names(store)) == 1
+    assert not [p for p in store.segments_dir.iterdir() if p.name.startswith(MERGING_PREFIX)]
+    with store.open() as snapshot:
+        assert snapshot.verify() == [] and len(snapshot.sources()) == 4
+
+
+def test_one_merge_at_a_time_across_processes_and_only_dead_merges_are_cleaned_up(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = background_store(tmp_path / "idx")
+    add(store, hash_embedder, "/d0.txt", text(0))
+    leftover = store.segments_dir / f"{MERGING_PREFIX}999999-deadbeef"
+    leftover.mkdir()
+    other = merger_module._try_merge_lock(store.root)  # as another process' running merge would
+    assert other is not None
+    try:
+        for n in range(1, 3):
+            add(store, hash_embedder, f"/d{n}.txt", text(n))
+        assert not store.merger.running() and len(segment_names(store)) == 3, "planned again later, not run twice"
+        assert leftover.is_dir(), "a live merge's directory is never removed"
+    finally:
+        os.close(other)
+    add(store, hash_embedder, "/d3.txt", text(3))  # the merge is planned again, and the dead directory goes
+    store.merger.wait(timeout=30)
+    assert not leftover.exists()
+    assert len(segment_names(store)) <= 2
+    with store.open() as snapshot:
+        assert snapshot.verify() == [] and len(snapshot.sources()) == 4
+
+
+def test_a_writer_waits_for_this_process_publishing_merge_instead_of_failing(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = background_store(tmp_path / "idx")
+    add(store, hash_embedder, "/d0.txt", text(0))
+    store.lock_wait = 0.0  # as an upload's writer: never waits for another process
+    held = threading.Event()
+
+    def publishing() -> None:
+        with store.merger.publishing, store.writer(hash_embedder.info, CHUNKER.config, wait=0.0, merger=True):
+            held.set()
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=publishing)
+    thread.start()
+    assert held.wait(10)
+    started = time.monotonic()
+    with store.writer(hash_embedder.info, CHUNKER.config):
+        assert time.monotonic() - started >= 0.3
+    thread.join()
