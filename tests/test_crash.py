@@ -72,6 +72,7 @@ def build_scenario(root: Path, big: bool, env_more: dict[str, str] | None = None
         (docs / "rules.txt").write_text("\n".join(paragraphs) + "\n", encoding="utf-8")
     args = ["ingest", str(docs), "--sync"]
     env = {"RAG_COMMIT_EVERY": "2", "RAG_MERGE_FACTOR": "2", "RAG_MERGE_FLOOR": "1", **(env_more or {})}
+    commits = 3 if env["RAG_COMMIT_EVERY"] == "2" else 5  # 2 + 2 + 1 changed files, or one by one
 
     # Reference run, uninterrupted, keeping every version to learn each state a commit can leave.
     reference = root / "reference"
@@ -85,7 +86,7 @@ def build_scenario(root: Path, big: bool, env_more: dict[str, str] | None = None
         (reference / "CURRENT").write_text(version + "\n")
         if state(reference) not in states:
             states.append(state(reference))
-    assert len(states) == 4, "the pristine version and three commits (2 + 2 + 1 changed files)"
+    assert len(states) == 1 + commits, "the pristine version and one state per commit"
     assert len(versions) > 4, "merges published versions of their own between the commits"
     started, wall = time.monotonic(), time.time()
     timed_dir = shutil.copytree(pristine, root / "timed")
@@ -123,7 +124,9 @@ def big_scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 def background_scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     # Every merge in the background (rag.index.merger): built in a thread while the ingest goes
     # on, published at a later commit or, after the last, by the thread itself.
-    return build_scenario(tmp_path_factory.mktemp("crash-background"), big=False, env_more={"RAG_MERGE_BACKGROUND_ROWS": "1"})
+    # A commit per file, so that the last commit starts a merge, which its thread publishes itself
+    # while `rag ingest` waits for it.
+    return build_scenario(tmp_path_factory.mktemp("crash-background"), big=False, env_more={"RAG_MERGE_BACKGROUND_ROWS": "1", "RAG_COMMIT_EVERY": "1"})
 
 
 @pytest.fixture(scope="module")
@@ -209,22 +212,26 @@ def test_kill_at_wall_clock_moments(big_scenario: dict[str, object], e5: E5Embed
 
 
 def test_kill_during_background_merges(background_scenario: dict[str, object], e5: E5Embedder, tmp_path: Path) -> None:
-    """Kills at the renames and replaces of a run whose merges all run in a background thread (the
-    threads interleave differently from run to run, so the N-th step is not always the same one:
-    each kill still lands on some step of the same run)."""
+    """Kills in a run whose merges all run in a background thread: at the thread's own steps
+    (building the merged segment, publishing it) and at the renames and replaces of the whole run.
+    Threads interleave differently from run to run, so the N-th step is not always the same one:
+    each kill records the step it landed on."""
     scenario = background_scenario
     steps: list[str] = scenario["steps"]  # type: ignore[assignment]
-    assert any(name.endswith("@rag-merge") for name in steps), "the reference run merged in its background thread"
-    critical = [i + 1 for i, name in enumerate(steps) if name.split(":")[0] in {"rename", "replace"}]
-    points = critical[:: max(1, len(critical) // 24)][:24]
-    assert len(points) >= 12
-    reached = 0
+    thread = [i + 1 for i, name in enumerate(steps) if name.endswith("@rag-merge")]
+    assert any(name.startswith(("rename", "replace")) and name.endswith("@rag-merge") for name in steps), "the thread published a merge itself"
+    critical = [i + 1 for i, name in enumerate(steps) if name.split(":")[0] in {"rename", "replace"} and i + 1 not in thread]
+    points = sorted(set(thread[:: max(1, len(thread) // 14)][:14] + critical[:: max(1, len(critical) // 10)][:10]))
+    landed: list[str] = []
     for point in points:
         index_dir = tmp_path / f"b{point}"
         shutil.copytree(scenario["pristine"], index_dir)  # type: ignore[arg-type]
-        result = run([*scenario["args"], "--index", str(index_dir)], scenario["env"], kill_at=point)  # type: ignore[list-item, arg-type]
-        reached += result.returncode == -signal.SIGKILL
+        note = tmp_path / f"b{point}.killed"
+        result = run([*scenario["args"], "--index", str(index_dir)], {**scenario["env"], "KILLED_AT": str(note)}, kill_at=point)  # type: ignore[list-item, dict-item]
+        if result.returncode == -signal.SIGKILL:
+            landed.append(note.read_text())
         check_after_crash(index_dir, scenario, e5)
         check_recovers(index_dir, scenario)
         shutil.rmtree(index_dir)
-    assert reached >= len(points) - 2, "almost every step was reached (a run's step count varies by a few with the threads)"
+    assert len(landed) >= len(points) - 2, "almost every step was reached (a run's step count varies by a few with the threads)"
+    assert sum(name.endswith("@rag-merge") for name in landed) >= 5, landed

@@ -84,7 +84,7 @@ def build_store(settings: Settings, index_dir: Path | None = None) -> IndexStore
         min_rows=settings.ann_min_rows, m=settings.hnsw_m, ef_construction=settings.hnsw_ef_construction,
         ef_search=settings.hnsw_ef_search, build_threads=max(1, settings.embed_threads),
     )  # fmt: skip
-    store = IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions, merge_policy=policy, ann=ann)
+    store = IndexStore(index_dir or settings.index_dir, keep_versions=settings.keep_versions, merge_policy=policy, ann=ann, keyword_prune_df=settings.keyword_prune_df)
     store.lock_wait = settings.writer_wait_s
     store.on_lock_wait = lambda seconds: print(
         f"rag: another process is writing to the index {store.root}; waiting up to {seconds:g} s for it to finish (--wait SECONDS, 0 to fail at once)",

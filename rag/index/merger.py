@@ -41,16 +41,31 @@ if TYPE_CHECKING:
     from rag.index.versions import IndexStore
     from rag.index.writer import IndexWriter
 
-__all__ = ["MERGE_LOCK", "MERGING_PREFIX", "BackgroundMerger", "merge_lock_free"]
+__all__ = ["MERGE_LOCK", "MERGING_PREFIX", "BackgroundMerger", "merge_lock_free", "merger_for"]
 
 MERGE_LOCK = ".merge.lock"
 MERGING_PREFIX = ".merging-"
+PUBLISH_PATIENCE_S = 300.0  # how long a built merge waits for the writer lock before it is given up
 _log = logging.getLogger(__name__)
+_mergers: dict[str, BackgroundMerger] = {}
+_mergers_lock = threading.Lock()
+
+
+def merger_for(store: IndexStore) -> BackgroundMerger:
+    """The one merger of an index directory in this process, shared by every store object opened
+    on it (a server opens a store per upload): what it is merging, and its publishing lock, are
+    the index's, not one object's."""
+    key = os.path.realpath(store.root)
+    with _mergers_lock:
+        merger = _mergers.get(key)
+        if merger is None:
+            merger = _mergers[key] = BackgroundMerger(store)
+        return merger
 
 
 @dataclass
 class _Job:
-    snapshot: IndexSnapshot  # held so its segments stay open while the merge reads them
+    snapshot: IndexSnapshot | None  # held so its segments stay open while the merge reads them (dropped when done)
     names: frozenset[str]
     rows: int
     embedder: EmbedderInfo
@@ -66,7 +81,7 @@ class _Job:
 
 
 class BackgroundMerger:
-    """At most one background merge of one store at a time."""
+    """At most one background merge of one index at a time (get it with :func:`merger_for`)."""
 
     def __init__(self, store: IndexStore) -> None:
         self.store = store
@@ -92,6 +107,7 @@ class BackgroundMerger:
             return False
         fd = _try_merge_lock(self.store.root)
         if fd is None:
+            _log.info("index %s: another process is merging segments; this merge is planned again after a later commit", self.store.root)
             return False
         names = frozenset(snapshot.segments[n].name for n in chosen)
         job = _Job(snapshot, names, sum(snapshot._live[n] for n in chosen), writer.embedder, dict(writer.chunker), fd)
@@ -112,13 +128,18 @@ class BackgroundMerger:
                     job.version = writer.publish_merged(job.names, job.record, job.folder)
                     if job.version is None:
                         _log.info("index %s: a background merge's inputs were merged or dropped meanwhile; its result is discarded", self.store.root)
+            except BaseException as exc:
+                job.error = exc
+                raise
             finally:
                 self._finish(job)
             return job.version
 
     def wait(self, timeout: float | None = None, on_wait: Callable[[int, int], None] | None = None) -> str | None:
-        """Wait for the running merge to be published (or ``timeout`` seconds); returns the version
-        that published it. ``on_wait(segments, rows)`` is told once when there is one to wait for."""
+        """Wait for the running merge to be published or given up (or ``timeout`` seconds); returns
+        the version that published it. ``on_wait(segments, rows)`` is told once when there is one
+        to wait for. Never call it while holding a writer of this index: the merge publishes under
+        the writer lock (after ``PUBLISH_PATIENCE_S`` without it, it gives up)."""
         with self._state:
             job = self._job
         if job is None or job.done:
@@ -126,34 +147,46 @@ class BackgroundMerger:
         if on_wait is not None:
             on_wait(len(job.names), job.rows)
         job.finished.wait(timeout)
-        if job.error is not None:
-            _log.warning("index %s: a background merge failed (it is planned again after the next commit): %s", self.store.root, job.error)
         return job.version
 
     # -- the thread ------------------------------------------------------------------------
 
     def _run(self, job: _Job, chosen: list[int]) -> None:
         try:
+            assert job.snapshot is not None
+            segments = self.store.segments_dir
+            if not segments.is_dir():
+                raise FileNotFoundError(f"{segments} is gone (the index was removed)")
             builder = merged_builder(job.snapshot, chosen, job.embedder.dim)
             if builder is not None:
-                folder = self.store.segments_dir / f"{MERGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
+                folder = segments / f"{MERGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
                 job.folder = folder
                 job.record = builder.write(folder, "merging", self.store.ann)
-        except BaseException as exc:  # noqa: BLE001 (reported by wait(); the commit that started it stands)
+        except BaseException as exc:  # noqa: BLE001 (logged; the commit that started it stands)
             job.error = exc
         with self._state:
             job.ready = True
             if job.error is not None:
                 self._finish(job)
                 return
-        self._publish_when_free(job)
+        try:
+            self._publish_when_free(job)
+        except BaseException as exc:  # noqa: BLE001 (a thread's last resort: logged, the lock freed)
+            with self._state:
+                job.error = job.error or exc
+                self._finish(job)
 
     def _publish_when_free(self, job: _Job) -> None:
         """Take the writer lock when no writer holds it, and publish (unless a writer of this
-        process did meanwhile, at its commit)."""
+        process did meanwhile, at its commit); give up after ``PUBLISH_PATIENCE_S``."""
+        deadline = time.monotonic() + PUBLISH_PATIENCE_S
         while True:
             with self._state:
                 if job.done:
+                    return
+                if time.monotonic() > deadline or not (self.store.root / "CURRENT").exists():
+                    job.error = TimeoutError(f"no writer lock for {PUBLISH_PATIENCE_S:g} s (or the index is gone): the merge is given up, and planned again after a later commit")
+                    self._finish(job)
                     return
             with self.publishing:
                 try:
@@ -164,18 +197,25 @@ class BackgroundMerger:
                     pass
                 except (RAGError, OSError) as exc:
                     with self._state:
-                        job.error = exc
+                        job.error = job.error or exc
                         self._finish(job)
                     return
             time.sleep(0.2)
 
     def _finish(self, job: _Job) -> None:
-        """(With ``_state`` held.) The job is over: drop an unpublished result, free the lock."""
+        """(With ``_state`` held.) The job is over: drop an unpublished result, free the lock and
+        the inputs' snapshot, log a failure. Idempotent."""
+        if job.done:
+            return
+        job.done = True
         if job.version is None and job.folder is not None:
             shutil.rmtree(job.folder, ignore_errors=True)
-        job.done = True
+        fd, job.lock_fd = job.lock_fd, -1
         with contextlib.suppress(OSError):
-            os.close(job.lock_fd)
+            os.close(fd)
+        job.snapshot = None  # its segments (files a clean-up may have removed) can be closed now
+        if job.error is not None:
+            _log.warning("index %s: a background merge of %d segments failed (it is planned again after a later commit): %s", self.store.root, len(job.names), job.error)
         job.finished.set()
 
 
@@ -187,8 +227,12 @@ def _try_merge_lock(root: Path) -> int | None:
         return None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
+    except BlockingIOError:
         os.close(fd)
+        return None
+    except OSError as exc:
+        os.close(fd)
+        _log.warning("index %s: cannot lock %s (%s): no background merge", root, MERGE_LOCK, exc)
         return None
     return fd
 

@@ -37,8 +37,9 @@ _ENTRY_CACHE = 8192  # source lookups a snapshot keeps (an ingest prefetches a f
 class IndexSnapshot:
     """A read-only view of one committed manifest. Safe to share between threads for reading."""
 
-    def __init__(self, path: Path, manifest: IndexManifest, segments: Sequence[Segment]) -> None:
+    def __init__(self, path: Path, manifest: IndexManifest, segments: Sequence[Segment], keyword_prune_df: float = 0.5) -> None:
         self.path = path
+        self.keyword_prune_df = keyword_prune_df  # query terms in more than this share of the chunks are not scored
         self.manifest = manifest
         self.version = manifest.version
         self.embedder: EmbedderInfo = manifest.embedder
@@ -260,7 +261,7 @@ class IndexSnapshot:
         if not tokens or self._n == 0:
             return []
         scores = [np.zeros(0)] * len(self.segments)
-        for term in dict.fromkeys(tokens):
+        for term in self._scored_terms(tokens):
             postings = self._live_postings(term)
             df = sum(len(rows) for _, rows, _ in postings)
             if not df:
@@ -286,6 +287,19 @@ class IndexSnapshot:
             found.extend((int(ids[r]), float(segment_scores[r])) for r in top)
         found.sort(key=lambda p: (-p[1], p[0]))
         return found[:k]
+
+    def _scored_terms(self, tokens: Sequence[str]) -> list[str]:
+        """The query's distinct terms without the very common ones: a term in more than
+        ``keyword_prune_df`` of the live chunks (a function word, mostly) weighs little (idf below
+        ln 2 at a half) and lists the most rows (at a million chunks, hundreds of thousands), so it
+        is not scored, unless every term is that common. Its document frequency is cached per
+        snapshot, so its postings are read once."""
+        terms = list(dict.fromkeys(tokens))
+        if self.keyword_prune_df >= 1.0 or len(terms) < 2:
+            return terms
+        limit = self.keyword_prune_df * self._n
+        kept = [t for t in terms if self.document_frequency(t) <= limit]
+        return kept if kept else terms
 
     def hits(self, scored: Sequence[Scored]) -> list[Hit]:
         """Ranked ``(chunk id, score)`` pairs as hits carrying their chunks (rank = position)."""

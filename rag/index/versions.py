@@ -51,7 +51,7 @@ from rag.index.ann import AnnConfig
 from rag.index.format import TOKENIZER_NAME, VERSION_RE, is_index_entry, keyword_tokens
 from rag.index.legacy import LegacySnapshot
 from rag.index.merge import MergePolicy
-from rag.index.merger import MERGING_PREFIX, BackgroundMerger, merge_lock_free
+from rag.index.merger import MERGING_PREFIX, merge_lock_free, merger_for
 from rag.index.segment import Segment, remove_tree
 from rag.index.snapshot import IndexSnapshot
 from rag.index.writer import IndexWriter
@@ -63,7 +63,9 @@ __all__ = ["IndexStore"]
 class IndexStore:
     """An index directory: opens the committed version, and hands out the single writer."""
 
-    def __init__(self, root: Path, keep_versions: int = 2, merge_policy: MergePolicy | None = None, ann: AnnConfig | None = None) -> None:
+    def __init__(
+        self, root: Path, keep_versions: int = 2, merge_policy: MergePolicy | None = None, ann: AnnConfig | None = None, keyword_prune_df: float = 0.5
+    ) -> None:
         if keep_versions < 1:
             raise ValueError(f"keep_versions must be >= 1, got {keep_versions}")
         self.root = Path(root)
@@ -72,8 +74,11 @@ class IndexStore:
         self.ann = ann or AnnConfig()  # which segments get a vector graph, and how graphs are searched
         self.lock_wait = 0.0  # seconds a writer waits for another process' lock before giving up
         self.on_lock_wait: Callable[[float], None] | None = None  # told once, with lock_wait, when a writer starts waiting
+        if not 0 < keyword_prune_df <= 1:
+            raise ValueError(f"keyword_prune_df must be in (0, 1], got {keyword_prune_df}")
+        self.keyword_prune_df = keyword_prune_df  # query terms in more of the chunks than this share are not scored (1: every term)
         self.background_merges = True  # large merges in a thread, outside the writer lock (rag.index.merger)
-        self.merger = BackgroundMerger(self)
+        self.merger = merger_for(self)  # shared by every store of this directory in the process
         self._segments: dict[str, Segment] = {}  # opened segments, shared by the snapshots that name them
         self._segments_lock = threading.Lock()
 
@@ -172,7 +177,7 @@ class IndexStore:
             names = {r.name for r in manifest.segments}
             for name in [n for n in self._segments if n not in names]:
                 del self._segments[name]  # older snapshots keep theirs; closed when the last one goes
-            return IndexSnapshot(self.root, manifest, segments)
+            return IndexSnapshot(self.root, manifest, segments, self.keyword_prune_df)
 
     @contextlib.contextmanager
     def writer(self, embedder: EmbedderInfo, chunker: dict[str, Any], wait: float | None = None, merger: bool = False) -> Iterator[IndexWriter]:

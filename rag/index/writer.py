@@ -17,6 +17,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -300,8 +301,6 @@ class IndexWriter:
             record = builder.write(tmp, name, self.store.ann)
             os.rename(tmp, folder / name)
         except BaseException:
-            import shutil
-
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         fsync_path(folder)
@@ -349,20 +348,36 @@ class IndexWriter:
         manifest = base.manifest
         assert manifest.counts is not None
         next_segment = manifest.next_segment
+        placed = None
         if record is not None and folder is not None:
             record = dataclasses.replace(record, name=f"s{next_segment:06d}")
-            os.rename(folder, self.store.segments_dir / record.name)
-            fsync_path(self.store.segments_dir)
+            placed = self.store.segments_dir / record.name
+            os.rename(folder, placed)
         others = [s.record for s in base.segments if s.name not in names]
-        # Tombstones written while the merge ran still cover rows it copied: keep them all (the
-        # manifest drops those that no segment's ids reach).
-        return self.publish(
-            segments=[*others, *([record] if record is not None else [])],
-            deleted=manifest.deleted,
-            counts=manifest.counts,
-            next_id=manifest.next_id,
-            next_segment=next_segment + (record is not None),
-        )
+        try:
+            if placed is not None:
+                fsync_path(self.store.segments_dir)
+            # Tombstones written while the merge ran still cover rows it copied: keep them all (the
+            # manifest drops those that no segment's ids reach).
+            return self.publish(
+                segments=[*others, *([record] if record is not None else [])],
+                deleted=manifest.deleted,
+                counts=manifest.counts,
+                next_id=manifest.next_id,
+                next_segment=next_segment + (record is not None),
+            )
+        except BaseException:
+            if placed is not None and record is not None and not self._named_by_current(record.name):
+                shutil.rmtree(placed, ignore_errors=True)  # never published: the next commit may take its name
+            raise
+
+    def _named_by_current(self, name: str) -> bool:
+        """Whether the current manifest names the segment ``name`` (True when it cannot be read:
+        then nothing is removed)."""
+        try:
+            return name in {s.name for s in self.store.read_manifest().segments}
+        except Exception:  # noqa: BLE001
+            return True
 
     def discard(self) -> None:
         """Drop staged, uncommitted changes (the committed version is untouched)."""

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 import rag.index.merger as merger_module
+from rag.domain import Document, sha256_hex
 from rag.index import MergePolicy
 from rag.index.merge import optimize
 from rag.index.merger import MERGING_PREFIX
@@ -40,6 +41,13 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
 def background_store(root: Path) -> IndexStore:
     # factor 3: three one-source segments make a merge; background_rows 1: every merge in the background
     return IndexStore(root, merge_policy=MergePolicy(factor=3, floor=1, background_rows=1))
+
+
+def document_commit(writer: Any, embedder: HashEmbedder, path: str, body: str) -> None:
+    document = Document(path=path, text=body, content_hash=sha256_hex(body), kind="txt")
+    chunks = CHUNKER.split(document)
+    writer.put_source(document, chunks, embedder.embed_passages([c.embed_text for c in chunks]))
+    writer.commit()
 
 
 def segment_names(store: IndexStore) -> list[str]:
@@ -130,13 +138,14 @@ def test_one_merge_at_a_time_across_processes_and_only_dead_merges_are_cleaned_u
 
 
 def test_a_writer_waits_for_this_process_publishing_merge_instead_of_failing(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
-    store = background_store(tmp_path / "idx")
-    add(store, hash_embedder, "/d0.txt", text(0))
+    merging = background_store(tmp_path / "idx")
+    add(merging, hash_embedder, "/d0.txt", text(0))
+    store = background_store(tmp_path / "idx")  # another store object of the index, as an upload's
     store.lock_wait = 0.0  # as an upload's writer: never waits for another process
     held = threading.Event()
 
     def publishing() -> None:
-        with store.merger.publishing, store.writer(hash_embedder.info, CHUNKER.config, wait=0.0, merger=True):
+        with merging.merger.publishing, merging.writer(hash_embedder.info, CHUNKER.config, wait=0.0, merger=True):
             held.set()
             time.sleep(0.5)
 
@@ -147,3 +156,41 @@ def test_a_writer_waits_for_this_process_publishing_merge_instead_of_failing(tmp
     with store.writer(hash_embedder.info, CHUNKER.config):
         assert time.monotonic() - started >= 0.3
     thread.join()
+
+
+def test_a_merge_built_during_a_long_session_is_published_by_its_next_commit(tmp_path: Path, hash_embedder: HashEmbedder, gate: threading.Event) -> None:
+    """As a long `rag ingest` does: one writer session, commits every few files; the merge one
+    commit started is published by a later commit of the same session (the thread cannot take
+    the lock the session holds)."""
+    store = background_store(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as writer:
+        for n in range(3):
+            document_commit(writer, hash_embedder, f"/d{n}.txt", text(n))
+        assert store.merger.running()
+        gate.set()
+        deadline = time.monotonic() + 30
+        while not store.merger._job.ready and time.monotonic() < deadline:  # type: ignore[union-attr]
+            time.sleep(0.05)
+        before = segment_names(store)
+        document_commit(writer, hash_embedder, "/d3.txt", text(3))
+        assert not store.merger.running(), "the commit published the finished merge"
+        after = segment_names(store)
+        assert {"s000001", "s000002", "s000003"} <= set(before) and not {"s000001", "s000002", "s000003"} & set(after)
+    with store.open() as snapshot:
+        assert snapshot.verify() == [] and len(snapshot.sources()) == 4
+
+
+def test_every_store_object_of_an_index_shares_its_merger(tmp_path: Path, hash_embedder: HashEmbedder, gate: threading.Event) -> None:
+    """A server opens a store per upload: a delete through another store object must still see
+    the running merge (and keep its inputs), not make it be discarded."""
+    first = background_store(tmp_path / "idx")
+    for n in range(3):
+        add(first, hash_embedder, f"/d{n}.txt", text(n))
+    second = background_store(tmp_path / "idx")
+    assert second.merger is first.merger and second.merger.busy() == {"s000001", "s000002", "s000003"}
+    remove(second, hash_embedder, "/d1.txt")  # every row of s000002 deleted
+    assert "s000002" in segment_names(second), "kept while the merge copies it"
+    gate.set()
+    assert first.merger.wait(timeout=30) is not None, "published, not discarded"
+    with second.open() as snapshot:
+        assert snapshot.verify() == [] and [s.path for s in snapshot.sources()] == ["/d0.txt", "/d2.txt"]

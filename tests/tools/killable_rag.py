@@ -3,7 +3,8 @@
 Used by tests/test_crash.py. Every call of the functions below (by the index store, the
 parsers or anything else in the process) is a step, counted once before and once after the
 call; ``KILL_AT=N`` sends SIGKILL to this process at step N, ``KILL_AT=0`` never kills, and
-``STEP_LOG=FILE`` records the steps' names (one per line) as they happen.
+``STEP_LOG=FILE`` records the steps' names (one per line) as they happen, ``KILLED_AT=FILE``
+the name of the step it was killed at.
 
     KILL_AT=17 python tests/tools/killable_rag.py ingest docs --index idx
 """
@@ -35,6 +36,9 @@ def _step(name: str) -> None:
             _log.write(name + "\n")
             _log.flush()
         if len(_steps) == _target:
+            if os.environ.get("KILLED_AT"):  # which step it was (threads interleave differently per run)
+                with open(os.environ["KILLED_AT"], "w", encoding="utf-8") as fh:
+                    fh.write(name)
             os.kill(os.getpid(), signal.SIGKILL)
 
 
