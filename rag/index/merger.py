@@ -88,6 +88,7 @@ class BackgroundMerger:
         self._state = threading.Lock()
         self._job: _Job | None = None
         self.publishing = threading.Lock()  # held while this process' merger tries or holds the writer lock
+        self._thread: threading.Thread | None = None  # the latest merge's; it starts the next before it ends
 
     def busy(self) -> frozenset[str]:
         """The segments a running merge is rewriting (not to be planned again)."""
@@ -114,6 +115,8 @@ class BackgroundMerger:
         with self._state:
             self._job = job
         thread = threading.Thread(target=self._run, args=(job, list(chosen)), name="rag-merge", daemon=True)
+        with self._state:
+            self._thread = thread
         thread.start()
         return True
 
@@ -136,18 +139,32 @@ class BackgroundMerger:
             return job.version
 
     def wait(self, timeout: float | None = None, on_wait: Callable[[int, int], None] | None = None) -> str | None:
-        """Wait for the running merge to be published or given up (or ``timeout`` seconds); returns
-        the version that published it. ``on_wait(segments, rows)`` is told once when there is one
-        to wait for. Never call it while holding a writer of this index: the merge publishes under
-        the writer lock (after ``PUBLISH_PATIENCE_S`` without it, it gives up)."""
-        with self._state:
-            job = self._job
-        if job is None or job.done:
-            return None
-        if on_wait is not None:
-            on_wait(len(job.names), job.rows)
-        job.finished.wait(timeout)
-        return job.version
+        """Wait until no merge runs (each merge the thread publishes plans the next, so a backlog
+        is worked off), or ``timeout`` seconds; returns the last version a merge published.
+        ``on_wait(segments, rows)`` is told of each merge waited for. Never call it while holding a
+        writer of this index: a merge publishes under the writer lock (after
+        ``PUBLISH_PATIENCE_S`` without it, it gives up)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        version, told = None, None
+        while True:
+            with self._state:
+                job, thread = self._job, self._thread
+            if job is not None and not job.done and job is not told:
+                if on_wait is not None:
+                    on_wait(len(job.names), job.rows)
+                told = job
+            if thread is None or not thread.is_alive():
+                if job is None or job.done:  # (a job published at a commit has no live thread)
+                    return (job.version if job is not None else None) or version
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return version
+            if thread is not None and thread.is_alive():
+                thread.join(left)
+            elif job is not None:
+                job.finished.wait(left)
+            if job is not None and job.version is not None:
+                version = job.version
 
     # -- the thread ------------------------------------------------------------------------
 
@@ -192,6 +209,10 @@ class BackgroundMerger:
                 try:
                     with self.store.writer(job.embedder, job.chunker, wait=0.0, merger=True) as writer:
                         self.publish_ready(writer)
+                        try:
+                            self.store.after_commit(writer)  # the next merge, if the policy wants one (a backlog)
+                        except (RAGError, OSError) as exc:
+                            _log.warning("index %s: merged; planning the next merge failed (it is planned after a later commit): %s", self.store.root, exc)
                         return
                 except IndexLockedError:
                     pass

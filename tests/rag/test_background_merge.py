@@ -194,3 +194,17 @@ def test_every_store_object_of_an_index_shares_its_merger(tmp_path: Path, hash_e
     assert first.merger.wait(timeout=30) is not None, "published, not discarded"
     with second.open() as snapshot:
         assert snapshot.verify() == [] and [s.path for s in snapshot.sources()] == ["/d0.txt", "/d2.txt"]
+
+
+def test_waiting_works_off_the_backlog(tmp_path: Path, hash_embedder: HashEmbedder, gate: threading.Event) -> None:
+    """Commits faster than merges (a large import) leave merges to do after the last commit: each
+    merge the thread publishes plans the next, and wait() returns when none is left to do."""
+    store = background_store(tmp_path / "idx")
+    for n in range(12):
+        add(store, hash_embedder, f"/d{n}.txt", text(n))
+    assert len(segment_names(store)) >= 10, "one merge at a time: the commits ran ahead"
+    gate.set()
+    assert store.merger.wait(timeout=60) is not None
+    with store.open() as snapshot:
+        assert store.merge_policy.plan(snapshot) == [], "nothing left to merge"
+        assert len(snapshot.segments) <= 3 and snapshot.verify() == [] and len(snapshot.sources()) == 12
