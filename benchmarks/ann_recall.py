@@ -52,13 +52,13 @@ def queries(data: Path, n: int) -> list[tuple[str, str]]:
         for article in json.loads((data / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8"))["data"]:
             for paragraph in article["paragraphs"]:
                 for k, qa in enumerate(paragraph["qas"]):
-                    (firsts if k == 0 else xquad).append((qa["question"], paragraph["context"]))
+                    (firsts if k == 0 else xquad).append((qa["question"], paragraph["context"].strip()))  # as real_vectors stores it
         tuning.update(q for q, _ in firsts)  # the tuning questions were drawn from these: none is asked here
     xquad = [(q, c) for q, c in xquad if q not in tuning]
     cmrc = []
     for article in json.loads((data / "cmrc2018" / "cmrc2018_dev.json").read_text(encoding="utf-8"))["data"]:
         for paragraph in article["paragraphs"]:
-            cmrc.extend((qa["question"], paragraph["context"]) for qa in paragraph["qas"])
+            cmrc.extend((qa["question"], paragraph["context"].strip()) for qa in paragraph["qas"])
     rnd = random.Random(13)
     return rnd.sample(xquad, n // 2) + rnd.sample(cmrc, n - n // 2)
 
@@ -162,7 +162,7 @@ def main() -> None:
     for size in args.sizes:
         n = len(texts) if size <= 0 or size >= len(texts) else size
         rnd = np.random.default_rng(n)
-        must = np.asarray(sorted({index_of[c] for c in gold if c in index_of}), dtype=np.int64)
+        must = np.asarray(sorted(index_of[c] for c in gold), dtype=np.int64)  # every gold context is a text of the corpus
         others = np.setdiff1d(np.arange(len(texts)), must)
         picked = np.sort(np.concatenate([must, rnd.choice(others, n - len(must), replace=False)])) if n < len(texts) else np.arange(len(texts))
         with tempfile.TemporaryDirectory(prefix="rag-bench-ann-") as tmp:

@@ -48,6 +48,7 @@ def quality(data: Path, cache: Path | None) -> dict[str, dict[float, tuple[float
             e5.embed_queries(dataset.questions)
             e5.save()
             out[dataset.name] = {}
+            snapshot.keyword_prune_min_chunks = 0  # these sets are small (251-1,558 chunks): measure the rule itself
             for share in SHARES:
                 snapshot.keyword_prune_df = share
                 row = []
@@ -88,7 +89,9 @@ def halueval_keyword(data: Path, n_questions: int = 2000) -> dict[float, tuple[f
         table = pa.table({"source": [f"/halueval/k{n:05d}.txt" for n in range(len(passages))], "text": passages,
                           "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), scale.DIM)}, schema=schema)  # fmt: skip
         pq.write_table(table, work / "rows.parquet")
-        import_rows(IndexStore(work / "idx"), [work / "rows.parquet"], chunker=scale.CHUNKER)
+        importer = IndexStore(work / "idx")
+        import_rows(importer, [work / "rows.parquet"], chunker=scale.CHUNKER)
+        importer.merger.wait()
         view = IndexStore(work / "idx").open()
         for share in SHARES:
             view.keyword_prune_df = share
@@ -120,7 +123,9 @@ def _sibling(name: str) -> Any:
 def latency(folder: Path) -> dict[float, tuple[float, float]]:
     from rag.store import IndexStore
 
-    index = next(folder.glob("idx*"))
+    index = next(folder.glob("idx*"), None)
+    if index is None:
+        sys.exit(f"--scale-index {folder}: no idx* index directory in it")
     samples = (folder / "samples.txt").read_text(encoding="utf-8").split("\n")
     view = IndexStore(index).open()
     rnd = random.Random(7)

@@ -54,17 +54,19 @@ _mergers_lock = threading.Lock()
 def merger_for(store: IndexStore) -> BackgroundMerger:
     """The one merger of an index directory in this process, shared by every store object opened
     on it (a server opens a store per upload): what it is merging, and its publishing lock, are
-    the index's, not one object's."""
+    the index's, not one object's. It holds the path only; a running merge holds the store that
+    started it (its settings, its open segments) until it ends."""
     key = os.path.realpath(store.root)
     with _mergers_lock:
         merger = _mergers.get(key)
         if merger is None:
-            merger = _mergers[key] = BackgroundMerger(store)
+            merger = _mergers[key] = BackgroundMerger(Path(key))
         return merger
 
 
 @dataclass
 class _Job:
+    store: IndexStore | None  # the store whose commit started it (its settings); dropped when done
     snapshot: IndexSnapshot | None  # held so its segments stay open while the merge reads them (dropped when done)
     names: frozenset[str]
     rows: int
@@ -83,8 +85,9 @@ class _Job:
 class BackgroundMerger:
     """At most one background merge of one index at a time (get it with :func:`merger_for`)."""
 
-    def __init__(self, store: IndexStore) -> None:
-        self.store = store
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sessions = 0  # writer sessions of this process now open on the index (they publish at commits)
         self._state = threading.Lock()
         self._job: _Job | None = None
         self.publishing = threading.Lock()  # held while this process' merger tries or holds the writer lock
@@ -106,18 +109,22 @@ class BackgroundMerger:
         snapshot = writer.base
         if snapshot is None or self.running():
             return False
-        fd = _try_merge_lock(self.store.root)
+        fd = _try_merge_lock(self.root)
         if fd is None:
-            _log.info("index %s: another process is merging segments; this merge is planned again after a later commit", self.store.root)
+            _log.info("index %s: another process is merging segments; this merge is planned again after a later commit", self.root)
             return False
         names = frozenset(snapshot.segments[n].name for n in chosen)
-        job = _Job(snapshot, names, sum(snapshot._live[n] for n in chosen), writer.embedder, dict(writer.chunker), fd)
-        with self._state:
-            self._job = job
+        job = _Job(writer.store, snapshot, names, sum(snapshot._live[n] for n in chosen), writer.embedder, dict(writer.chunker), fd)
         thread = threading.Thread(target=self._run, args=(job, list(chosen)), name="rag-merge", daemon=True)
         with self._state:
-            self._thread = thread
-        thread.start()
+            self._job, self._thread = job, thread
+        try:
+            thread.start()
+        except RuntimeError as exc:  # no thread can start (interpreter shutdown, limits): merged later
+            with self._state:
+                job.error = exc
+                self._finish(job)
+            return False
         return True
 
     def publish_ready(self, writer: IndexWriter) -> str | None:
@@ -130,7 +137,7 @@ class BackgroundMerger:
                 if job.error is None:
                     job.version = writer.publish_merged(job.names, job.record, job.folder)
                     if job.version is None:
-                        _log.info("index %s: a background merge's inputs were merged or dropped meanwhile; its result is discarded", self.store.root)
+                        _log.info("index %s: a background merge's inputs were merged or dropped meanwhile; its result is discarded", self.root)
             except BaseException as exc:
                 job.error = exc
                 raise
@@ -146,6 +153,9 @@ class BackgroundMerger:
         ``PUBLISH_PATIENCE_S`` without it, it gives up)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         version, told = None, None
+        with self._state:
+            if self._job is None or (self._job.done and not (self._thread is not None and self._thread.is_alive())):
+                return None  # nothing runs: nothing to wait for (an earlier merge's version is not this call's)
         while True:
             with self._state:
                 job, thread = self._job, self._thread
@@ -155,7 +165,7 @@ class BackgroundMerger:
                 told = job
             if thread is None or not thread.is_alive():
                 if job is None or job.done:  # (a job published at a commit has no live thread)
-                    return (job.version if job is not None else None) or version
+                    return version or (job.version if job is not None else None)
             left = None if deadline is None else deadline - time.monotonic()
             if left is not None and left <= 0:
                 return version
@@ -170,15 +180,16 @@ class BackgroundMerger:
 
     def _run(self, job: _Job, chosen: list[int]) -> None:
         try:
-            assert job.snapshot is not None
-            segments = self.store.segments_dir
+            assert job.snapshot is not None and job.store is not None
+            store = job.store
+            segments = store.segments_dir
             if not segments.is_dir():
                 raise FileNotFoundError(f"{segments} is gone (the index was removed)")
             builder = merged_builder(job.snapshot, chosen, job.embedder.dim)
             if builder is not None:
                 folder = segments / f"{MERGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}"
                 job.folder = folder
-                job.record = builder.write(folder, "merging", self.store.ann)
+                job.record = builder.write(folder, "merging", store.ann)
         except BaseException as exc:  # noqa: BLE001 (logged; the commit that started it stands)
             job.error = exc
         with self._state:
@@ -195,24 +206,30 @@ class BackgroundMerger:
 
     def _publish_when_free(self, job: _Job) -> None:
         """Take the writer lock when no writer holds it, and publish (unless a writer of this
-        process did meanwhile, at its commit); give up after ``PUBLISH_PATIENCE_S``."""
+        process did meanwhile, at its commit or as its session ended); give up after
+        ``PUBLISH_PATIENCE_S`` of another process holding the lock (never while a session of this
+        process holds it: that one publishes)."""
         deadline = time.monotonic() + PUBLISH_PATIENCE_S
+        store = job.store
+        assert store is not None
         while True:
             with self._state:
                 if job.done:
                     return
-                if time.monotonic() > deadline or not (self.store.root / "CURRENT").exists():
+                if self.sessions > 0:
+                    deadline = time.monotonic() + PUBLISH_PATIENCE_S
+                if time.monotonic() > deadline or not (self.root / "CURRENT").exists():
                     job.error = TimeoutError(f"no writer lock for {PUBLISH_PATIENCE_S:g} s (or the index is gone): the merge is given up, and planned again after a later commit")
                     self._finish(job)
                     return
             with self.publishing:
                 try:
-                    with self.store.writer(job.embedder, job.chunker, wait=0.0, merger=True) as writer:
+                    with store.writer(job.embedder, job.chunker, wait=0.0, merger=True) as writer:
                         self.publish_ready(writer)
                         try:
-                            self.store.after_commit(writer)  # the next merge, if the policy wants one (a backlog)
-                        except (RAGError, OSError) as exc:
-                            _log.warning("index %s: merged; planning the next merge failed (it is planned after a later commit): %s", self.store.root, exc)
+                            store.after_commit(writer)  # the next merges, if the policy wants them (a backlog)
+                        except Exception as exc:  # noqa: BLE001 (the merge stands; logged)
+                            _log.warning("index %s: merged; planning the next merge failed (it is planned after a later commit): %s", self.root, exc)
                         return
                 except IndexLockedError:
                     pass
@@ -234,9 +251,9 @@ class BackgroundMerger:
         fd, job.lock_fd = job.lock_fd, -1
         with contextlib.suppress(OSError):
             os.close(fd)
-        job.snapshot = None  # its segments (files a clean-up may have removed) can be closed now
+        job.snapshot = job.store = None  # its segments (files a clean-up may have removed) can be closed now
         if job.error is not None:
-            _log.warning("index %s: a background merge of %d segments failed (it is planned again after a later commit): %s", self.store.root, len(job.names), job.error)
+            _log.warning("index %s: a background merge of %d segments failed (it is planned again after a later commit): %s", self.root, len(job.names), job.error)
         job.finished.set()
 
 

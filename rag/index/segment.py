@@ -91,6 +91,15 @@ class Segment:
             return None
         return np.frombuffer(found[0][0], dtype=np.int32), np.frombuffer(found[0][1], dtype=np.int32)
 
+    def posting_length(self, term: str) -> int:
+        """How many rows hold ``term``, dead ones included (SQLite reads a blob's length from the
+        record header, not the blob)."""
+        if self._memory_postings is not None:
+            found = self._memory_postings.get(term)
+            return 0 if found is None else len(found[0])
+        row = self.rows_sql("SELECT length(rows) FROM terms WHERE term = ?", (term,))
+        return int(row[0][0]) // 4 if row else 0
+
     def all_postings(self) -> Iterable[tuple[str, np.ndarray, np.ndarray]]:
         if self._memory_postings is not None:
             yield from ((t, r, f) for t, (r, f) in self._memory_postings.items())

@@ -29,6 +29,7 @@ from rag.protocols import Scored
 __all__ = ["IndexSnapshot"]
 
 K1, B = 1.5, 0.75  # bm25s' defaults, which the format-1 keyword index used
+PRUNE_MIN_CHUNKS = 1000  # keyword pruning only in indexes of at least this many chunks (a small FAQ keeps every term)
 
 
 _ENTRY_CACHE = 8192  # source lookups a snapshot keeps (an ingest prefetches a few hundred at a time)
@@ -40,6 +41,7 @@ class IndexSnapshot:
     def __init__(self, path: Path, manifest: IndexManifest, segments: Sequence[Segment], keyword_prune_df: float = 0.5) -> None:
         self.path = path
         self.keyword_prune_df = keyword_prune_df  # query terms in more than this share of the chunks are not scored
+        self.keyword_prune_min_chunks = PRUNE_MIN_CHUNKS  # ... in an index of at least this many live chunks
         self.manifest = manifest
         self.version = manifest.version
         self.embedder: EmbedderInfo = manifest.embedder
@@ -52,6 +54,7 @@ class IndexSnapshot:
         self._n = sum(self._live)
         self._avgdl = sum(tokens) / self._n if self._n else 0.0
         self._df: dict[str, int] = {}
+        self._rows_holding: dict[str, int] = {}  # term -> rows of every segment holding it, dead ones included
         self._entries: dict[str, tuple[Segment, dict[str, object]] | None] = {}  # path -> its live source (a bounded cache)
 
     def close(self) -> None:
@@ -289,17 +292,27 @@ class IndexSnapshot:
         return found[:k]
 
     def _scored_terms(self, tokens: Sequence[str]) -> list[str]:
-        """The query's distinct terms without the very common ones: a term in more than
-        ``keyword_prune_df`` of the live chunks (a function word, mostly) weighs little (idf below
-        ln 2 at a half) and lists the most rows (at a million chunks, hundreds of thousands), so it
-        is not scored, unless every term is that common. Its document frequency is cached per
-        snapshot, so its postings are read once."""
+        """The query's distinct terms without the very common ones: in an index of at least
+        ``keyword_prune_min_chunks`` chunks, a term in more than ``keyword_prune_df`` of them (a
+        function word, mostly) weighs little (idf below ln 2 at a half) and lists the most rows (at
+        a million chunks, hundreds of thousands), so it is not scored, unless every term the index
+        holds is that common. The share is the whole index's (a source filter does not change it)
+        and counts dead rows until a merge drops them; it is read from each segment's posting
+        lengths (cached per snapshot), never from the postings themselves."""
         terms = list(dict.fromkeys(tokens))
-        if self.keyword_prune_df >= 1.0 or len(terms) < 2:
+        if self.keyword_prune_df >= 1.0 or len(terms) < 2 or self._n < self.keyword_prune_min_chunks:
             return terms
         limit = self.keyword_prune_df * self._n
-        kept = [t for t in terms if self.document_frequency(t) <= limit]
+        held = {t: self._rows_of(t) for t in terms}
+        kept = [t for t in terms if 0 < held[t] <= limit]
         return kept if kept else terms
+
+    def _rows_of(self, term: str) -> int:
+        if term not in self._rows_holding:
+            if len(self._rows_holding) > 100_000:
+                self._rows_holding.clear()
+            self._rows_holding[term] = sum(s.posting_length(term) for s in self.segments)
+        return self._rows_holding[term]
 
     def hits(self, scored: Sequence[Scored]) -> list[Hit]:
         """Ranked ``(chunk id, score)`` pairs as hits carrying their chunks (rank = position)."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -199,14 +200,33 @@ class IndexStore:
             raise IndexStoreError(f"cannot write to the index directory {self.root}: {exc.strerror or exc}") from exc
         try:
             self._lock(lock_fd, self.lock_wait if wait is None else wait, merger)
-            self._migrate(embedder)
-            writer = IndexWriter(self, embedder, chunker)
+            if not merger:
+                with self.merger._state:
+                    self.merger.sessions += 1
             try:
-                yield writer
+                self._migrate(embedder)
+                writer = IndexWriter(self, embedder, chunker)
+                try:
+                    yield writer
+                finally:
+                    writer.discard()
+                    if not merger:
+                        self._publish_at_exit(writer)
             finally:
-                writer.discard()
+                if not merger:
+                    with self.merger._state:
+                        self.merger.sessions -= 1
         finally:
             os.close(lock_fd)
+
+    def _publish_at_exit(self, writer: IndexWriter) -> None:
+        """A merge that finished during the session is published as it ends (the lock is still
+        held; the merge's thread would otherwise take it again a moment later)."""
+        try:
+            if self.merger.publish_ready(writer) is not None:
+                self.after_commit(writer)
+        except Exception as exc:  # noqa: BLE001 (the session's own work is committed; the thread or a later commit retries)
+            logging.getLogger(__name__).warning("index %s: publishing a finished background merge failed: %s", self.root, exc)
 
     def _lock(self, lock_fd: int, wait: float, merger: bool = False) -> None:
         """Take the writer lock, waiting up to ``wait`` seconds for another writer to end. (A
@@ -253,13 +273,17 @@ class IndexStore:
         base = writer.base
         if base is None:
             return published
-        chosen = self.merge_policy.plan(base, busy=self.merger.busy())
-        if not chosen:
-            return published
-        if self.background_merges and self.merge_policy.in_background(base, chosen):
-            self.merger.start(writer, chosen)  # (not when another process is merging: planned again later)
-            return published
-        return merge_step(writer, self.merge_policy, chosen) or published
+        for _ in range(len(base.segments) + 1):  # inline merges until a large one starts or none is left
+            base = writer.base
+            assert base is not None
+            chosen = self.merge_policy.plan(base, busy=self.merger.busy())
+            if not chosen:
+                break
+            if self.background_merges and self.merge_policy.in_background(base, chosen):
+                self.merger.start(writer, chosen)  # (not when another process is merging: planned again later)
+                break
+            published = merge_step(writer, self.merge_policy, chosen) or published
+        return published
 
     def _version_numbers(self) -> list[int]:
         names = [p.name for p in self.versions_dir.iterdir()] if self.versions_dir.is_dir() else []

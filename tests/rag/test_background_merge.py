@@ -208,3 +208,48 @@ def test_waiting_works_off_the_backlog(tmp_path: Path, hash_embedder: HashEmbedd
     with store.open() as snapshot:
         assert store.merge_policy.plan(snapshot) == [], "nothing left to merge"
         assert len(snapshot.segments) <= 3 and snapshot.verify() == [] and len(snapshot.sources()) == 12
+
+
+def test_wait_with_no_merge_running_returns_at_once_with_none(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    store = background_store(tmp_path / "idx")
+    for n in range(3):
+        add(store, hash_embedder, f"/d{n}.txt", text(n))
+    assert store.merger.wait(timeout=30) is not None
+    add(store, hash_embedder, "/d3.txt", text(3))  # starts nothing (one segment per tier)
+    assert not store.merger.running()
+    assert store.merger.wait(timeout=0.0) is None, "an earlier merge's version is not this wait's"
+
+
+def test_a_thread_that_cannot_start_leaves_nothing_held(tmp_path: Path, hash_embedder: HashEmbedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(self: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    store = background_store(tmp_path / "idx")
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", refuse)
+        for n in range(3):
+            add(store, hash_embedder, f"/d{n}.txt", text(n))  # the commit stands
+        assert not store.merger.running() and store.merger.busy() == frozenset()
+        assert store.merger.wait(timeout=0.0) is None
+    assert merger_module.merge_lock_free(store.root), "the merge lock was released"
+    add(store, hash_embedder, "/d3.txt", text(3))  # planned again, and this time it runs
+    store.merger.wait(timeout=30)
+    with store.open() as snapshot:
+        assert snapshot.verify() == [] and len(snapshot.sources()) == 4 and len(snapshot.segments) < 4
+
+
+def test_a_merge_is_not_given_up_while_this_process_holds_the_lock(
+    tmp_path: Path, hash_embedder: HashEmbedder, gate: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long `rag ingest` session (embedding between commits for longer than the patience)
+    publishes the merge at its next commit or as it ends; the thread must not discard it."""
+    monkeypatch.setattr(merger_module, "PUBLISH_PATIENCE_S", 0.2)
+    store = background_store(tmp_path / "idx")
+    with store.writer(hash_embedder.info, CHUNKER.config) as writer:
+        for n in range(3):
+            document_commit(writer, hash_embedder, f"/d{n}.txt", text(n))
+        gate.set()
+        time.sleep(1.0)  # five times the patience, with this session holding the lock
+        assert store.merger.running(), "still waiting to be published, not given up"
+    assert not store.merger.running(), "published as the session ended"
+    assert len(segment_names(store)) == 1

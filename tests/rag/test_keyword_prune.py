@@ -18,7 +18,7 @@ from tests.rag.test_segments import add
 def build(root: Path, embedder: HashEmbedder, share: float) -> IndexStore:
     store = IndexStore(root, keyword_prune_df=share)
     for n in range(10):
-        words = (["common"] if n < 8 else []) + [f"rare{n}", f"mid{n % 3}"]
+        words = (["common"] if n < 8 else []) + (["often"] if n % 5 else []) + [f"rare{n}", f"mid{n % 3}"]
         add(store, embedder, f"/d{n}.txt", " ".join(words) + ".")
     return store
 
@@ -28,11 +28,14 @@ def test_a_term_in_most_chunks_is_not_scored_unless_all_terms_are(tmp_path: Path
     full = IndexStore(pruned.root, keyword_prune_df=1.0)  # the same files, every term scored
     with pruned.open() as view, full.open() as every:
         assert view.keyword_prune_df == 0.5 and every.keyword_prune_df == 1.0
+        assert view.keyword_scores("common rare3 mid1", 10) == every.keyword_scores("common rare3 mid1", 10), "an index under 1,000 chunks keeps every term"
+        view.keyword_prune_min_chunks = 0  # as a large index would
         assert view.keyword_scores("common rare3 mid1", 10) == view.keyword_scores("rare3 mid1", 10)
         assert every.keyword_scores("common rare3 mid1", 10) != every.keyword_scores("rare3 mid1", 10)
-        # "common" (8 of 10 chunks) alone, or with another term as common: scored, not dropped
+        # terms all that common (each in 8 of 10 chunks), or common with a term the index lacks: scored, not dropped
         assert len(view.keyword_scores("common", 10)) == 8
-        assert view.keyword_scores("common common", 10) == every.keyword_scores("common common", 10)
+        assert view.keyword_scores("common often", 10) == every.keyword_scores("common often", 10)
+        assert view.keyword_scores("common zzzabsent", 10) == every.keyword_scores("common zzzabsent", 10) != []
         # mid0 is in 4 of 10 chunks: under the share, scored
         assert view.keyword_scores("mid0 rare3", 10) == every.keyword_scores("mid0 rare3", 10)
 

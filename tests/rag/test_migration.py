@@ -24,7 +24,7 @@ QUERIES = ["提现需要多久", "network fee", "客服 周末", "version two re
 @pytest.fixture
 def legacy(tmp_path: Path) -> IndexStore:
     shutil.copytree(FORMAT1, tmp_path / "idx")
-    return IndexStore(tmp_path / "idx")
+    return IndexStore(tmp_path / "idx", keyword_prune_df=1.0)  # BM25 exactly as bm25s: every term scored
 
 
 def results(view: object, embedder: HashEmbedder) -> dict[str, object]:
@@ -77,7 +77,7 @@ def test_keyword_scores_match_bm25s_across_segments_and_deletions(tmp_path: Path
             "Deposits are free; a deposit needs six confirmations.", "客服全天在线。周末也可以联系客服。", "手续费按提现金额收取。",
         ])
     }  # fmt: skip
-    store = IndexStore(tmp_path / "idx")
+    store = IndexStore(tmp_path / "idx", keyword_prune_df=1.0)
     for path, text in texts.items():  # one segment per source
         with store.writer(hash_embedder.info, CHUNKER.config) as writer:
             document = Document(path=path, text=text, content_hash=sha256_hex(text), kind="txt")
