@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         le=64,
         description="BLAS threads of an exact dense scan (numpy; a graph search runs in its request's thread); 1 by default: beside embedding (a server's other requests) 2 threads were 1.35x slower.",
     )
-    keyword_prune_df: float = Field(0.5, gt=0, le=1, description="Keyword search skips query terms found in more than this share of the chunks (function words: low weight, the longest postings), unless every term is that common; 1: score every term (BM25 as bm25s). 0.5 cost at most 0.05 nDCG@10 in hybrid retrieval (BENCHMARKS.md).")
+    keyword_prune_df: float = Field(0.5, gt=0, le=1, description="Keyword search skips query terms found in more than this share of the chunks (function words: low weight, the longest postings) in indexes of 1,000 chunks or more, unless every term is that common; 1: score every term (BM25 as bm25s). 0.5 cost at most 0.05 nDCG@10 in hybrid retrieval (BENCHMARKS.md).")
     ann_min_rows: int = Field(5_000, ge=0, description="Segments of at least this many chunks (merges make them) get an HNSW graph for dense search when written (by a merge, a large commit or a migration); smaller ones are scanned exactly (a graph is faster above ~5k rows); 0: build no more graphs (existing ones are still searched).")
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph: neighbours per node (recorded per segment; applies to graphs built from now on).")
     hnsw_ef_construction: int = Field(200, ge=8, le=1024, description="HNSW graph: candidate list while building (recorded per segment).")
