@@ -113,17 +113,23 @@ class BackgroundMerger:
         if fd is None:
             _log.info("index %s: another process is merging segments; this merge is planned again after a later commit", self.root)
             return False
-        names = frozenset(snapshot.segments[n].name for n in chosen)
-        job = _Job(writer.store, snapshot, names, sum(snapshot._live[n] for n in chosen), writer.embedder, dict(writer.chunker), fd)
+        try:
+            names = frozenset(snapshot.segments[n].name for n in chosen)
+            job = _Job(writer.store, snapshot, names, sum(snapshot._live[n] for n in chosen), writer.embedder, dict(writer.chunker), fd)
+        except BaseException:
+            os.close(fd)
+            raise
         thread = threading.Thread(target=self._run, args=(job, list(chosen)), name="rag-merge", daemon=True)
         with self._state:
             self._job, self._thread = job, thread
         try:
             thread.start()
-        except RuntimeError as exc:  # no thread can start (interpreter shutdown, limits): merged later
+        except BaseException as exc:  # no thread can start (interpreter shutdown, limits): merged later
             with self._state:
                 job.error = exc
                 self._finish(job)
+            if not isinstance(exc, Exception):
+                raise
             return False
         return True
 

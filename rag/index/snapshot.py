@@ -308,11 +308,12 @@ class IndexSnapshot:
         return kept if kept else terms
 
     def _rows_of(self, term: str) -> int:
-        if term not in self._rows_holding:
+        rows = self._rows_holding.get(term)
+        if rows is None:
             if len(self._rows_holding) > 100_000:
                 self._rows_holding.clear()
-            self._rows_holding[term] = sum(s.posting_length(term) for s in self.segments)
-        return self._rows_holding[term]
+            rows = self._rows_holding[term] = sum(s.posting_length(term) for s in self.segments)
+        return rows
 
     def hits(self, scored: Sequence[Scored]) -> list[Hit]:
         """Ranked ``(chunk id, score)`` pairs as hits carrying their chunks (rank = position)."""

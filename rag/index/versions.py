@@ -208,10 +208,12 @@ class IndexStore:
                 writer = IndexWriter(self, embedder, chunker)
                 try:
                     yield writer
-                finally:
-                    writer.discard()
-                    if not merger:
-                        self._publish_at_exit(writer)
+                except BaseException:
+                    writer.discard()  # a failed or interrupted session publishes no merge: the merge thread does
+                    raise
+                writer.discard()
+                if not merger and writer.base_version == self.current_version():  # (its base is what is on disk)
+                    self._publish_at_exit(writer)
             finally:
                 if not merger:
                     with self.merger._state:
