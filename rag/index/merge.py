@@ -19,6 +19,9 @@ unreferenced segment for the next writer to remove.
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -26,7 +29,6 @@ import numpy as np
 
 from rag.index.format import TOKENIZER_NAME
 from rag.index.segment import ChunkRow, SegmentBuilder, SourceRow, source_row_record
-from rag.manifest import SegmentRecord
 
 if TYPE_CHECKING:
     from rag.index.snapshot import IndexSnapshot
@@ -105,33 +107,24 @@ def optimize(writer: IndexWriter) -> str | None:
     return _merge(writer, snapshot, list(range(len(snapshot.segments))))
 
 
-def _merge(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int]) -> str:
-    manifest = snapshot.manifest
-    next_segment = manifest.next_segment
-    record = merged_segment(writer, snapshot, chosen, f"s{next_segment:06d}")
-    others = [s for n, s in enumerate(snapshot.segments) if n not in set(chosen)]
-    assert manifest.counts is not None
-    # The merged segment holds no deleted row: a tombstone stays only while another segment
-    # still holds ids it covers (ids are never reused, so nothing else can need it).
-    deleted = [(lo, hi) for lo, hi in manifest.deleted if any(_holds(s.ids, lo, hi) for s in others)]
-    return writer.publish(
-        segments=[*(s.record for s in others), *([record] if record is not None else [])],
-        deleted=deleted,
-        counts=manifest.counts,
-        next_id=manifest.next_id,
-        next_segment=next_segment + (record is not None),
-    )
-
-
-def _holds(ids: np.ndarray, lo: int, hi: int) -> bool:
-    at = int(np.searchsorted(ids, lo))
-    return at < len(ids) and int(ids[at]) < hi
-
-
-def merged_segment(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int], name: str) -> SegmentRecord | None:
-    """Write the live rows of the chosen segments as one new segment (None when none is live)."""
+def _merge(writer: IndexWriter, snapshot: IndexSnapshot, chosen: Sequence[int]) -> str | None:
+    """Merge ``chosen`` inside the writer's session, published as a background merge is
+    (:meth:`IndexWriter.publish_merged`)."""
     builder = merged_builder(snapshot, chosen, writer.embedder.dim)
-    return None if builder is None else writer.write_segment(builder, name)
+    folder, record = None, None
+    if builder is not None:
+        writer.store.segments_dir.mkdir(parents=True, exist_ok=True)
+        folder = writer.store.segments_dir / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            record = builder.write(folder, "merging", writer.store.ann)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    try:
+        return writer.publish_merged(frozenset(snapshot.segments[n].name for n in chosen), record, folder)
+    finally:
+        if folder is not None and folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # not published (it is renamed away when it is)
 
 
 def merged_builder(snapshot: IndexSnapshot, chosen: Sequence[int], dim: int) -> SegmentBuilder | None:

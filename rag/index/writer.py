@@ -353,15 +353,16 @@ class IndexWriter:
             record = dataclasses.replace(record, name=f"s{next_segment:06d}")
             placed = self.store.segments_dir / record.name
             os.rename(folder, placed)
-        others = [s.record for s in base.segments if s.name not in names]
+        others = [s for s in base.segments if s.name not in names]
         try:
             if placed is not None:
                 fsync_path(self.store.segments_dir)
-            # Tombstones written while the merge ran still cover rows it copied: keep them all (the
-            # manifest drops those that no segment's ids reach).
+            # A tombstone stays while a segment still holds ids it covers: another segment, or the
+            # merged one (a background merge copied rows deleted while it ran). Ids are never reused.
+            holders = [s.ids for s in others] + ([np.load(placed / "ids.npy", allow_pickle=False)] if placed is not None else [])
             return self.publish(
-                segments=[*others, *([record] if record is not None else [])],
-                deleted=manifest.deleted,
+                segments=[*(s.record for s in others), *([record] if record is not None else [])],
+                deleted=[(lo, hi) for lo, hi in manifest.deleted if any(_holds(ids, lo, hi) for ids in holders)],
                 counts=manifest.counts,
                 next_id=manifest.next_id,
                 next_segment=next_segment + (record is not None),
@@ -386,6 +387,12 @@ class IndexWriter:
         self._removed.clear()
         self._removed_counts = (0, 0)
         self.dirty = False
+
+
+def _holds(ids: np.ndarray, lo: int, hi: int) -> bool:
+    """Whether the sorted ``ids`` hold one in ``[lo, hi)``."""
+    at = int(np.searchsorted(ids, lo))
+    return at < len(ids) and int(ids[at]) < hi
 
 
 def prune_ranges(deleted: Sequence[tuple[int, int]], segments: Sequence[SegmentRecord]) -> tuple[tuple[int, int], ...]:

@@ -253,3 +253,33 @@ def test_a_merge_is_not_given_up_while_this_process_holds_the_lock(
         assert store.merger.running(), "still waiting to be published, not given up"
     assert not store.merger.running(), "published as the session ended"
     assert len(segment_names(store)) == 1
+
+
+def test_a_background_merge_drops_the_tombstones_of_rows_it_left_out(tmp_path: Path, hash_embedder: HashEmbedder, gate: threading.Event) -> None:
+    """Rows dead before the merge began are not copied, so their tombstones go with it (the
+    manifest does not keep every deletion forever); rows deleted while it ran keep theirs."""
+    store = background_store(tmp_path / "idx")
+
+    def commit_sources(paths: list[str]) -> None:  # one segment holding several sources
+        with store.writer(hash_embedder.info, CHUNKER.config) as writer:
+            for path in paths:
+                body = text(int(path[2:-4]))
+                document = Document(path=path, text=body, content_hash=sha256_hex(body), kind="txt")
+                chunks = CHUNKER.split(document)
+                writer.put_source(document, chunks, hash_embedder.embed_passages([c.embed_text for c in chunks]))
+            writer.commit()
+
+    commit_sources(["/d0.txt", "/d1.txt", "/d2.txt", "/d3.txt"])
+    remove(store, hash_embedder, "/d3.txt")  # a quarter dead: under the rewrite share, the tombstone stays
+    commit_sources(["/e4.txt", "/e5.txt", "/e6.txt"])
+    commit_sources(["/f7.txt", "/f8.txt", "/f9.txt"])  # three segments of one tier: the merge starts, held
+    assert store.merger.busy() == set(segment_names(store)) and len(store.read_manifest().deleted) == 1
+    remove(store, hash_embedder, "/f7.txt")  # deleted while the merge runs: its rows are copied
+    assert len(store.read_manifest().deleted) == 2
+    gate.set()
+    assert store.merger.wait(timeout=30) is not None
+    with store.open() as snapshot:
+        assert len(snapshot.segments) == 1 and snapshot.verify() == []
+        assert [s.path for s in snapshot.sources()] == ["/d0.txt", "/d1.txt", "/d2.txt", "/e4.txt", "/e5.txt", "/e6.txt", "/f8.txt", "/f9.txt"]
+        f7 = snapshot.manifest.deleted
+    assert len(f7) == 1, "d3's tombstone went with the rows the merge left out; f7's stays (its rows were copied)"
