@@ -78,7 +78,6 @@ class IndexStore:
         if not 0 < keyword_prune_df <= 1:
             raise ValueError(f"keyword_prune_df must be in (0, 1], got {keyword_prune_df}")
         self.keyword_prune_df = keyword_prune_df  # query terms in more of the chunks than this share are not scored (1: every term)
-        self.background_merges = True  # large merges in a thread, outside the writer lock (rag.index.merger)
         self.merger = merger_for(self)  # shared by every store of this directory in the process
         self._segments: dict[str, Segment] = {}  # opened segments, shared by the snapshots that name them
         self._segments_lock = threading.Lock()
@@ -281,7 +280,7 @@ class IndexStore:
             chosen = self.merge_policy.plan(base, busy=self.merger.busy())
             if not chosen:
                 break
-            if self.background_merges and self.merge_policy.in_background(base, chosen):
+            if self.merge_policy.in_background(base, chosen):  # (merge_background_rows: in a thread, outside the lock)
                 self.merger.start(writer, chosen)  # (not when another process is merging: planned again later)
                 break
             published = merge_step(writer, self.merge_policy, chosen) or published

@@ -4,6 +4,7 @@ discarded; a dead merge's directory is cleaned up, a live one's never."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 import time
@@ -90,10 +91,14 @@ def test_the_merge_publishes_itself_once_no_writer_holds_the_lock(tmp_path: Path
     for n in range(3):
         add(store, hash_embedder, f"/d{n}.txt", text(n))
     before = store.read_manifest().version
-    with store.writer(hash_embedder.info, CHUNKER.config):  # another session holds the lock: no publishing meanwhile
-        gate.set()
-        time.sleep(0.6)
-        assert store.read_manifest().version == before
+    # Another process holds the writer lock (a raw flock: a writer session of this process would
+    # publish the merge itself as it ended): no publishing meanwhile.
+    other = os.open(store.root / ".lock", os.O_RDWR)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    gate.set()
+    time.sleep(0.6)
+    assert store.read_manifest().version == before
+    threading.Timer(0.3, os.close, (other,)).start()  # that process ends while we wait
     assert store.merger.wait(timeout=30) is not None
     assert len(segment_names(store)) == 1 and store.read_manifest().version != before
     with store.open() as snapshot:
