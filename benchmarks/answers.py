@@ -62,7 +62,7 @@ def main() -> None:
                              "training/answerer.py --write --out FILE writes others)")
     parser.add_argument("--reader", type=Path, default=None, help="the answer reader's folder, for an answerer that reads it")
     parser.add_argument("--no-sentence-vectors", action="store_true",
-                        help="ingest without stored (int8) sentence vectors: the answerer embeds sentences in float32 at query time")
+                        help="ingest without stored (int8) sentence and word vectors: the answerer embeds them in float32 at query time")
     args = parser.parse_args()
     sets = args.questions or DEFAULT_SETS
     embedder = E5Embedder(threads=2)
@@ -70,7 +70,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         shutil.copy(SAMPLE, root / "faq.txt")
-        settings = load_settings(environ={"RAG_SENTENCE_VECTORS": "false"} if args.no_sentence_vectors else {})
+        settings = load_settings(environ={"RAG_SENTENCE_VECTORS": "false", "RAG_WORD_VECTORS": "false"} if args.no_sentence_vectors else {})
         build_ingestor(settings, embedder=embedder, index_dir=root / "idx").ingest([root / "faq.txt"])
         snapshot = IndexStore(root / "idx").open(embedder.info)
         policy, selector = load_answerer(args.answerer)

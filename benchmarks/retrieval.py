@@ -213,7 +213,7 @@ def write_passages(passages: Sequence[str], folder: Path) -> dict[str, int]:
 def build_index(folders: Sequence[Path], settings: Settings, embedder: Embedder, index_dir: Path) -> IndexSnapshot:
     """Ingest the folders with our pipeline (as ``rag ingest`` does) and open the index."""
     # Retrieval never reads the sentence vectors an ingest stores for the answerer: skip them here.
-    report = build_ingestor(settings.model_copy(update={"sentence_vectors": False}), embedder=embedder, index_dir=index_dir).ingest(list(folders))
+    report = build_ingestor(settings.model_copy(update={"sentence_vectors": False, "word_vectors": False}), embedder=embedder, index_dir=index_dir).ingest(list(folders))
     if report.skipped:
         raise RuntimeError(f"the pipeline skipped {len(report.skipped)} files, e.g. {report.skipped[0]}")
     return IndexStore(index_dir).open(embedder.info)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from ingest.discovery import SkippedFile, discover, is_under
 from ingest.limits import ParseLimits
 from ingest.loaders import extract_document, is_supported, read_source
+from ingest.words import new_word_vectors
 from rag.domain import Chunk, Document, sha256_hex, source_id_for
 from rag.errors import IngestError
 from rag.protocols import Chunker, Embedder
@@ -41,6 +43,7 @@ class IngestReport:
     chunks_unchanged: int = 0
     chunks_embedded: int = 0
     sentences_embedded: int = 0
+    words_embedded: int = 0
     skipped: list[SkippedFile] = field(default_factory=list)
     version: str | None = None
     seconds: float = 0.0
@@ -66,6 +69,7 @@ class Ingestor:
         embed_batch_chunks: int = 64,
         parse_limits: ParseLimits | None = None,
         sentence_vectors: bool = True,
+        word_vectors: bool = True,
     ) -> None:
         if max_file_bytes <= 0:
             raise ValueError(f"max_file_bytes must be positive, got {max_file_bytes}")
@@ -81,6 +85,7 @@ class Ingestor:
         self.embed_batch_chunks = embed_batch_chunks
         self.parse_limits = parse_limits or ParseLimits.for_file_limit(max_file_bytes)
         self.sentence_vectors = sentence_vectors  # embed each chunk's sentences now, for the answerer
+        self.word_vectors = word_vectors  # and its words new to the index (ingest.words)
         self._busy = False
         self._embedded: Callable[[int], None] | None = None
 
@@ -186,10 +191,17 @@ class Ingestor:
 
         inputs = [sentence_inputs(c.text, c.heading) for c in all_chunks] if self.sentence_vectors else [[] for _ in all_chunks]
         sentences = self._sentence_vectors(inputs, writer, report) if self.sentence_vectors else {}
+        words: list[dict[str, Any]] = [{} for _ in pending]
+        if self.word_vectors:
+            replacing = [d.path for d, _, replaced in pending if replaced]
+            words, n_words = new_word_vectors(
+                [c for _, c, _ in pending], partial(writer.held_words, replacing=replacing), writer.word_vectors, self.embedder.embed_queries
+            )
+            report.words_embedded += n_words
         offset = 0
-        for document, chunks, replaced in pending:
+        for (document, chunks, replaced), own_words in zip(pending, words, strict=True):
             mine = hashes[offset : offset + len(chunks)]
-            own = {t: sentences[t] for texts in inputs[offset : offset + len(chunks)] for t in texts if t in sentences}
+            own = {t: sentences[t] for texts in inputs[offset : offset + len(chunks)] for t in texts if t in sentences} | own_words
             offset += len(chunks)
             matrix = np.stack([known[h] for h in mine]).astype(np.float32)
             added, removed = writer.put_source(document, chunks, matrix, own)

@@ -23,10 +23,11 @@ embedder embeds for a chunk: e5 models ``passage: `` + the chunk's heading and a
 chunk text does not start with it) + the chunk text; other sentence-transformers models the same
 without the prefix (:attr:`rag.domain.Chunk.embed_text`, then the embedder's passage prefix).
 
-Sentence vectors are not imported: with ``--sentence-vectors`` they are computed at import with
-the configured embedder (which must be the rows' embedder), as a local ingest does; without it the
-extractive answerer embeds an imported passage's sentences when it first reads it (and keeps them
-in its cache).
+Sentence vectors are not imported: with ``--sentence-vectors`` they (and the query vectors of the
+chunks' words new to the index, :mod:`ingest.words`) are computed at import with the configured
+embedder (which must be the rows' embedder), as a local ingest does; without it the extractive
+answerer embeds an imported passage's sentences and words when it first reads it (and keeps
+them in its cache).
 """
 
 from __future__ import annotations
@@ -35,11 +36,13 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ingest.words import new_word_vectors
 from rag.domain import Chunk, Document, EmbedderInfo, sha256_hex
 from rag.errors import IngestError
 from rag.store import IndexStore
@@ -59,6 +62,7 @@ class ImportReport:
     chunks_added: int = 0
     chunks_removed: int = 0
     vectors_normalised: int = 0
+    words_embedded: int = 0
     version: str | None = None
     seconds: float = 0.0
 
@@ -226,12 +230,14 @@ def import_rows(
     commit_every: int = 200,
     progress: Callable[[int], None] | None = None,
     sentence_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
+    word_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
 ) -> ImportReport:
     """Import chunk rows into the index at ``store`` (created with the file's embedder when new).
 
     ``sentence_embedder`` (the index's embedder's ``embed_passages``) computes the chunks' sentence
-    vectors now, as a local ingest does; without it the answerer embeds them when it first reads
-    a passage."""
+    vectors now, as a local ingest does, and ``word_embedder`` (its ``embed_queries``) the query
+    vectors of the chunks' candidate words new to the index (see :mod:`ingest.words`); without
+    them the answerer embeds those when it first reads a passage."""
     started = time.monotonic()
     report = ImportReport()
     named = [(p, *read_rows(p)) for p in paths]
@@ -268,6 +274,11 @@ def import_rows(
                     if sentence_embedder is not None:
                         texts = list(dict.fromkeys(t for c in chunks for t in sentence_inputs(c.text, c.heading)))
                         sentences = dict(zip(texts, sentence_embedder(texts), strict=True)) if texts else {}
+                    if word_embedder is not None:
+                        replacing = [document.path] if known is not None else []
+                        words, n_words = new_word_vectors([chunks], partial(writer.held_words, replacing=replacing), writer.word_vectors, word_embedder)
+                        sentences = (sentences or {}) | words[0]
+                        report.words_embedded += n_words
                     added, removed = writer.put_source(document, chunks, vectors, sentences, root=root)
                     report.chunks_added += added
                     report.chunks_removed += removed

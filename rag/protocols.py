@@ -118,7 +118,8 @@ class CorpusStatistics(Protocol):
 
 @runtime_checkable
 class SentenceVectors(Protocol):
-    """Vectors of chunk sentences stored at ingest (see :func:`rag.text.sentences.sentence_inputs`)."""
+    """Vectors of chunk sentences stored at ingest (see :func:`rag.text.sentences.sentence_inputs`),
+    and the query vectors of their words under ``rag.text.terms.WORD_KEY`` + the word."""
 
     def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors of those texts the index has (the others are left out)."""

@@ -41,8 +41,7 @@ from rag.embedders import VectorCache
 from rag.protocols import CorpusStatistics, Embedder, SentenceVectors
 from rag.text.language import detect_language
 from rag.text.sentences import clauses as _clauses
-from rag.text.terms import EN_STOP, ZH_STOP, contains_term, names, question_terms
-from rag.text.tokenize import keyword_tokens
+from rag.text.terms import WORD_KEY, candidate_words, contains_term, names, question_terms
 
 __all__ = ["ExtractiveGenerator", "Selection"]
 
@@ -137,6 +136,15 @@ class ExtractiveGenerator:
             return self.embedder.embed_passages([])
         return np.stack([np.asarray(stored[t], dtype=np.float32) for t in texts])
 
+    def _stored_or_embedded_words(self, words: Sequence[str]) -> np.ndarray:
+        """Query vectors of candidate words the index stored at ingest, the rest embedded now."""
+        stored = self.statistics.sentence_vectors([WORD_KEY + w for w in words]) if isinstance(self.statistics, SentenceVectors) else {}
+        missing = [w for w in words if WORD_KEY + w not in stored]
+        found = dict(zip(missing, self.embedder.embed_queries(missing), strict=True)) if missing else {}
+        if not words:
+            return self.embedder.embed_queries([])
+        return np.stack([np.asarray(found[w] if w in found else stored[WORD_KEY + w], dtype=np.float32) for w in words])
+
     # -- steps ----------------------------------------------------------------------
 
     def _idf(self, term: str) -> float:
@@ -173,13 +181,11 @@ class ExtractiveGenerator:
         sentence below 0.87)."""
         if not soft_terms:
             return [set() for _ in candidates]
-        words_of = [
-            [w for w in dict.fromkeys(keyword_tokens(c.text)) if w not in ZH_STOP and w not in EN_STOP] for c in candidates
-        ]
+        words_of = [candidate_words(c.text) for c in candidates]
         vocabulary = list(dict.fromkeys(w for words in words_of for w in words))
         if not vocabulary:
             return [set() for _ in candidates]
-        similarity = self._words.get(soft_terms, self.embedder.embed_queries) @ self._words.get(vocabulary, self.embedder.embed_queries).T
+        similarity = self._words.get(soft_terms, self.embedder.embed_queries) @ self._words.get(vocabulary, self._stored_or_embedded_words).T
         position = {w: i for i, w in enumerate(vocabulary)}
         covered = []
         for words in words_of:

@@ -119,7 +119,8 @@ def print_report(report: IngestReport, index_dir: Path, verb: str = "Ingested") 
     click.echo(
         f"  chunks: {report.chunks_added} added, {report.chunks_removed} removed, "
         f"{report.chunks_unchanged} unchanged ({report.chunks_embedded} embedded"
-        + (f", and {report.sentences_embedded} of their sentences)" if report.sentences_embedded else ")")
+        + (f", and {report.sentences_embedded} of their sentences" if report.sentences_embedded else "")
+        + (f", {report.words_embedded} words new to the index)" if report.words_embedded else ")")
     )
     if report.skipped:
         click.echo(f"  skipped {len(report.skipped)} file(s):")

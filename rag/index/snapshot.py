@@ -219,8 +219,28 @@ class IndexSnapshot:
             raise KeyError(f"no live chunk {int(ids[~found][0])}")
         return out
 
+    def owned_sentence_keys(self, texts: Sequence[str], also_dead: Sequence[tuple[int, int]] = ()) -> set[str]:
+        """Those of these texts whose stored vector a live chunk owns (merges keep it); the id
+        ranges ``also_dead`` (a writer's removals not yet committed) count as deleted too."""
+
+        def dead(ids: np.ndarray) -> np.ndarray:
+            out = self.is_dead(ids)
+            for lo, hi in also_dead:
+                out |= (ids >= lo) & (ids < hi)
+            return out
+
+        keys = {sentence_key(t): t for t in texts}
+        out: set[str] = set()
+        for segment in reversed(self.segments):
+            missing = [k for k in keys if keys[k] not in out]
+            if not missing:
+                break
+            out.update(keys[k] for k in segment.owned_keys(missing, dead))
+        return out
+
     def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        """The stored vectors of these sentence texts (computed at ingest), for those the index has."""
+        """The stored vectors of these sentence texts (computed at ingest; candidate words under
+        ``WORD_KEY`` + the word), for those the index has."""
         keys = {sentence_key(t): t for t in texts}
         out: dict[str, np.ndarray] = {}
         for segment in reversed(self.segments):  # newest first

@@ -33,6 +33,7 @@ from rag.index.format import TOKENIZER_NAME, fsync_path, keyword_manifest, keywo
 from rag.index.segment import ChunkRow, SegmentBuilder, SourceRow, pages_json, sentence_key
 from rag.manifest import FORMAT_VERSION, IndexManifest, ManifestCounts, SegmentRecord
 from rag.text.sentences import sentence_inputs
+from rag.text.terms import WORD_KEY
 
 if TYPE_CHECKING:
     from rag.index.snapshot import IndexSnapshot
@@ -57,7 +58,7 @@ class _Staged:
     document: Document
     chunks: list[Chunk]
     vectors: np.ndarray
-    sentences: dict[str, np.ndarray] = field(default_factory=dict)  # sentence text -> vector
+    sentences: dict[str, np.ndarray] = field(default_factory=dict)  # sentence text (or WORD_KEY + word) -> vector
     root: str = ""
     embed_hashes: list[str] = field(default_factory=list)  # sha256 of each chunk's embedding input
 
@@ -87,6 +88,8 @@ class IndexWriter:
         self._created_at = manifest.created_at if manifest is not None and manifest.created_at else now()
         self._base: IndexSnapshot | None = store.open_manifest(manifest) if manifest is not None else None
         self._staged: dict[str, _Staged] = {}
+        self._staged_words: dict[str, str] = {}  # a staged word vector's key -> the source staging it
+        self._held_words: set[str] = set()  # word keys a live chunk of the base owns (emptied by removals)
         self._deleted: list[tuple[int, int]] = []
         self._removed: set[str] = set()
         self._removed_counts = (0, 0)  # (sources, chunks) tombstoned in this session
@@ -158,12 +161,43 @@ class IndexWriter:
             found.update(self._base.sentence_vectors(missing))
         return found
 
+    def held_words(self, keys: Sequence[str], replacing: Sequence[str] = ()) -> set[str]:
+        """Those candidate-word keys (``WORD_KEY`` + word) whose vector is staged, or owned by a
+        chunk of the index that stays: not deleted, removed in this session, or in a source of
+        ``replacing`` (about to be replaced). The others go at a merge: the next source that has
+        them stores them again (:meth:`word_vectors` finds the vector to copy)."""
+        going = set(replacing)
+        held = {k for k in keys if k in self._staged_words and self._staged_words[k] not in going}
+        if not going:  # found held before, and nothing deleted since (a removal empties the cache)
+            held.update(k for k in keys if k in self._held_words)
+        missing = [k for k in keys if k not in held]
+        if missing and self._base is not None:
+            entries = [e[1] for e in map(self._base.source_entry, going - self._removed) if e is not None]
+            ranges = [*self._deleted, *((int(str(r["seq"])), int(str(r["seq"])) + 1 + int(str(r["n_chunks"]))) for r in entries)]
+            found = self._base.owned_sentence_keys(missing, ranges)
+            held |= found
+            if not going:
+                self._held_words |= found
+        return held
+
+    def word_vectors(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored or staged vectors of these word keys, whoever owns them (to copy, not embed)."""
+        found = {k: self._staged[self._staged_words[k]].sentences[k] for k in keys if k in self._staged_words}
+        missing = [k for k in keys if k not in found]
+        if missing and self._base is not None:
+            found.update(self._base.sentence_vectors(missing))
+        return found
+
     # -- changes -------------------------------------------------------------------------
 
     def remove_source(self, path: str) -> int:
         """Drop a source and its chunks; returns how many chunks went."""
         if path in self._staged:
-            n = len(self._staged.pop(path).chunks)
+            popped = self._staged.pop(path)
+            for key in popped.sentences:
+                if self._staged_words.get(key) == path:
+                    del self._staged_words[key]
+            n = len(popped.chunks)
             if self._base is None or path in self._removed or self._base.source_entry(path) is None:
                 return n
         if path in self._removed or self._base is None:
@@ -175,6 +209,7 @@ class IndexWriter:
         seq: int = int(str(row["seq"]))
         n_chunks: int = int(str(row["n_chunks"]))
         self._deleted.append((seq, seq + 1 + n_chunks))
+        self._held_words.clear()
         self._removed.add(path)
         self._removed_counts = (self._removed_counts[0] + 1, self._removed_counts[1] + n_chunks)
         self.dirty = True
@@ -200,6 +235,7 @@ class IndexWriter:
             raise IndexMismatchError(f"vectors have dimension {vectors.shape[1]}, the index {self.embedder.dim}")
         removed = self.remove_source(document.path)
         self._staged[document.path] = _Staged(document, list(chunks), vectors.reshape(len(chunks), self.embedder.dim), dict(sentences or {}), root)
+        self._staged_words.update((k, document.path) for k in self._staged[document.path].sentences if k.startswith(WORD_KEY))
         self.dirty = True
         return len(chunks), removed
 
@@ -248,6 +284,7 @@ class IndexWriter:
             next_segment=next_segment,
         )
         self._staged.clear()
+        self._staged_words.clear()
         self._deleted.clear()
         self._removed.clear()
         self._removed_counts = (0, 0)
@@ -290,6 +327,9 @@ class IndexWriter:
             for text in sentence_inputs(chunk.text, chunk.heading):
                 if text in staged.sentences:
                     builder.add_sentence(sentence_key(text), staged.sentences[text], seq + n)
+        for text, vector in staged.sentences.items():
+            if text.startswith(WORD_KEY):  # the source's new candidate words, owned by its first chunk
+                builder.add_sentence(sentence_key(text), vector, seq + 1)
         return seq + 1 + len(staged.chunks)
 
     def write_segment(self, builder: SegmentBuilder, name: str) -> SegmentRecord:
@@ -383,6 +423,7 @@ class IndexWriter:
     def discard(self) -> None:
         """Drop staged, uncommitted changes (the committed version is untouched)."""
         self._staged.clear()
+        self._staged_words.clear()
         self._deleted.clear()
         self._removed.clear()
         self._removed_counts = (0, 0)

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 import re
 
+from rag.text.sentences import clauses
 from rag.text.tokenize import keyword_tokens
 
-__all__ = ["EN_STOP", "ZH_STOP", "contains_term", "content_terms", "names", "question_terms"]
+__all__ = ["EN_STOP", "WORD_KEY", "ZH_STOP", "candidate_words", "contains_term", "content_terms", "names", "question_terms", "word_inputs"]
+
+# Word vectors are stored beside sentence vectors, under the word with this prefix, so a sentence
+# and a word share a key only if a clause is exactly NUL "word" NUL and the word (crafted text; it
+# would only give that word another vector).
+WORD_KEY = "\x00word\x00"
 
 # Function words and question words: they say what is asked, not what it is about.
 ZH_STOP = frozenset(
@@ -43,6 +49,26 @@ def _strip_function_words(token: str) -> str:
                 token, changed = token[: -len(word)], True
                 break
     return "" if token in ZH_STOP else token
+
+
+def candidate_words(clause: str) -> list[str]:
+    """The words of a candidate clause the extractive answerer matches with question terms in
+    another script (keyword tokens, once each, without function words and without tokens that
+    have no letter: a number is matched as written, never as a translation)."""
+    return [w for w in dict.fromkeys(keyword_tokens(clause)) if w not in ZH_STOP and w not in EN_STOP and any(ch.isalpha() for ch in w)]
+
+
+def word_inputs(text: str, heading: str = "") -> list[str]:
+    """Every candidate word of a chunk's clauses (as :func:`rag.text.sentences.sentence_inputs`
+    skips the heading's own text): their query vectors are computed at ingest and stored with
+    the chunk's segment, so a first read embeds none of them."""
+    out: dict[str, None] = {}
+    for start, end in clauses(text):
+        clause = text[start:end]
+        if heading and clause in heading:
+            continue
+        out.update(dict.fromkeys(candidate_words(clause)))
+    return list(out)
 
 
 def content_terms(text: str) -> list[str]:
