@@ -219,7 +219,9 @@ def langchain_side(texts: list[str], vectors: np.ndarray, workdir: Path) -> dict
     return {"langchain_add_save_s": add_save, "langchain_faiss_read_s": load, "langchain_disk_per_chunk_b": size / len(texts)}
 
 
-def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Path, questions: int, with_langchain: bool, optimize_up_to: int | None = None) -> dict[str, Any]:
+def measure_size(
+    n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Path, questions: int, with_langchain: bool, optimize_up_to: int | None = None, words: bool = True
+) -> dict[str, Any]:
     from ingest.chunking import SentenceChunker
     from ingest.pipeline import Ingestor
     from rag.cli.factory import Factory
@@ -236,8 +238,9 @@ def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Pa
     standin = StandIn(e5.info)
     started = time.perf_counter()
     importer = IndexStore(index)
-    report = import_rows(importer, [rows], chunker=CHUNKER, sentence_embedder=standin.embed_passages, word_embedder=standin.embed_queries)
+    report = import_rows(importer, [rows], chunker=CHUNKER, sentence_embedder=standin.embed_passages, word_embedder=standin.embed_queries if words else None)
     build = time.perf_counter() - started
+    print(f"{n_chunks:,}: imported in {build:.0f} s; waiting for its merges", file=sys.stderr, flush=True)
     importer.merger.wait()  # as `rag import` does before it exits: its last background merge
     result: dict[str, Any] = {
         "chunks": n_chunks, "import_s": build, "import_outside_standin_s": build - standin.seconds, "import_rows": report.rows,
@@ -292,6 +295,7 @@ def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Pa
     result.update(background_merges_after_adds_s=[round(float(m), 2) for m in merges_after if m is not False])  # the large ones outside it
 
     # Queries: retrieval without the embedding, the embedding, a full extractive answer.
+    print(f"{n_chunks:,}: timing queries (keep the machine quiet)", file=sys.stderr, flush=True)
     settings = load_settings(environ={"RAG_INDEX_DIR": str(index)})
     timed = Timed(e5)
     factory = Factory(settings, embedder=timed)
@@ -338,6 +342,7 @@ def measure_size(n_chunks: int, pool: dict[str, list[str]], e5: Any, workdir: Pa
     result["disk_per_chunk_total_b"] = sum(disk.values()) / n_chunks
     view.close()
     result.update(memory_after_open(index))
+    print(f"{n_chunks:,}: queries timed", file=sys.stderr, flush=True)
     result["optimize_s"] = float("nan")  # not run above --optimize-up-to (a 1M-row graph is most of an hour here)
     if optimize_up_to is None or n_chunks <= optimize_up_to:
         with store.writer(e5.info, CHUNKER) as writer:
@@ -449,6 +454,7 @@ def main() -> None:
     parser.add_argument("--files", type=int, nargs="*", default=[2000, 20000], help="ingest-overhead runs (number of one-chunk files)")
     parser.add_argument("--questions", type=int, default=60)
     parser.add_argument("--no-langchain", action="store_true")
+    parser.add_argument("--no-word-vectors", action="store_true", help="import without the chunks' word vectors (faster at 1M; a first read then embeds them)")
     parser.add_argument("--optimize-up-to", type=int, default=None, help="time `rag optimize` only at sizes up to this many chunks (default: every size)")
     parser.add_argument("--threads", type=int, default=0, help="also time the dense scan of this many vectors with 1 and 2 BLAS threads, idle and busy")
     parser.add_argument("--json", action="store_true")
@@ -463,7 +469,7 @@ def main() -> None:
     out: dict[str, Any] = {"sizes": [], "ingest": []}
     with tempfile.TemporaryDirectory(prefix="rag-scale-") as tmp:
         for n in args.sizes:
-            result = measure_size(n, pool, e5, Path(tmp), args.questions, not args.no_langchain, args.optimize_up_to)
+            result = measure_size(n, pool, e5, Path(tmp), args.questions, not args.no_langchain, args.optimize_up_to, not args.no_word_vectors)
             out["sizes"].append(result)
             print(json.dumps(result), file=sys.stderr, flush=True)
         for n in args.files:
