@@ -59,7 +59,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
     app.add_middleware(InFlightLimit, counter=app.state.in_flight)
     if settings.rate_limit_per_minute:
         app.add_middleware(RateLimit, per_minute=settings.rate_limit_per_minute)
-    app.add_middleware(KeyCheck, keys=[k.get_secret_value().encode() for k in settings.api_keys], failures_per_minute=settings.auth_failures_per_minute)
+    app.add_middleware(KeyCheck, keys=[(k.key.get_secret_value().encode(), k.scope) for k in settings.api_keys], failures_per_minute=settings.auth_failures_per_minute)
     app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -11,11 +11,14 @@ from fastapi.security import HTTPBearer
 from pydantic import Field, create_model, field_validator
 
 from api.errors import ApiError
+from api.middleware import SCOPE_KEY
 from api.schemas import ChatCompletionRequest, ChatMessage, ErrorResponse, QueryRequest, Turn
 from api.state import Pipeline
+from rag.access import FULL, Scope
+from rag.domain import check_collection
 from rag.settings import Settings
 
-__all__ = ["ERRORS", "KEYED", "PipelineDep", "bearer", "chat_request_model", "check_top_k", "get_pipeline", "query_request_model"]
+__all__ = ["ERRORS", "KEYED", "PipelineDep", "ScopeDep", "bearer", "chat_request_model", "check_top_k", "get_pipeline", "get_scope", "query_request_model", "readable"]
 
 bearer = HTTPBearer(auto_error=False, description="An API key from the setting api_keys (only when keys are configured).")
 
@@ -35,6 +38,15 @@ def get_pipeline(request: Request) -> Pipeline:
 
 
 PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
+
+
+def get_scope(request: Request) -> Scope:
+    """The collections the caller's key may read and write (every one without keys)."""
+    found = request.scope.get(SCOPE_KEY)
+    return found if isinstance(found, Scope) else FULL
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 
 def query_request_model(settings: Settings) -> type[QueryRequest]:
@@ -97,3 +109,14 @@ def check_top_k(top_k: int | None, settings: Settings) -> None:
     """422 when ``top_k`` is over the setting max_top_k."""
     if top_k is not None and top_k > settings.max_top_k:
         raise ApiError(422, f"top_k {top_k} is over the limit of {settings.max_top_k} (setting max_top_k)")
+
+
+def readable(scope: Scope, collections: list[str] | None) -> frozenset[str] | None:
+    """The collections a question may be answered from: the key's, narrowed to ``collections``
+    when the request names some (422 for a name that cannot be a collection's)."""
+    for name in collections or ():
+        try:
+            check_collection(name)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from None
+    return scope.readable(collections)

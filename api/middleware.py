@@ -15,8 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import error_response
+from rag.access import FULL
+from rag.access import Scope as KeyScope
 
-__all__ = ["PUBLIC", "PUBLIC_PREFIXES", "BodyLimit", "InFlight", "InFlightLimit", "KeyCheck", "RateLimit", "TokenBuckets", "is_public", "valid_key"]
+__all__ = ["PUBLIC", "PUBLIC_PREFIXES", "SCOPE_KEY", "BodyLimit", "InFlight", "InFlightLimit", "KeyCheck", "RateLimit", "TokenBuckets", "is_public", "key_scope", "valid_key"]
 
 PUBLIC = ("/", "/health", "/ready", "/docs", "/openapi.json")
 PUBLIC_PREFIXES = ("/static/", "/static-docs/")
@@ -126,9 +128,10 @@ class KeyCheck:
     failed attempts use up ``failures_per_minute`` gets 429 for every keyed request until its
     bucket refills: guessing keys stays slow."""
 
-    def __init__(self, app: ASGIApp, keys: list[bytes], failures_per_minute: int = 10) -> None:
+    def __init__(self, app: ASGIApp, keys: list[bytes] | list[tuple[bytes, KeyScope]], failures_per_minute: int = 10) -> None:
         self.app = app
-        self.keys = keys
+        self.scoped = [k if isinstance(k, tuple) else (k, FULL) for k in keys]  # each key with the collections it may read and write
+        self.keys = [k for k, _ in self.scoped]
         self.failures = TokenBuckets(failures_per_minute) if failures_per_minute > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -141,13 +144,15 @@ class KeyCheck:
             return
         header = dict(scope.get("headers", [])).get(b"authorization", b"")
         scheme, _, given = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not valid_key(given.strip(), self.keys):
+        matched = key_scope(given.strip(), self.scoped) if scheme.lower() == b"bearer" else None
+        if matched is None:
             if self.failures is not None:
                 self.failures.take(address)
             response = error_response(401, "a valid API key is required: send 'Authorization: Bearer KEY'", "authentication_error",
                               headers={"WWW-Authenticate": "Bearer"})
             await response(scope, receive, send)
             return
+        scope[SCOPE_KEY] = matched  # the routes read it (api.deps.get_scope): what this caller may see and change
         await self.app(scope, receive, send)
 
 
@@ -216,8 +221,20 @@ def is_public(path: str) -> bool:
 
 
 def valid_key(given: bytes, keys: list[bytes]) -> bool:
-    # compared with every key, so the time taken does not tell which one nearly matched
-    return bool(given) and sum(secrets.compare_digest(given, k) for k in keys) > 0
+    return key_scope(given, [(k, FULL) for k in keys]) is not None
+
+
+def key_scope(given: bytes, keys: list[tuple[bytes, KeyScope]]) -> KeyScope | None:
+    """The scope of the key ``given`` is (None: no key). Compared with every key, so the time taken
+    does not tell which one nearly matched, nor which matched."""
+    found: KeyScope | None = None
+    for key, scope in keys:
+        if secrets.compare_digest(given, key) and given:
+            found = scope
+    return found
+
+
+SCOPE_KEY = "rag.key_scope"  # where KeyCheck leaves the caller's scope in the ASGI scope
 
 
 # The page and its files need nothing inline and nothing from elsewhere.

@@ -31,7 +31,8 @@ class SourceNames:
         self._stored = {shown: p for p, shown in self._shown.items()}
 
     def _uploaded(self, path: str) -> bool:
-        return os.path.dirname(path) == self.uploads
+        folder = os.path.dirname(path)  # the upload folder, or a collection's under .collections/
+        return folder == self.uploads or os.path.dirname(folder) == os.path.join(self.uploads, ".collections")
 
     def show(self, path: str) -> str:
         if self._uploaded(path):

@@ -71,11 +71,12 @@ class QueryRequest(BaseModel):
     question: str = Field(description="The question (at most the setting max_question_chars).", max_length=1_000_000)
     history: list[Turn] = Field(default_factory=list, max_length=100, description="Earlier turns: a follow-up is rewritten into a standalone question.")
     sources: list[str] | None = Field(None, max_length=1000, description="Answer only from these sources (ids or paths).")
+    collections: list[str] | None = Field(None, max_length=100, description="Answer only from these collections (within those the key may read).")
     top_k: int | None = Field(None, ge=1, description="Passages to read (at most the setting max_top_k).")
     passages: bool = Field(False, strict=True, description="Include the retrieved passages with their scores.")
     explain: bool = Field(False, strict=True, description="Include an explanation: why each sentence was chosen, or why the answer was refused.")
 
-    _check_unicode = field_validator("question", "sources")(_unicode)
+    _check_unicode = field_validator("question", "sources", "collections")(_unicode)
 
 
 class CitationOut(BaseModel):
@@ -133,6 +134,7 @@ class DocumentOut(BaseModel):
     size: int
     chunks: int
     ingested_at: str
+    collection: str = "default"
 
 
 class DocumentList(BaseModel):
@@ -177,8 +179,8 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: Literal["ready"]
     index_version: str
-    sources: int
-    chunks: int
+    sources: int | None = Field(None, description="Left out when some key may read only some collections (this route needs no key).")
+    chunks: int | None = None
     embedder: str
     generator: str
 

@@ -16,11 +16,13 @@ import shutil
 import threading
 import unicodedata
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from api.names import SourceNames
+from rag.domain import DEFAULT_COLLECTION
 from rag.errors import IndexNotFoundError, NotReadyError, UploadError
 from rag.files import atomic_write
 from rag.index.format import file_sha256, fsync_path
@@ -48,7 +50,7 @@ class Components(Protocol):
 
     def store(self) -> IndexStore: ...
 
-    def qa_service(self, snapshot: IndexView) -> QAService: ...
+    def qa_service(self, snapshot: IndexView, collections: Iterable[str] | None = None) -> QAService: ...
 
     def ingestor(self) -> Ingestor: ...
 
@@ -98,7 +100,8 @@ class Pipeline:
         self._service: QAService | None = None
         self._version: str | None = None
         self._switch = threading.Lock()
-        self._names: tuple[str, SourceNames] | None = None
+        self._names: dict[frozenset[str] | None, tuple[str, SourceNames]] = {}
+        self._scoped: dict[frozenset[str], tuple[str, QAService]] = {}  # the services of the collection scopes asked for
         self._writing = threading.Lock()  # one ingest or delete at a time in this process
         self._live_staging: set[Path] = set()  # this process' requests' staging folders (never recovered)
         self.loaded = False
@@ -120,8 +123,21 @@ class Pipeline:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def service(self) -> QAService:
-        """The question-answering service of the last committed index version."""
+    def service(self, read: frozenset[str] | None = None) -> QAService:
+        """The question-answering service of the last committed index version (``read``: over the
+        sources of those collections alone)."""
+        base = self._service_of_version()
+        if read is None:
+            return base
+        cached = self._scoped.get(read)
+        if cached is None or cached[0] != base.snapshot.version:
+            if len(self._scoped) >= 256:
+                self._scoped = {}  # replaced, not cleared: a request holding the old dict keeps it
+            cached = (base.snapshot.version, self.components.qa_service(base.snapshot, read))
+            self._scoped[read] = cached
+        return cached[1]
+
+    def _service_of_version(self) -> QAService:
         version = self.store.current_version()
         if version is None:
             raise NotReadyError(
@@ -139,23 +155,37 @@ class Pipeline:
         assert self._service is not None
         return self._service
 
-    def snapshot(self) -> IndexView:
-        return self.service().snapshot
+    def snapshot(self, read: frozenset[str] | None = None) -> IndexView:
+        return self.service(read).snapshot
 
-    def names(self) -> SourceNames:
-        """How the current version's sources are shown over HTTP (see :mod:`api.names`)."""
+    def names(self, read: frozenset[str] | None = None) -> SourceNames:
+        """How the current version's sources (those ``read`` may see) are shown over HTTP (see :mod:`api.names`)."""
         try:
-            snapshot = self.snapshot()
+            snapshot = self.snapshot(read)
         except NotReadyError:
             return SourceNames([], self.uploads)
-        cached = self._names
+        cached = self._names.get(read)
         if cached is None or cached[0] != snapshot.version:
+            if len(self._names) >= 256:
+                self._names = {}
             cached = (snapshot.version, SourceNames((s.path for s in snapshot.sources()), self.uploads))
-            self._names = cached
+            self._names[read] = cached
         return cached[1]
 
+    def upload_folder(self, collection: str) -> Path:
+        """Where uploads into ``collection`` are kept: the upload folder for the default one, a
+        folder of its own under ``.collections/`` for any other (no upload name starts with a dot)."""
+        return self.uploads if collection == DEFAULT_COLLECTION else self.uploads / ".collections" / collection
+
+    def _is_upload(self, path: Path) -> bool:
+        parent = path.parent.resolve()
+        return parent == self.uploads.resolve() or parent.parent == (self.uploads / ".collections").resolve()
+
     def status(self) -> dict[str, Any]:
+        """What /ready says (no key needed): no counts when some key sees only some collections."""
         snapshot = self.snapshot()
+        if any(not k.scope.everything for k in self.settings.api_keys):
+            return {"status": "ready", "index_version": snapshot.version, "embedder": snapshot.embedder.describe(), "generator": self.settings.generator}
         return {
             "status": "ready",
             "index_version": snapshot.version,
@@ -171,8 +201,9 @@ class Pipeline:
         """Stop what the components run (a local model server)."""
         self.components.close()
 
-    def _ingestor(self) -> Ingestor:
+    def _ingestor(self, collection: str = DEFAULT_COLLECTION) -> Ingestor:
         ingestor = self.components.ingestor()
+        ingestor.collection = collection
         ingestor.store.lock_wait = 0.0  # an upload never waits for another writer: 409 with Retry-After
         ingestor.store.on_lock_wait = None
         return ingestor
@@ -183,7 +214,7 @@ class Pipeline:
         except NotReadyError:
             return {}
 
-    def ingest_uploads(self, files: list[tuple[str, Path]]) -> UploadResult:
+    def ingest_uploads(self, files: list[tuple[str, Path]], collection: str = DEFAULT_COLLECTION) -> UploadResult:
         """Ingest uploaded files: (safe name, a staged file of that name holding its bytes).
 
         The files are moved into the upload folder (replacing earlier uploads of the same names)
@@ -199,10 +230,11 @@ class Pipeline:
         with self._writing:
             self.recover()
             before = self._sources_by_path()
-            self.uploads.mkdir(parents=True, exist_ok=True)
+            folder = self.upload_folder(collection)
+            folder.mkdir(parents=True, exist_ok=True)
             for staging in {temp.parent for _, temp in files}:  # before any file moves: what recovery reads
                 mine = [name for name, temp in files if temp.parent == staging]
-                write_journal(staging, {"put": mine}, {name: str((self.uploads / name).resolve()) for name in mine})
+                write_journal(staging, {"put": mine}, {name: str((folder / name).resolve()) for name in mine})
             targets: list[Path] = []
             replaced: dict[Path, Path] = {}  # file in the upload folder -> its previous content, kept aside
 
@@ -213,19 +245,19 @@ class Pipeline:
 
             try:
                 for name, temp in files:
-                    target = (self.uploads / name).resolve()
-                    if target.parent != self.uploads.resolve():  # safe_filename makes this impossible; belt and braces
+                    target = (folder / name).resolve()
+                    if target.parent != folder.resolve():  # safe_filename makes this impossible; belt and braces
                         raise UploadError(name, f"file name {name!r} escapes the upload folder")
                     if target.exists():
                         replaced[target] = temp.with_name(f".previous-{name}")
                         os.replace(target, replaced[target])
                     os.replace(temp, target)
                     targets.append(target)
-                report = self._ingestor().ingest(targets)
+                report = self._ingestor(collection).ingest(targets)
             except BaseException:
                 held = self._held()  # an earlier commit of this ingest (commit_every) stands: settle, don't guess
                 for name, temp in files:
-                    self._settle(name, temp.parent, held, deleting=False)
+                    self._settle(name, temp.parent, held, deleting=False, path=str((folder / name).resolve()))
                 raise
             unreadable = {Path(s.path).name: s.reason for s in report.skipped}
             for target in targets:
@@ -244,15 +276,18 @@ class Pipeline:
         result.seconds = round(time.monotonic() - started, 3)
         return result
 
-    def delete(self, source_id: str) -> dict[str, Any]:
-        """Remove a source from the index, and its uploaded file when it was uploaded here."""
+    def delete(self, source_id: str, can_write: Callable[[str], bool] = lambda _: True) -> dict[str, Any]:
+        """Remove a source from the index, and its uploaded file when it was uploaded here
+        (PermissionError when ``can_write`` refuses its collection)."""
         with self._writing:
             self.recover()
             record = next((s for s in self._sources_by_path().values() if s.source_id == source_id), None)
             if record is None:
                 raise KeyError(source_id)
+            if not can_write(record.collection):
+                raise PermissionError(record.collection)
             path = Path(record.path)
-            uploaded = path.parent.resolve() == self.uploads.resolve() and path.exists()
+            uploaded = self._is_upload(path) and path.exists()
             staging = self.staging_dir() if uploaded else None
             try:
                 if staging is not None:  # the file is set aside first, and put back unless the removal commits
@@ -334,8 +369,8 @@ class Pipeline:
     def _settle(self, name: str, staging: Path, held: dict[str, str], *, deleting: bool, path: str | None = None) -> list[str]:
         """Make the upload folder's ``name`` what the committed index holds (``path``: the source
         path the journal recorded for it, the same string the index stores)."""
-        target = (self.uploads / name).resolve()
-        if target.parent != self.uploads.resolve():
+        target = Path(path).resolve() if path and Path(path).name == name else (self.uploads / name).resolve()
+        if not self._is_upload(target):
             return []  # a journal never names one; belt and braces
         previous = staging / f".previous-{name}"
         indexed = held.get(path or str(target))
@@ -391,5 +426,6 @@ def document_dict(record: SourceRecord, names: SourceNames) -> dict[str, Any]:
         "size": record.size,
         "chunks": record.n_chunks,
         "ingested_at": record.ingested_at,
+        "collection": record.collection,
     }
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from ingest.discovery import SkippedFile, discover, is_under
 from ingest.limits import ParseLimits
 from ingest.loaders import extract_document, is_supported, read_source
 from ingest.words import new_word_vectors
-from rag.domain import Chunk, Document, sha256_hex, source_id_for
+from rag.domain import DEFAULT_COLLECTION, Chunk, Document, check_collection, sha256_hex, source_id_for
 from rag.errors import IngestError
 from rag.protocols import Chunker, Embedder
 from rag.store import IndexStore, IndexWriter
@@ -70,6 +70,7 @@ class Ingestor:
         parse_limits: ParseLimits | None = None,
         sentence_vectors: bool = True,
         word_vectors: bool = True,
+        collection: str = DEFAULT_COLLECTION,
     ) -> None:
         if max_file_bytes <= 0:
             raise ValueError(f"max_file_bytes must be positive, got {max_file_bytes}")
@@ -86,6 +87,7 @@ class Ingestor:
         self.parse_limits = parse_limits or ParseLimits.for_file_limit(max_file_bytes)
         self.sentence_vectors = sentence_vectors  # embed each chunk's sentences now, for the answerer
         self.word_vectors = word_vectors  # and its words new to the index (ingest.words)
+        self.collection = check_collection(collection)  # the collection the files it ingests go into (a changed one replaces)
         self._busy = False
         self._embedded: Callable[[int], None] | None = None
 
@@ -157,11 +159,12 @@ class Ingestor:
         try:
             data = read_source(path, max_bytes=self.max_file_bytes) if is_supported(path) else b""
             known = writer.source_info(source)
-            if known is not None and known[0] == sha256_hex(data):
+            if known is not None and known[0] == sha256_hex(data) and known[2] == self.collection:
                 report.files_unchanged += 1
                 report.chunks_unchanged += known[1]
                 return None
             document = extract_document(path, data, text_field=self.text_field, source_path=source, limits=self.parse_limits)
+            document = replace(document, collection=self.collection)
             chunks = self.chunker.split(document)
             if not chunks:
                 raise IngestError(path, "no text to index after chunking")

@@ -15,6 +15,8 @@ start, end      no        character offsets of the chunk in the source text (oth
 page, heading   no        as a local ingest records them
 content_hash    no        of the source (otherwise the sha256 of its text)
 root            no        the folder the source was ingested from
+collection      no        the collection the source belongs to (otherwise ``--collection``, or
+                          ``default``; a source whose collection changes is replaced)
 ==============  ========  ======================================================================
 
 The embedder is named in the Parquet metadata key ``embedder`` (or ``--embedder-name``) exactly as
@@ -43,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from ingest.words import new_word_vectors
-from rag.domain import Chunk, Document, EmbedderInfo, sha256_hex
+from rag.domain import DEFAULT_COLLECTION, Chunk, Document, EmbedderInfo, check_collection, sha256_hex
 from rag.errors import IngestError
 from rag.store import IndexStore
 from rag.text.sentences import sentence_inputs
@@ -143,7 +145,7 @@ def _vector_matrix(path: Path, column: Any) -> np.ndarray | None:
 
 
 def _documents(
-    path: Path, rows: Iterator[dict[str, Any]], dim: int | None, report: ImportReport, done: set[str]
+    path: Path, rows: Iterator[dict[str, Any]], dim: int | None, report: ImportReport, done: set[str], collection: str = DEFAULT_COLLECTION
 ) -> Iterator[tuple[Document, list[Chunk], np.ndarray, str]]:
     """Rows grouped into sources, streaming: a source's rows must be consecutive (``done``: the
     sources already read, from this file or an earlier one)."""
@@ -156,7 +158,7 @@ def _documents(
             raise _fail(path, f"row {n}: source and text must be non-empty strings")
         if current and row["source"] != current[0]["source"]:
             done.add(current[0]["source"])
-            yield _document(path, current[0]["source"], current, dim, report)
+            yield _document(path, current[0]["source"], current, dim, report, collection)
             current = []
         if row["source"] in done:
             raise _fail(path, f"row {n}: the rows of {row['source']} are not consecutive (sort the file by source; a source's rows must all be in one file)")
@@ -164,10 +166,12 @@ def _documents(
         report.rows += 1
     if current:
         done.add(current[0]["source"])
-        yield _document(path, current[0]["source"], current, dim, report)
+        yield _document(path, current[0]["source"], current, dim, report, collection)
 
 
-def _document(path: Path, source: str, rows: list[dict[str, Any]], dim: int | None, report: ImportReport) -> tuple[Document, list[Chunk], np.ndarray, str]:
+def _document(
+    path: Path, source: str, rows: list[dict[str, Any]], dim: int | None, report: ImportReport, default_collection: str = DEFAULT_COLLECTION
+) -> tuple[Document, list[Chunk], np.ndarray, str]:
     given = next((r["source_text"] for r in rows if r.get("source_text")), None)
     if all(r.get("start") is not None for r in rows):
         rows = sorted(rows, key=lambda r: int(r["start"]))
@@ -190,7 +194,14 @@ def _document(path: Path, source: str, rows: list[dict[str, Any]], dim: int | No
         at = end
     content_hash = next((str(r["content_hash"]) for r in rows if r.get("content_hash")), None) or sha256_hex(text)
     kind = Path(source).suffix.lstrip(".").lower() or "import"
-    document = Document(path=source, text=text, content_hash=content_hash, kind=kind)
+    named = {str(r["collection"]) for r in rows if r.get("collection")}
+    if len(named) > 1:
+        raise _fail(path, f"the rows of {source} name different collections: {', '.join(sorted(named))}")
+    try:
+        collection = check_collection(named.pop() if named else default_collection)
+    except ValueError as exc:
+        raise _fail(path, f"{source}: {exc}") from None
+    document = Document(path=source, text=text, content_hash=content_hash, kind=kind, collection=collection)
     try:
         chunks = [
             Chunk(document.source_id, n, start, end, row["text"], heading=str(row.get("heading") or ""), page=None if row.get("page") is None else int(row["page"]))
@@ -231,13 +242,16 @@ def import_rows(
     progress: Callable[[int], None] | None = None,
     sentence_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
     word_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> ImportReport:
     """Import chunk rows into the index at ``store`` (created with the file's embedder when new).
 
     ``sentence_embedder`` (the index's embedder's ``embed_passages``) computes the chunks' sentence
     vectors now, as a local ingest does, and ``word_embedder`` (its ``embed_queries``) the query
     vectors of the chunks' candidate words new to the index (see :mod:`ingest.words`); without
-    them the answerer embeds those when it first reads a passage."""
+    them the answerer embeds those when it first reads a passage. ``collection``: the collection of
+    sources whose rows name none."""
+    check_collection(collection)
     started = time.monotonic()
     report = ImportReport()
     named = [(p, *read_rows(p)) for p in paths]
@@ -257,19 +271,19 @@ def import_rows(
     done: set[str] = set()
     try:
         for path, _, rows in named:
-            for document, chunks, vectors, root in _documents(path, rows, info.dim if info else None, report, done):
+            for document, chunks, vectors, root in _documents(path, rows, info.dim if info else None, report, done, collection):
                 if writer is None:
                     info = info or parse_embedder(name, vectors.shape[1])
                     writer_ctx = store.writer(info, chunker)
                     writer = writer_ctx.__enter__()
                 known = writer.source_info(document.path)
-                if known is not None and known[0] == document.content_hash:
+                if known is not None and known[0] == document.content_hash and known[2] == document.collection:
                     report.sources_unchanged += 1
                 elif known is not None:
                     report.sources_updated += 1
                 else:
                     report.sources_added += 1
-                if known is None or known[0] != document.content_hash:
+                if known is None or known[0] != document.content_hash or known[2] != document.collection:
                     sentences = None
                     if sentence_embedder is not None:
                         texts = list(dict.fromkeys(t for c in chunks for t in sentence_inputs(c.text, c.heading)))
@@ -327,7 +341,7 @@ def export_index(store: IndexStore, out: Path, *, progress: Callable[[int], None
                         rows.append({
                             "source": record.path, "text": chunk.text, "vector": vector.tolist(), "source_text": text if n == 0 else None,
                             "start": chunk.start, "end": chunk.end, "page": chunk.page, "heading": chunk.heading,
-                            "content_hash": record.content_hash, "root": root,
+                            "content_hash": record.content_hash, "root": root, "collection": record.collection,
                         })  # fmt: skip
                 rows_written += len(rows)
                 if fh is not None:
@@ -359,7 +373,7 @@ def _write_parquet(path: Path, rows: list[dict[str, Any]], writer: Any, embedder
         [
             ("source", pa.string()), ("text", pa.string()), ("vector", pa.list_(pa.float32(), dim)), ("source_text", pa.string()),
             ("start", pa.int64()), ("end", pa.int64()), ("page", pa.int64()), ("heading", pa.string()),
-            ("content_hash", pa.string()), ("root", pa.string()),
+            ("content_hash", pa.string()), ("root", pa.string()), ("collection", pa.string()),
         ],
         metadata={"embedder": embedder, "format": "rag-chunks/1"},
     )  # fmt: skip

@@ -13,6 +13,7 @@ every field. :class:`Passage` and :class:`Answer` drop some (see their ``to_dict
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -34,6 +35,8 @@ __all__ = [
     "SupportEvidence",
     "StatementVerdict",
     "FaithfulnessResult",
+    "DEFAULT_COLLECTION",
+    "check_collection",
     "sha256_hex",
     "source_id_for",
     "chunk_id_for",
@@ -44,6 +47,18 @@ def sha256_hex(data: bytes | str) -> str:
     if isinstance(data, str):
         data = data.encode("utf-8")
     return hashlib.sha256(data).hexdigest()
+
+
+DEFAULT_COLLECTION = "default"
+_COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_collection(name: str) -> str:
+    """``name`` when it can name a collection (1-64 of letters, digits, '.', '_', '-', starting with
+    a letter or digit); ValueError otherwise."""
+    if not isinstance(name, str) or not _COLLECTION.fullmatch(name):
+        raise ValueError(f"{name!r} cannot name a collection: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return name
 
 
 def source_id_for(path: str) -> str:
@@ -71,6 +86,7 @@ class Document:
     kind: str
     pages: tuple[tuple[int, int], ...] = ()
     breaks: tuple[int, ...] = ()
+    collection: str = "default"  # the document set it belongs to (keys may be scoped to some)
 
     @property
     def source_id(self) -> str:
@@ -147,6 +163,7 @@ class SourceRecord:
     size: int
     n_chunks: int
     ingested_at: str
+    collection: str = "default"
 
 
 @dataclass(frozen=True, slots=True)

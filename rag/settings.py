@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from rag.access import ApiKey, parse_api_keys
 from rag.errors import ConfigError
 
 __all__ = ["Settings", "load_settings", "DEFAULT_MAX_FILE_MB"]
@@ -141,10 +142,11 @@ class Settings(BaseSettings):
         "none", description="When the model fails (down, timeout, error): none (a clear error) or extractive (answer without it)."
     )
 
-    api_keys: list[SecretStr] = Field(
+    api_keys: list[ApiKey] = Field(
         default_factory=list,
         description="rag serve: API keys clients must send as 'Authorization: Bearer KEY' (env RAG_API_KEYS, "
-        "comma-separated); empty: no key needed. Never printed.",
+        "comma-separated, each reading and writing every collection; or a JSON object of key -> {\"read\": [...], \"write\": [...]}, "
+        "the collections it may read and change, '*' for every one; in a config file [api_keys.\"KEY\"] tables); empty: no key needed. Never printed.",
     )
     upload_dir: Path | None = Field(
         None, description="rag serve: where uploaded documents are kept (default: the index directory's name + '-uploads', beside it)."
@@ -164,7 +166,12 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(15.0, gt=0, description="rag serve: seconds a request body may pause between chunks; then 408 and the connection is closed.")
     shutdown_grace_s: int = Field(10, gt=0, description="rag serve: on SIGTERM or Ctrl-C, seconds in-flight requests get to finish.")
 
-    @field_validator("api_keys", "cors_origins", mode="before")
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        return parse_api_keys(value)
+
+    @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
         if isinstance(value, str):

@@ -5,13 +5,14 @@ removing a source; uploads are checked against the settings' size limits as they
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import ERRORS, KEYED, PipelineDep
+from api.deps import ERRORS, KEYED, PipelineDep, ScopeDep
 from api.errors import ApiError
 from api.schemas import DeleteOut, DocumentList, DocumentText, ErrorResponse, UploadOut
 from api.state import document_dict, safe_filename
+from rag.domain import DEFAULT_COLLECTION, check_collection
 from rag.errors import NotReadyError
 from rag.settings import Settings
 
@@ -22,39 +23,58 @@ def documents_router(settings: Settings) -> APIRouter:
     router = APIRouter()
 
     @router.get("/v1/documents", response_model=DocumentList, tags=["documents"], summary="List the indexed sources", dependencies=KEYED, responses=ERRORS)
-    def list_documents(p: PipelineDep) -> dict[str, Any]:
+    def list_documents(p: PipelineDep, scope: ScopeDep) -> dict[str, Any]:
         try:
-            snapshot = p.snapshot()
+            snapshot = p.snapshot(scope.read)
         except NotReadyError:
             return {"documents": [], "index_version": None}
-        names = p.names()
+        names = p.names(scope.read)
         return {"documents": [document_dict(s, names) for s in snapshot.sources()], "index_version": snapshot.version}
 
     @router.get("/v1/documents/{document_id}/text", response_model=DocumentText, tags=["documents"],
                 summary="A source's stored text (citation offsets index into it)", dependencies=KEYED, responses=ERRORS | {404: {"model": ErrorResponse}})
-    def document_text(document_id: str, p: PipelineDep) -> dict[str, Any]:
-        snapshot = p.snapshot()
+    def document_text(document_id: str, p: PipelineDep, scope: ScopeDep) -> dict[str, Any]:
+        snapshot = p.snapshot(scope.read)  # a document outside the key's collections is not there (404)
         record = next((s for s in snapshot.sources() if s.source_id == document_id), None)
         if record is None:
             raise ApiError(404, f"no document with id {document_id!r}", "not_found_error")
-        return {"id": record.source_id, "name": Path(record.path).name, "source": p.names().show(record.path), "text": snapshot.source_text(document_id)}
+        return {"id": record.source_id, "name": Path(record.path).name, "source": p.names(scope.read).show(record.path), "text": snapshot.source_text(document_id)}
 
     @router.delete("/v1/documents/{document_id}", response_model=DeleteOut, tags=["documents"], summary="Remove a source from the index",
-                   dependencies=KEYED, responses=ERRORS | {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
-    def delete_document(document_id: str, p: PipelineDep) -> dict[str, Any]:
+                   dependencies=KEYED, responses=ERRORS | {403: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}})
+    def delete_document(document_id: str, p: PipelineDep, scope: ScopeDep) -> dict[str, Any]:
+        missing = ApiError(404, f"no document with id {document_id!r}", "not_found_error")
         try:
-            return p.delete(document_id)
+            visible = any(s.source_id == document_id for s in p.snapshot(scope.read).sources())
+        except NotReadyError:
+            visible = False
+        if not visible:  # outside the key's collections: as if it did not exist
+            raise missing
+        try:
+            return p.delete(document_id, scope.can_write)
         except KeyError:
-            raise ApiError(404, f"no document with id {document_id!r}", "not_found_error") from None
+            raise missing from None
+        except PermissionError as exc:
+            raise ApiError(403, f"this key may not change the collection {exc.args[0]!r}", "permission_error") from None
 
     @router.post("/v1/documents", response_model=UploadOut, status_code=201, tags=["documents"],
                  summary="Upload and ingest files (txt, md, html, pdf, docx, json, jsonl)", dependencies=KEYED,
-                 responses=ERRORS | {r: {"model": ErrorResponse} for r in (400, 409, 413, 415)})
-    async def upload(files: Annotated[list[UploadFile], File(description="One or more files.")], p: PipelineDep, http: Request) -> Any:
+                 responses=ERRORS | {r: {"model": ErrorResponse} for r in (400, 403, 409, 413, 415)})
+    async def upload(
+        files: Annotated[list[UploadFile], File(description="One or more files.")], p: PipelineDep, scope: ScopeDep, http: Request,
+        collection: Annotated[str, Form(description="The collection the files go into (the key must be allowed to write it).")] = DEFAULT_COLLECTION,
+    ) -> Any:
         from ingest.loaders import SUPPORTED_SUFFIXES
 
+        try:
+            check_collection(collection)
+        except ValueError as exc:
+            raise ApiError(422, str(exc)) from None
+        if not scope.can_write(collection):
+            raise ApiError(403, f"this key may not upload to the collection {collection!r}", "permission_error")
         if not files:
             raise ApiError(422, "no files: send one or more as multipart field 'files'")
+        folder = p.upload_folder(collection)
         names: list[str] = []
         for f in files:
             name = safe_filename(f.filename)
@@ -66,7 +86,7 @@ def documents_router(settings: Settings) -> APIRouter:
                 raise ApiError(413, f"{name}: {f.size / 1048576:.1f} MB is over the limit of {settings.max_file_mb:g} MB (setting max_file_mb)")
             if name in names:  # never a silent replace of one by the other
                 raise ApiError(409, f"{f.filename!r} and {files[names.index(name)].filename!r} are both stored as {name!r}: rename one")
-            if name != f.filename and (p.uploads / name).exists():  # another name, reduced onto an earlier upload's
+            if name != f.filename and (folder / name).exists():  # another name, reduced onto an earlier upload's
                 raise ApiError(
                     409, f"{f.filename!r} would be stored as {name!r}, an earlier upload of another name: upload it as {name!r} to replace that one, or rename it"
                 )
@@ -74,7 +94,7 @@ def documents_router(settings: Settings) -> APIRouter:
         staging = await run_in_threadpool(p.staging_dir)
         try:
             staged = [(name, await run_in_threadpool(_stage, f, staging / name, settings)) for name, f in zip(names, files)]
-            result = await run_in_threadpool(p.ingest_uploads, staged)
+            result = await run_in_threadpool(p.ingest_uploads, staged, collection)
         finally:
             await run_in_threadpool(p.discard, staging)
         metrics = http.app.state.metrics

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from api import openai_compat as oa
-from api.deps import ERRORS, KEYED, PipelineDep, chat_request_model
+from api.deps import ERRORS, KEYED, PipelineDep, ScopeDep, chat_request_model
 from api.errors import ApiError
 from api.schemas import ChatCompletion, ChatCompletionRequest, ErrorResponse, ModelList
 from api.streaming import SSE_HEADERS, stream_answer, stream_text
@@ -38,7 +38,7 @@ def openai_router(settings: Settings) -> APIRouter:
         responses=ERRORS | {400: {"model": ErrorResponse}, 502: {"model": ErrorResponse},
                             200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "With stream: server-sent events, ending with data: [DONE]"}},
     )
-    async def chat_completions(request: ChatRequest, p: PipelineDep, http: Request) -> Any:  # type: ignore[valid-type]  # built above, with this server's limits
+    async def chat_completions(request: ChatRequest, p: PipelineDep, scope: ScopeDep, http: Request) -> Any:  # type: ignore[valid-type]  # built above, with this server's limits
         body = cast(ChatCompletionRequest, request)
         model = body.model or oa.MODEL_ID
         chore = oa.housekeeping_reply(body.messages)
@@ -55,21 +55,21 @@ def openai_router(settings: Settings) -> APIRouter:
         # The service checks the question and the history itself (a QuestionError is a 422).
         if body.stream:
             def first_event() -> tuple[Any, Any]:
-                events = p.service().stream(question, history=history, deadline=deadline)
+                events = p.service(scope.read).stream(question, history=history, deadline=deadline)
                 # The first event before the status line: a bad question (422) or a model that is
                 # down (502) is an error response, not a 200 stream.
                 return next(events, None), events
 
             first, events = await run_bounded(http, deadline, first_event)
-            names = p.names()
+            names = p.names(scope.read)
             return StreamingResponse(stream_answer(first, events, detect_language(question), model, public=names.public),
                                      media_type="text/event-stream", headers=SSE_HEADERS)
 
         def work() -> dict[str, Any]:
             from rag.service import answer_to_dict
 
-            answer = p.service().ask(question, history=history, deadline=deadline)
-            rag = p.names().public(answer_to_dict(answer))
+            answer = p.service(scope.read).ask(question, history=history, deadline=deadline)
+            rag = p.names(scope.read).public(answer_to_dict(answer))
             return oa.completion(answer.text + oa.sources_markdown(answer), model, citations=rag["citations"], sources=oa.openwebui_sources(answer), rag=rag)
 
         return await run_bounded(http, deadline, work)

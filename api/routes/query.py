@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from fastapi import APIRouter, Request
 
-from api.deps import ERRORS, KEYED, PipelineDep, check_top_k, query_request_model
+from api.deps import ERRORS, KEYED, PipelineDep, ScopeDep, check_top_k, query_request_model, readable
 from api.schemas import ErrorResponse, QueryRequest, QueryResponse
 from api.work import run_bounded
 from rag.deadline import Deadline
@@ -23,16 +23,17 @@ def query_router(settings: Settings) -> APIRouter:
 
     @router.post("/v1/query", response_model=QueryResponse, response_model_exclude_none=True, tags=["questions"],
                  summary="Answer a question from the documents, with citations", dependencies=KEYED, responses=ERRORS | {502: {"model": ErrorResponse}})
-    async def query(request: Query, p: PipelineDep, http: Request) -> dict[str, Any]:  # type: ignore[valid-type]  # a model built above, with this server's limits
+    async def query(request: Query, p: PipelineDep, scope: ScopeDep, http: Request) -> dict[str, Any]:  # type: ignore[valid-type]  # a model built above, with this server's limits
         from rag.service import answer_to_dict
 
         body = cast(QueryRequest, request)
         check_top_k(body.top_k, settings)
+        read = readable(scope, body.collections)
         deadline = Deadline(settings.request_timeout)
 
         def work() -> dict[str, Any]:
-            service = p.service()
-            names = p.names()
+            service = p.service(read)
+            names = p.names(read)
             history = [(t.role, t.content) for t in body.history]
             answer, ranking = service.ask_ranked(body.question, top_k=body.top_k, sources=names.resolve(body.sources), history=history, deadline=deadline)
             if body.passages:

@@ -14,7 +14,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import PipelineDep
+from api.deps import PipelineDep, ScopeDep
+from api.errors import ApiError
 from api.middleware import PAGE_CSP
 from api.observability import metrics_response
 from api.schemas import ErrorResponse, Health, Ready
@@ -52,8 +53,11 @@ def service_router() -> APIRouter:
         return page
 
     @router.get("/metrics", include_in_schema=False)
-    def metrics(request: Request) -> Response:
-        """Prometheus metrics (behind the key when keys are set)."""
+    def metrics(request: Request, scope: ScopeDep) -> Response:
+        """Prometheus metrics (behind the key when keys are set; only for a key that reads and
+        writes every collection: the counts are the whole index's)."""
+        if not scope.everything:
+            raise ApiError(403, "/metrics is for keys that may read and change every collection", "permission_error")
         body, content_type = metrics_response(request.app.state.metrics)
         return Response(body, media_type=content_type)
 
@@ -61,7 +65,7 @@ def service_router() -> APIRouter:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.api_route("/ready", methods=["GET", "HEAD"], response_model=Ready, tags=["service"], summary="Readiness: models and an index are loaded",
+    @router.api_route("/ready", methods=["GET", "HEAD"], response_model=Ready, response_model_exclude_none=True, tags=["service"], summary="Readiness: models and an index are loaded",
                       responses={503: {"model": ErrorResponse, "description": "Models loading, or no index yet"}})
     def ready(p: PipelineDep) -> dict[str, Any]:
         return p.status()

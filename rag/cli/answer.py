@@ -11,6 +11,7 @@ import click
 
 from rag.cli.common import (
     Context,
+    collection_option,
     generation_options,
     index_option,
     json_option,
@@ -59,6 +60,7 @@ def read_questions(path: Path) -> list[str | None]:
 @click.option("--questions", "questions_file", type=click.Path(path_type=Path, dir_okay=False), help="Answer every question in FILE (one per line, or JSONL with 'question'); prints one JSON object per line.")
 @click.option("-k", "--top-k", type=click.IntRange(1, 100), default=None, help="Passages to retrieve (default: setting top_k, 5).")
 @click.option("--source", "sources", multiple=True, help="Only search these sources (path or source id); repeatable.")
+@collection_option
 @click.option("--passages", "show_passages", is_flag=True, help="With --json: include the retrieved passages.")
 @generation_options
 @click.option("--stream", is_flag=True, help="Print each sentence as soon as it is written and checked (text output).")
@@ -73,6 +75,7 @@ def ask(
     questions_file: Path | None,
     top_k: int | None,
     sources: tuple[str, ...],
+    collections: tuple[str, ...],
     show_passages: bool,
     stream: bool,
     explain: bool,
@@ -91,19 +94,19 @@ def ask(
         raise click.UsageError("give either a QUESTION or --questions FILE")
     factory = obj.factory(index_dir=index_dir, top_k=top_k, **generation)  # generation: the options of generation_options
     with factory:
-        _ask(factory, question, questions_file, list(sources) or None, show_passages, stream, as_json, explain)
+        _ask(factory, question, questions_file, list(sources) or None, show_passages, stream, as_json, explain, collections=list(collections) or None)
 
 
 def _ask(
     factory: Factory, question: str | None, questions_file: Path | None, only: list[str] | None, show_passages: bool, stream: bool, as_json: bool,
-    explain: bool = False,
+    explain: bool = False, collections: list[str] | None = None,
 ) -> None:
     from rag.errors import QuestionError
     from rag.service import answer_to_dict
 
     if questions_file is not None:
         questions = read_questions(questions_file)
-        service = factory.service()
+        service = factory.service(collections)
         for item in questions:
             if item is None:
                 click.echo(json.dumps({"error": "not a question: a line that is neither text nor JSON with a 'question' field"}, ensure_ascii=False))
@@ -114,7 +117,7 @@ def _ask(
                 click.echo(json.dumps({"question": item[:200], "error": str(exc)}, ensure_ascii=False))
         return
     assert question is not None
-    service = factory.service()
+    service = factory.service(collections)
     if stream and not as_json:
         streamed = print_streamed(service, question, sources=only)
         if explain and streamed is not None:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from rag.store import IndexStore
 
 __all__ = [
+    "collection_name",
+    "collection_option",
     "Context",
     "fail",
     "generation_options",
@@ -130,11 +132,12 @@ def print_report(report: IngestReport, index_dir: Path, verb: str = "Ingested") 
         click.echo("  interrupted: finished files were committed; run the same command again to continue")
 
 
-def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool, *, follow_links: bool = False) -> IngestReport:
-    """Ingest ``paths`` with two progress bars on a terminal (files, embedded chunks)."""
+def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool, *, follow_links: bool = False, collection: str = "default") -> IngestReport:
+    """Ingest ``paths`` into ``collection`` with two progress bars on a terminal (files, embedded chunks)."""
     from tqdm import tqdm
 
     ingestor = factory.ingestor()
+    ingestor.collection = collection
     quiet = True if as_json else None  # None: tqdm draws only on a terminal
     files_bar = tqdm(total=0, unit="file", desc="files", disable=quiet, file=sys.stderr, dynamic_ncols=True, position=0)
     chunks_bar = tqdm(unit="chunk", desc="embedded", disable=quiet, file=sys.stderr, dynamic_ncols=True, position=1)
@@ -217,3 +220,23 @@ def print_streamed(service: QAService, question: str, **kwargs: Any) -> Answer |
                 click.echo(f"  (searched for: {answer.standalone})")
             print_answer(answer, text_shown=shown and not answer.abstained)
     return answer
+
+
+def collection_name(value: str) -> str:
+    """A --collection value, checked (click's error when it cannot name a collection)."""
+    from rag.domain import check_collection
+
+    try:
+        return check_collection(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def _collections(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(collection_name(v) for v in values)
+
+
+collection_option = click.option(
+    "--collection", "collections", multiple=True, callback=_collections,
+    help="Only search these collections (repeatable); by default every one.",
+)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -250,9 +251,11 @@ class Factory:
     def store(self, index_dir: Path | None = None) -> IndexStore:
         return build_store(self.settings, index_dir)
 
-    def snapshot(self, *, check_embedder: bool = True) -> IndexView:
-        """The last committed index version; ``check_embedder`` refuses one built by another embedder."""
-        return self.store().open(self.embedder().info if check_embedder else None)
+    def snapshot(self, *, check_embedder: bool = True, collections: Iterable[str] | None = None) -> IndexView:
+        """The last committed index version (``collections``: as a caller who sees only those
+        does); ``check_embedder`` refuses one built by another embedder."""
+        snapshot = self.store().open(self.embedder().info if check_embedder else None)
+        return snapshot if collections is None else _scoped(snapshot, collections)
 
     def retriever(self, snapshot: IndexView) -> Retriever:
         from rag.retrieval import HybridRetriever
@@ -264,11 +267,16 @@ class Factory:
         service's rule-based rewriter)."""
         return self.llm()
 
-    def qa_service(self, snapshot: IndexView) -> QAService:
-        """The service over one index snapshot: the language model writes the answers when one is
-        configured, with the extractive generator as the fallback when the settings ask for one."""
+    def qa_service(self, snapshot: IndexView, collections: Iterable[str] | None = None) -> QAService:
+        """The service over one index snapshot (``collections``: over the sources of those alone,
+        searched, counted and answered from as if the rest were not there, :mod:`rag.index.scoped`):
+        the language model writes the answers when one is configured, with the extractive
+        generator as the fallback when the settings ask for one."""
         from rag.answering import ExtractiveGenerator
         from rag.service import QAService
+
+        if collections is not None:
+            snapshot = _scoped(snapshot, collections)
 
         llm = self.llm()
         extractive = ExtractiveGenerator(self.embedder(), snapshot, max_sentences=self.settings.max_answer_sentences)
@@ -281,9 +289,9 @@ class Factory:
             max_history_turns=self.settings.max_history_turns,
         )
 
-    def service(self) -> QAService:
-        """The service over the last committed index version."""
-        return self.qa_service(self.snapshot())
+    def service(self, collections: Iterable[str] | None = None) -> QAService:
+        """The service over the last committed index version (``collections``: over theirs alone)."""
+        return self.qa_service(self.snapshot(), collections)
 
     def ingestor(self, index_dir: Path | None = None) -> Ingestor:
         return build_ingestor(self.settings, embedder=self.embedder(), index_dir=index_dir)
@@ -307,3 +315,14 @@ class Factory:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+def _scoped(snapshot: IndexView, collections: Iterable[str]) -> IndexView:
+    """``snapshot`` as a caller who may read only ``collections`` sees it (:mod:`rag.index.scoped`)."""
+    from rag.errors import IndexStoreError
+    from rag.index.scoped import ScopedView
+    from rag.index.snapshot import IndexSnapshot
+
+    if not isinstance(snapshot, IndexSnapshot):
+        raise IndexStoreError("this index is in format 1, which has no collections: any write (or 'rag optimize') migrates it")
+    return ScopedView(snapshot, collections)

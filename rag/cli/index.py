@@ -8,7 +8,20 @@ from typing import Any
 
 import click
 
-from rag.cli.common import Context, fail, finish_merges, index_option, json_option, print_json, print_report, printable, run_ingest, wait_option
+from rag.cli.common import (
+    Context,
+    collection_name,
+    collection_option,
+    fail,
+    finish_merges,
+    index_option,
+    json_option,
+    print_json,
+    print_report,
+    printable,
+    run_ingest,
+    wait_option,
+)
 
 __all__ = ["info", "ingest", "remove", "search", "verify"]
 
@@ -16,6 +29,8 @@ __all__ = ["info", "ingest", "remove", "search", "verify"]
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @index_option
+@click.option("--collection", default="default", show_default=True, callback=lambda _c, _p, v: collection_name(v),
+              help="The collection the files go into (API keys may be scoped to collections); a file ingested before into another one moves.")
 @click.option("--sync", is_flag=True, help="Also remove indexed sources under PATHS whose files no longer exist.")
 @click.option("--follow-links", is_flag=True, help="Follow symbolic links that lead out of PATHS (by default they are skipped and reported).")
 @click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character, or a word plus one per 7 letters); default 320.")
@@ -29,6 +44,7 @@ def ingest(
     obj: Context,
     paths: tuple[Path, ...],
     index_dir: Path | None,
+    collection: str,
     sync: bool,
     follow_links: bool,
     chunk_size: int | None,
@@ -57,7 +73,7 @@ def ingest(
         writer_wait_s=wait_s,
     )
     settings = factory.settings
-    report = run_ingest(factory, list(paths), sync, as_json, follow_links=follow_links)
+    report = run_ingest(factory, list(paths), sync, as_json, follow_links=follow_links, collection=collection)
     if as_json:
         print_json({"index": str(settings.index_dir), **report.to_dict()})
     else:
@@ -117,6 +133,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
             "keyword": manifest.get("keyword"),
             "sources": len(sources),
             "chunks": snapshot.n_chunks,
+            "collections": _collections(sources),
             "committed_at": manifest["committed_at"],
         }
         if manifest["format_version"] >= 2:
@@ -130,7 +147,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
             data["deleted_ranges"] = len(snapshot.manifest.deleted)
             data["disk_bytes"] = disk
         if list_sources:
-            data["source_list"] = [{"source_id": s.source_id, "path": s.path, "kind": s.kind, "chunks": s.n_chunks, "characters": s.size} for s in sources]
+            data["source_list"] = [{"source_id": s.source_id, "path": s.path, "kind": s.kind, "chunks": s.n_chunks, "characters": s.size, "collection": s.collection} for s in sources]
     if as_json:
         print_json(data)
         return
@@ -139,6 +156,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
     click.echo(f"embedder  {e['backend']}:{e['model']} (dim {e['dim']})")
     click.echo(f"chunker   {data['chunker']}")
     click.echo(f"contents  {data['sources']} source(s), {data['chunks']} chunk(s)")
+    click.echo("collections " + ", ".join(f"{name} ({n} source(s))" for name, n in data["collections"].items()) if data["collections"] else "collections none")
     if "segments" in data:
         stored = sum(s["chunks"] for s in data["segments"])
         click.echo(f"segments  {len(data['segments'])} ({stored} chunk rows stored, {stored - data['chunks']} of them deleted until merged)")
@@ -151,7 +169,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
         click.echo("segments  none: format 1, migrated to segments at the next write")
     if list_sources:
         for s in data["source_list"]:
-            click.echo(f"  {s['source_id']}  {s['chunks']:>5} chunks  {s['kind']:<8} {printable(s['path'])}")
+            click.echo(f"  {s['source_id']}  {s['chunks']:>5} chunks  {s['kind']:<8} [{s['collection']}] {printable(s['path'])}")
 
 
 @click.command()
@@ -181,14 +199,15 @@ def verify(obj: Context, index_dir: Path | None, as_json: bool) -> None:
 @click.argument("query")
 @index_option
 @click.option("-k", "top_k", type=click.IntRange(1, 100), default=5, show_default=True, help="Hits per retriever.")
+@collection_option
 @json_option
 @click.pass_obj
-def search(obj: Context, query: str, index_dir: Path | None, top_k: int, as_json: bool) -> None:
+def search(obj: Context, query: str, index_dir: Path | None, top_k: int, collections: tuple[str, ...], as_json: bool) -> None:
     """Show the raw dense and keyword hits for QUERY (no answer: see the chunks retrieval sees)."""
     if not query.strip():
         fail("the query is empty")
     factory = obj.factory(index_dir=index_dir)
-    snapshot, embedder = factory.snapshot(), factory.embedder()
+    snapshot, embedder = factory.snapshot(collections=collections or None), factory.embedder()
     with snapshot:
         from rag.index.format import hits_of
 
@@ -208,3 +227,10 @@ def search(obj: Context, query: str, index_dir: Path | None, top_k: int, as_json
         for h in hits:
             snippet = h.chunk.text.replace("\n", " ")
             click.echo(f"  {h.rank}. {h.score:.3f}  {printable(Path(h.chunk.path).name)}:{h.chunk.start}-{h.chunk.end}  {printable(snippet[:70])}")
+
+
+def _collections(sources: list[Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in sources:
+        counts[s.collection] = counts.get(s.collection, 0) + 1
+    return dict(sorted(counts.items()))

@@ -36,7 +36,8 @@ def serve(obj: Context, /, index_dir: Path | None, host: str, port: int, log_lev
     version (an upload here, or 'rag ingest' elsewhere) is picked up by the next request. With
     the setting api_keys (env RAG_API_KEYS=key1,key2) every endpoint but the page
     (/, /static/*), the docs (/docs, /openapi.json), /health and /ready
-    needs 'Authorization: Bearer KEY'.
+    needs 'Authorization: Bearer KEY'; keys may be scoped to collections
+    (RAG_API_KEYS='{"KEY": {"read": ["hr"], "write": []}}': docs/api.md).
 
     Bounded by settings: a deadline per request (request_timeout_s, 503), requests in flight
     (max_in_flight, 503 at once), rate limits (429), time-outs for headers and bodies, conversation

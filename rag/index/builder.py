@@ -32,7 +32,8 @@ CREATE TABLE sources (
     n_chunks INTEGER NOT NULL,
     ingested_at TEXT NOT NULL,
     pages TEXT NOT NULL,
-    root TEXT NOT NULL
+    root TEXT NOT NULL,
+    collection TEXT NOT NULL DEFAULT 'default'
 );
 CREATE INDEX sources_by_path ON sources(path);
 CREATE INDEX sources_by_id ON sources(source_id);
@@ -54,7 +55,7 @@ CREATE INDEX chunks_by_embed_hash ON chunks(embed_hash);
 CREATE TABLE terms (term TEXT PRIMARY KEY, rows BLOB NOT NULL, tfs BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE sentences (key BLOB NOT NULL, row INTEGER NOT NULL, owner INTEGER NOT NULL, PRIMARY KEY (key, owner)) WITHOUT ROWID;
 """
-SOURCE_COLUMNS = "seq, source_id, path, content_hash, kind, size, n_chunks, ingested_at, pages, root"
+SOURCE_COLUMNS = "seq, source_id, path, content_hash, kind, size, n_chunks, ingested_at, pages, root, collection"
 
 
 def sentence_key(text: str) -> bytes:
@@ -86,6 +87,7 @@ class SourceRow:
     ingested_at: str
     pages: str = "[]"
     root: str = ""
+    collection: str = "default"
 
 
 @dataclass
@@ -164,8 +166,8 @@ class SegmentBuilder:
             db.execute("PRAGMA synchronous=OFF")  # fsynced once, below
             db.executescript(SEGMENT_SCHEMA)
             db.executemany(
-                f"INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(s.seq, s.source_id, s.path, s.content_hash, s.kind, len(s.text), s.n_chunks, s.ingested_at, s.pages, s.root) for s in self.sources],
+                f"INSERT INTO sources ({SOURCE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(s.seq, s.source_id, s.path, s.content_hash, s.kind, len(s.text), s.n_chunks, s.ingested_at, s.pages, s.root, s.collection) for s in self.sources],
             )
             db.executemany(
                 "INSERT INTO texts VALUES (?, ?, ?)",

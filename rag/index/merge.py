@@ -160,7 +160,7 @@ def merged_builder(snapshot: IndexSnapshot, chosen: Sequence[int], dim: int) -> 
                 builder.add_source(SourceRow(
                     seq=seq, source_id=str(source["source_id"]), path=str(source["path"]), content_hash=str(source["content_hash"]),
                     kind=str(source["kind"]), text=segment.text_of(seq), n_chunks=int(source["n_chunks"]),
-                    ingested_at=str(source["ingested_at"]), pages=str(source["pages"]), root=str(source["root"]),
+                    ingested_at=str(source["ingested_at"]), pages=str(source["pages"]), root=str(source["root"]), collection=str(source["collection"]),
                 ))  # fmt: skip
     for _, n, r in order:
         segment = snapshot.segments[n]

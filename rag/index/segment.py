@@ -76,6 +76,9 @@ class Segment:
         self._memory_postings: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
         self.dead_cache: tuple[object, np.ndarray | None] | None = None  # (the ranges it was computed for, the mask)
         self.rows_sql("SELECT count(*) FROM chunks")
+        # Segments written before collections existed hold every source in the default one.
+        has_collection = any(r[1] == "collection" for r in self.rows_sql("PRAGMA table_info(sources)"))
+        self._source_columns = SOURCE_COLUMNS if has_collection else SOURCE_COLUMNS.replace("collection", "'default' AS collection")
 
     def close(self) -> None:
         self._db.close()
@@ -149,7 +152,7 @@ class Segment:
         return np.where(hit, pos, -1)
 
     def source_rows(self, where: str = "", params: Sequence[Any] = ()) -> list[Any]:
-        return self.rows_sql(f"SELECT {SOURCE_COLUMNS} FROM sources {where}", params)
+        return self.rows_sql(f"SELECT {self._source_columns} FROM sources {where}", params)
 
     def text_of(self, seq: int, start: int = 0, end: int | None = None) -> str:
         if end is None:

@@ -15,6 +15,7 @@ and deleted rows never count.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +27,31 @@ from rag.index.segment import Segment, sentence_key, source_row_record
 from rag.manifest import IndexManifest
 from rag.protocols import Scored
 
-__all__ = ["IndexSnapshot"]
+__all__ = ["IndexSnapshot", "RowScope"]
 
 K1, B = 1.5, 0.75  # bm25s' defaults, which the format-1 keyword index used
 PRUNE_MIN_CHUNKS = 1000  # keyword pruning only in indexes of at least this many chunks (a small FAQ keeps every term)
 
 
 _ENTRY_CACHE = 8192  # source lookups a snapshot keeps (an ingest prefetches a few hundred at a time)
+
+
+@dataclass(frozen=True)
+class RowScope:
+    """The rows of each segment of a snapshot a search may return (``masks``, live rows only), and
+    the population its statistics count (``stats``: BM25's and the answerer's document frequencies,
+    number of chunks and average length): a collection scope, maybe narrowed by a source filter."""
+
+    ids: np.ndarray  # the scope's live chunk ids, sorted
+    masks: tuple[np.ndarray, ...]
+    stats: tuple[np.ndarray, ...]
+    n_chunks: int
+    avgdl: float
+
+    def narrowed(self, snapshot: IndexSnapshot, allowed: np.ndarray) -> RowScope:
+        """Results only among ``allowed`` ids too; the statistics stay the scope's."""
+        masks = tuple(m & np.isin(s.ids, allowed) for m, s in zip(self.masks, snapshot.segments, strict=True))
+        return RowScope(self.ids[np.isin(self.ids, allowed)], masks, self.stats, self.n_chunks, self.avgdl)
 
 
 class IndexSnapshot:
@@ -54,6 +73,7 @@ class IndexSnapshot:
         self._n = sum(self._live)
         self._avgdl = sum(tokens) / self._n if self._n else 0.0
         self._df: dict[str, int] = {}
+        self._collections: dict[str, np.ndarray] | None = None  # collection -> its live chunk ids
         self._rows_holding: dict[str, int] = {}  # term -> rows of every segment holding it, dead ones included
         self._entries: dict[str, tuple[Segment, dict[str, object]] | None] = {}  # path -> its live source (a bounded cache)
 
@@ -122,7 +142,9 @@ class IndexSnapshot:
                 out.append((n, rows, tfs))
         return out
 
-    def document_frequency(self, token: str) -> int:
+    def document_frequency(self, token: str, scope: RowScope | None = None) -> int:
+        if scope is not None:
+            return sum(int(scope.stats[n][rows].sum()) for n, rows, _ in self._live_postings(token))
         if token not in self._df:
             self._df[token] = sum(len(rows) for _, rows, _ in self._live_postings(token))
         return self._df[token]
@@ -162,7 +184,7 @@ class IndexSnapshot:
         entries = [r for _, r in self._source_entries()]
         entries.sort(key=lambda r: str(r["path"]))
         return [
-            SourceRecord(str(r["source_id"]), str(r["path"]), str(r["content_hash"]), str(r["kind"]), int(r["size"]), int(r["n_chunks"]), str(r["ingested_at"]))  # type: ignore[call-overload]
+            SourceRecord(str(r["source_id"]), str(r["path"]), str(r["content_hash"]), str(r["kind"]), int(r["size"]), int(r["n_chunks"]), str(r["ingested_at"]), str(r["collection"]))  # type: ignore[call-overload]
             for r in entries
         ]
 
@@ -253,7 +275,37 @@ class IndexSnapshot:
 
     # -- search --------------------------------------------------------------------------
 
-    def _keep(self, n: int, allowed: np.ndarray | None) -> np.ndarray | None:
+    def collection_ids(self, collections: Iterable[str]) -> np.ndarray:
+        """The live chunk ids of the sources in these collections, sorted (cached per collection)."""
+        if self._collections is None:
+            by: dict[str, list[np.ndarray]] = {}
+            for _, row in self._source_entries():
+                seq, n = int(str(row["seq"])), int(str(row["n_chunks"]))
+                by.setdefault(str(row["collection"]), []).append(np.arange(seq + 1, seq + 1 + n, dtype=np.int64))
+            self._collections = {c: np.sort(np.concatenate(parts)) for c, parts in by.items()}
+        parts = [self._collections[c] for c in set(collections) if c in self._collections]
+        return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
+
+    def collection_counts(self) -> dict[str, int]:
+        """Sources per collection."""
+        counts: dict[str, int] = {}
+        for _, row in self._source_entries():
+            counts[str(row["collection"])] = counts.get(str(row["collection"]), 0) + 1
+        return dict(sorted(counts.items()))
+
+    def row_scope(self, ids: np.ndarray) -> RowScope:
+        """The rows holding these live chunk ids, segment by segment, with their statistics."""
+        masks = []
+        for n, segment in enumerate(self.segments):
+            keep = self._keep(n, ids)
+            masks.append(np.isin(segment.ids, ids) if keep is None else keep)
+        tokens = sum(int(s.lengths[m].sum()) for s, m in zip(self.segments, masks, strict=True))
+        n_chunks = sum(int(m.sum()) for m in masks)
+        return RowScope(np.asarray(ids, dtype=np.int64), tuple(masks), tuple(masks), n_chunks, tokens / n_chunks if n_chunks else 0.0)
+
+    def _keep(self, n: int, allowed: np.ndarray | RowScope | None) -> np.ndarray | None:
+        if isinstance(allowed, RowScope):
+            return allowed.masks[n]
         segment, dead = self.segments[n], self._dead[n]
         keep = None if dead is None else ~dead
         if allowed is not None:
@@ -261,11 +313,11 @@ class IndexSnapshot:
             keep = inside if keep is None else keep & inside
         return keep
 
-    def dense_scores(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Scored]:
+    def dense_scores(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | RowScope | None = None) -> list[Scored]:
         """``(chunk id, inner product)`` of the nearest live chunks, best first."""
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
-        if self._n == 0 or (allowed is not None and len(allowed) == 0):
+        if self._n == 0 or (allowed is not None and len(allowed.ids if isinstance(allowed, RowScope) else allowed) == 0):
             return []
         query = np.ascontiguousarray(query_vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != self.embedder.dim:
@@ -276,26 +328,28 @@ class IndexSnapshot:
         found.sort(key=lambda p: (-p[1], p[0]))
         return found[:k]
 
-    def keyword_scores(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[Scored]:
+    def keyword_scores(self, query: str, k: int, allowed: np.ndarray | RowScope | None = None) -> list[Scored]:
         """``(chunk id, BM25 score)`` of the best-matching live chunks (score > 0), best first."""
         if k <= 0:
             raise ValueError(f"k must be positive, got {k}")
         tokens = keyword_query_tokens(query)
         if not tokens or self._n == 0:
             return []
+        scope = allowed if isinstance(allowed, RowScope) else None
+        n_all, avgdl = (scope.n_chunks, scope.avgdl) if scope is not None else (self._n, self._avgdl)
         scores = [np.zeros(0)] * len(self.segments)
         for term in self._scored_terms(tokens):
             postings = self._live_postings(term)
-            df = sum(len(rows) for _, rows, _ in postings)
+            df = sum(len(rows) for _, rows, _ in postings) if scope is None else sum(int(scope.stats[n][rows].sum()) for n, rows, _ in postings)
             if not df:
                 continue
-            idf = np.log(1.0 + (self._n - df + 0.5) / (df + 0.5)) * tokens.count(term)
+            idf = np.log(1.0 + (n_all - df + 0.5) / (df + 0.5)) * tokens.count(term)
             for n, rows, tfs in postings:
                 if not len(scores[n]):
                     scores[n] = np.zeros(len(self.segments[n].ids), dtype=np.float64)
                 length = self.segments[n].lengths[rows]
                 tf = tfs.astype(np.float64)
-                scores[n][rows] += idf * tf / (K1 * ((1 - B) + B * length / self._avgdl) + tf)
+                scores[n][rows] += idf * tf / (K1 * ((1 - B) + B * length / avgdl) + tf)
         found: list[Scored] = []
         for n, segment_scores in enumerate(scores):
             if not len(segment_scores):

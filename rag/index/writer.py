@@ -107,15 +107,15 @@ class IndexWriter:
 
     # -- what is there -------------------------------------------------------------------
 
-    def source_info(self, path: str) -> tuple[str, int] | None:
-        """``(content hash, number of chunks)`` of an indexed or staged source, None when neither."""
+    def source_info(self, path: str) -> tuple[str, int, str] | None:
+        """``(content hash, number of chunks, collection)`` of an indexed or staged source, None when neither."""
         if path in self._staged:
             staged = self._staged[path]
-            return staged.document.content_hash, len(staged.chunks)
+            return staged.document.content_hash, len(staged.chunks), staged.document.collection
         if path in self._removed or self._base is None:
             return None
         entry = self._base.source_entry(path)
-        return None if entry is None else (str(entry[1]["content_hash"]), int(entry[1]["n_chunks"]))  # type: ignore[call-overload]
+        return None if entry is None else (str(entry[1]["content_hash"]), int(entry[1]["n_chunks"]), str(entry[1]["collection"]))  # type: ignore[call-overload]
 
     def prefetch_sources(self, paths: Sequence[str]) -> None:
         """Look these paths up in the base version at once (see :meth:`source_info`)."""
@@ -317,6 +317,7 @@ class IndexWriter:
         builder.add_source(SourceRow(
             seq=seq, source_id=document.source_id, path=document.path, content_hash=document.content_hash, kind=document.kind,
             text=document.text, n_chunks=len(staged.chunks), ingested_at=now(), pages=pages_json(document.pages), root=staged.root,
+            collection=document.collection,
         ))  # fmt: skip
         for n, (chunk, vector) in enumerate(zip(staged.chunks, staged.vectors, strict=True), start=1):
             if document.text[chunk.start : chunk.end] != chunk.text:

@@ -1,0 +1,114 @@
+"""Who may read and change which collections: API keys and the scope each one carries.
+
+A key may read the collections in ``read`` and upload to and delete from those in ``write``
+(``"*"``: every collection, the default; an empty ``write``: none). In the config file::
+
+    [api_keys."KEY-OF-HR"]
+    read = ["hr"]
+    write = ["hr"]
+
+    [api_keys."KEY-OF-EVERYONE"]
+    read = ["*"]
+    write = []
+
+and in the environment as JSON, ``RAG_API_KEYS='{"KEY": {"read": ["hr"], "write": []}}'``. A flat
+list (``RAG_API_KEYS=k1,k2``, ``api_keys = ["k1", "k2"]``) keeps its earlier meaning: every key
+reads and writes every collection.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
+
+from rag.domain import check_collection
+
+__all__ = ["ALL", "FULL", "ApiKey", "Scope", "parse_api_keys"]
+
+ALL = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The collections a caller may read and write (``None``: every one)."""
+
+    read: frozenset[str] | None = None
+    write: frozenset[str] | None = None
+
+    def can_read(self, collection: str) -> bool:
+        return self.read is None or collection in self.read
+
+    def can_write(self, collection: str) -> bool:
+        return self.write is None or collection in self.write
+
+    @property
+    def everything(self) -> bool:
+        """Reads and writes every collection (a flat key, or no keys at all): may see /metrics."""
+        return self.read is None and self.write is None
+
+    def readable(self, collections: list[str] | None = None) -> frozenset[str] | None:
+        """The collections a query may search: the caller's, narrowed to ``collections`` if given
+        (``None``: every one)."""
+        if collections is None:
+            return self.read
+        asked = frozenset(collections)
+        return asked if self.read is None else asked & self.read
+
+
+FULL = Scope()
+
+
+def _entries(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    out = tuple(str(v) for v in value)
+    for name in out:
+        if name != ALL:
+            check_collection(name)
+    return out
+
+
+class ApiKey(BaseModel):
+    """One API key and the collections it may read and write."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: SecretStr
+    read: tuple[str, ...] = (ALL,)
+    write: tuple[str, ...] = (ALL,)
+
+    @field_validator("read", "write", mode="before")
+    @classmethod
+    def _names(cls, value: Any) -> tuple[str, ...]:
+        return _entries(value)
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(None if ALL in self.read else frozenset(self.read), None if ALL in self.write else frozenset(self.write))
+
+
+def parse_api_keys(value: Any) -> Any:
+    """The setting's raw value (a comma-separated string, a JSON object, a list of keys, a table of
+    key -> {read, write}) as a list of :class:`ApiKey` inputs; pydantic validates the rest."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"RAG_API_KEYS is not valid JSON ({exc.msg} at character {exc.pos}); a flat list is key1,key2") from None
+        else:
+            return [{"key": k.strip()} for k in text.split(",") if k.strip()]
+    if isinstance(value, dict):
+        out = []
+        for key, scope in value.items():
+            if not isinstance(scope, dict):
+                raise ValueError("each key maps to a table with 'read' and 'write' lists of collections")
+            out.append({"key": key, **scope})
+        return out
+    if isinstance(value, list):
+        return [{"key": v} if isinstance(v, str | SecretStr) else v for v in value]
+    return value
