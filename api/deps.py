@@ -119,4 +119,4 @@ def readable(scope: Scope, collections: list[str] | None) -> frozenset[str] | No
             check_collection(name)
         except ValueError as exc:
             raise ApiError(422, str(exc)) from None
-    return scope.readable(collections)
+    return scope.readable(collections or None)

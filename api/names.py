@@ -36,7 +36,8 @@ class SourceNames:
 
     def show(self, path: str) -> str:
         if self._uploaded(path):
-            return os.path.basename(path)
+            folder = os.path.dirname(path)  # a collection's upload is shown as COLLECTION/NAME: two may hold one name
+            return os.path.basename(path) if folder == self.uploads else f"{os.path.basename(folder)}/{os.path.basename(path)}"
         if self.common and (path == self.common or path.startswith(self.common.rstrip(os.sep) + os.sep)):
             return os.path.relpath(path, self.common)
         return os.path.basename(path)

@@ -102,6 +102,7 @@ class Pipeline:
         self._switch = threading.Lock()
         self._names: dict[frozenset[str] | None, tuple[str, SourceNames]] = {}
         self._scoped: dict[frozenset[str], tuple[str, QAService]] = {}  # the services of the collection scopes asked for
+        self._existing: tuple[str, frozenset[str]] | None = None  # (version, the collections it holds)
         self._writing = threading.Lock()  # one ingest or delete at a time in this process
         self._live_staging: set[Path] = set()  # this process' requests' staging folders (never recovered)
         self.loaded = False
@@ -129,6 +130,13 @@ class Pipeline:
         base = self._service_of_version()
         if read is None:
             return base
+        existing = self._existing
+        if existing is None or existing[0] != base.snapshot.version:
+            existing = (base.snapshot.version, frozenset(s.collection for s in base.snapshot.sources()))
+            self._existing = existing
+        read = read & existing[1]  # a request's names of collections that do not exist build nothing
+        if read == existing[1]:
+            return base  # every collection there is: the whole index is the scope
         cached = self._scoped.get(read)
         if cached is None or cached[0] != base.snapshot.version:
             if len(self._scoped) >= 256:
@@ -152,6 +160,7 @@ class Pipeline:
                         raise NotReadyError(str(exc)) from exc
                     self._service = self.components.qa_service(snapshot)
                     self._version = snapshot.version
+                    self._scoped, self._names = {}, {}  # replaced: requests holding the old ones keep them; old versions are let go
         assert self._service is not None
         return self._service
 

@@ -70,7 +70,7 @@ class Ingestor:
         parse_limits: ParseLimits | None = None,
         sentence_vectors: bool = True,
         word_vectors: bool = True,
-        collection: str = DEFAULT_COLLECTION,
+        collection: str | None = None,
     ) -> None:
         if max_file_bytes <= 0:
             raise ValueError(f"max_file_bytes must be positive, got {max_file_bytes}")
@@ -87,7 +87,9 @@ class Ingestor:
         self.parse_limits = parse_limits or ParseLimits.for_file_limit(max_file_bytes)
         self.sentence_vectors = sentence_vectors  # embed each chunk's sentences now, for the answerer
         self.word_vectors = word_vectors  # and its words new to the index (ingest.words)
-        self.collection = check_collection(collection)  # the collection the files it ingests go into (a changed one replaces)
+        # The collection the files go into (a source in another one moves); None: a known source
+        # keeps its own, a new one goes into the default collection.
+        self.collection = None if collection is None else check_collection(collection)
         self._busy = False
         self._embedded: Callable[[int], None] | None = None
 
@@ -159,12 +161,13 @@ class Ingestor:
         try:
             data = read_source(path, max_bytes=self.max_file_bytes) if is_supported(path) else b""
             known = writer.source_info(source)
-            if known is not None and known[0] == sha256_hex(data) and known[2] == self.collection:
+            collection = self.collection or (known[2] if known is not None else DEFAULT_COLLECTION)
+            if known is not None and known[0] == sha256_hex(data) and known[2] == collection:
                 report.files_unchanged += 1
                 report.chunks_unchanged += known[1]
                 return None
             document = extract_document(path, data, text_field=self.text_field, source_path=source, limits=self.parse_limits)
-            document = replace(document, collection=self.collection)
+            document = replace(document, collection=collection)
             chunks = self.chunker.split(document)
             if not chunks:
                 raise IngestError(path, "no text to index after chunking")

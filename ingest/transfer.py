@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -145,7 +145,7 @@ def _vector_matrix(path: Path, column: Any) -> np.ndarray | None:
 
 
 def _documents(
-    path: Path, rows: Iterator[dict[str, Any]], dim: int | None, report: ImportReport, done: set[str], collection: str = DEFAULT_COLLECTION
+    path: Path, rows: Iterator[dict[str, Any]], dim: int | None, report: ImportReport, done: set[str], collection: str | None = None
 ) -> Iterator[tuple[Document, list[Chunk], np.ndarray, str]]:
     """Rows grouped into sources, streaming: a source's rows must be consecutive (``done``: the
     sources already read, from this file or an earlier one)."""
@@ -170,7 +170,7 @@ def _documents(
 
 
 def _document(
-    path: Path, source: str, rows: list[dict[str, Any]], dim: int | None, report: ImportReport, default_collection: str = DEFAULT_COLLECTION
+    path: Path, source: str, rows: list[dict[str, Any]], dim: int | None, report: ImportReport, default_collection: str | None = None
 ) -> tuple[Document, list[Chunk], np.ndarray, str]:
     given = next((r["source_text"] for r in rows if r.get("source_text")), None)
     if all(r.get("start") is not None for r in rows):
@@ -197,8 +197,9 @@ def _document(
     named = {str(r["collection"]) for r in rows if r.get("collection")}
     if len(named) > 1:
         raise _fail(path, f"the rows of {source} name different collections: {', '.join(sorted(named))}")
+    given = named.pop() if named else default_collection
     try:
-        collection = check_collection(named.pop() if named else default_collection)
+        collection = "" if given is None else check_collection(given)  # "": the import settles it (the source's own, or default)
     except ValueError as exc:
         raise _fail(path, f"{source}: {exc}") from None
     document = Document(path=source, text=text, content_hash=content_hash, kind=kind, collection=collection)
@@ -242,7 +243,7 @@ def import_rows(
     progress: Callable[[int], None] | None = None,
     sentence_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
     word_embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
-    collection: str = DEFAULT_COLLECTION,
+    collection: str | None = None,
 ) -> ImportReport:
     """Import chunk rows into the index at ``store`` (created with the file's embedder when new).
 
@@ -250,8 +251,10 @@ def import_rows(
     vectors now, as a local ingest does, and ``word_embedder`` (its ``embed_queries``) the query
     vectors of the chunks' candidate words new to the index (see :mod:`ingest.words`); without
     them the answerer embeds those when it first reads a passage. ``collection``: the collection of
-    sources whose rows name none."""
-    check_collection(collection)
+    sources whose rows name none (None: an indexed source keeps its own, a new one goes into the
+    default collection)."""
+    if collection is not None:
+        check_collection(collection)
     started = time.monotonic()
     report = ImportReport()
     named = [(p, *read_rows(p)) for p in paths]
@@ -277,6 +280,8 @@ def import_rows(
                     writer_ctx = store.writer(info, chunker)
                     writer = writer_ctx.__enter__()
                 known = writer.source_info(document.path)
+                if not document.collection:
+                    document = replace(document, collection=known[2] if known is not None else DEFAULT_COLLECTION)
                 if known is not None and known[0] == document.content_hash and known[2] == document.collection:
                     report.sources_unchanged += 1
                 elif known is not None:

@@ -1,7 +1,9 @@
 """Who may read and change which collections: API keys and the scope each one carries.
 
 A key may read the collections in ``read`` and upload to and delete from those in ``write``
-(``"*"``: every collection, the default; an empty ``write``: none). In the config file::
+(``"*"``: every collection; an empty ``write``: none). A table naming only ``read`` writes
+nothing, one naming only ``write`` reads those, an empty table reads and writes everything. In
+the config file::
 
     [api_keys."KEY-OF-HR"]
     read = ["hr"]
@@ -64,7 +66,9 @@ FULL = Scope()
 def _entries(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
-    out = tuple(str(v) for v in value)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError("read and write are lists of collection names ('*': every one)")
+    out = tuple(value)
     for name in out:
         if name != ALL:
             check_collection(name)
@@ -85,6 +89,13 @@ class ApiKey(BaseModel):
     def _names(cls, value: Any) -> tuple[str, ...]:
         return _entries(value)
 
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("an API key cannot be empty")
+        return value
+
     @property
     def scope(self) -> Scope:
         return Scope(None if ALL in self.read else frozenset(self.read), None if ALL in self.write else frozenset(self.write))
@@ -101,14 +112,24 @@ def parse_api_keys(value: Any) -> Any:
             except json.JSONDecodeError as exc:
                 raise ValueError(f"RAG_API_KEYS is not valid JSON ({exc.msg} at character {exc.pos}); a flat list is key1,key2") from None
         else:
-            return [{"key": k.strip()} for k in text.split(",") if k.strip()]
+            value = [k.strip() for k in text.split(",") if k.strip()]
     if isinstance(value, dict):
         out = []
         for key, scope in value.items():
-            if not isinstance(scope, dict):
+            if not isinstance(scope, dict) or "key" in scope:
                 raise ValueError("each key maps to a table with 'read' and 'write' lists of collections")
+            # A table that names only what a key reads gives it no writes; one that names only
+            # what it writes lets it read those; an empty table is a key for everything.
+            if "read" in scope and "write" not in scope:
+                scope = {**scope, "write": []}
+            elif "write" in scope and "read" not in scope:
+                scope = {**scope, "read": scope["write"]}
             out.append({"key": key, **scope})
-        return out
+        value = out
     if isinstance(value, list):
-        return [{"key": v} if isinstance(v, str | SecretStr) else v for v in value]
+        value = [{"key": v} if isinstance(v, str | SecretStr) else v for v in value]
+        keys = [str(v["key"].get_secret_value() if isinstance(v["key"], SecretStr) else v["key"]) for v in value if isinstance(v, dict) and "key" in v]
+        if len(keys) != len(set(keys)):
+            raise ValueError("an API key is listed twice")
+        return value
     return value

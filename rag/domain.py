@@ -50,14 +50,15 @@ def sha256_hex(data: bytes | str) -> str:
 
 
 DEFAULT_COLLECTION = "default"
-_COLLECTION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_COLLECTION = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 def check_collection(name: str) -> str:
-    """``name`` when it can name a collection (1-64 of letters, digits, '.', '_', '-', starting with
-    a letter or digit); ValueError otherwise."""
+    """``name`` when it can name a collection (1-64 of lowercase letters, digits, '.', '_', '-',
+    starting with a letter or digit: a folder name that means the same on every file system);
+    ValueError otherwise."""
     if not isinstance(name, str) or not _COLLECTION.fullmatch(name):
-        raise ValueError(f"{name!r} cannot name a collection: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise ValueError(f"{name!r} cannot name a collection: use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
     return name
 
 

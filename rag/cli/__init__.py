@@ -65,11 +65,16 @@ def show_settings(obj: Context) -> None:
     """Print the effective settings as TOML-style lines (usable as a --config file)."""
     from pydantic import SecretStr
 
+    from rag.access import ApiKey
     from rag.settings import Settings
 
     settings = obj.settings()
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
+        if isinstance(value, list) and any(isinstance(v, ApiKey) for v in value):
+            scoped = sum(1 for v in value if not v.scope.everything)
+            click.echo(f"# {name} = ({len(value)} set, {scoped} of them scoped to collections, not shown)    # {field.description or ''}".rstrip())
+            continue
         if isinstance(value, SecretStr) or (isinstance(value, list) and any(isinstance(v, SecretStr) for v in value)):
             shown = f"{len(value)} set" if isinstance(value, list) else "set"
             click.echo(f"# {name} = ({shown}, not shown)    # {field.description or ''}".rstrip())

@@ -132,7 +132,7 @@ def print_report(report: IngestReport, index_dir: Path, verb: str = "Ingested") 
         click.echo("  interrupted: finished files were committed; run the same command again to continue")
 
 
-def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool, *, follow_links: bool = False, collection: str = "default") -> IngestReport:
+def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool, *, follow_links: bool = False, collection: str | None = None) -> IngestReport:
     """Ingest ``paths`` into ``collection`` with two progress bars on a terminal (files, embedded chunks)."""
     from tqdm import tqdm
 

