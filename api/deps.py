@@ -14,7 +14,7 @@ from api.errors import ApiError
 from api.middleware import SCOPE_KEY
 from api.schemas import ChatCompletionRequest, ChatMessage, ErrorResponse, QueryRequest, Turn
 from api.state import Pipeline
-from rag.access import FULL, Scope
+from rag.access import Scope
 from rag.domain import check_collection
 from rag.settings import Settings
 
@@ -41,11 +41,13 @@ PipelineDep = Annotated[Pipeline, Depends(get_pipeline)]
 
 
 def get_scope(request: Request) -> Scope:
-    """The collections the caller's key may read and write (every one without keys)."""
+    """The collections the caller's key may read and write (every one without keys; none when the
+    key check left no scope: a route it did not guard)."""
     found = request.scope.get(SCOPE_KEY)
-    return found if isinstance(found, Scope) else FULL
+    return found if isinstance(found, Scope) else NOTHING
 
 
+NOTHING = Scope(frozenset(), frozenset())
 ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 

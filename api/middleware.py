@@ -135,6 +135,8 @@ class KeyCheck:
         self.failures = TokenBuckets(failures_per_minute) if failures_per_minute > 0 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not self.keys:
+            scope[SCOPE_KEY] = FULL  # no keys: everyone may read and change everything
         if scope["type"] != "http" or not self.keys or is_public(scope["path"]) or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return

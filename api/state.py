@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from rag.service import QAService
     from rag.store import IndexStore
 
-__all__ = ["Components", "Pipeline", "UploadError", "UploadResult", "document_dict", "safe_filename"]
+__all__ = ["Components", "OutOfScope", "Pipeline", "UploadError", "UploadResult", "document_dict", "safe_filename"]
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|]")
@@ -78,6 +78,10 @@ def safe_filename(name: str | None) -> str:
     if not base or base in {".", ".."}:
         raise UploadError(str(name), f"unusable file name {name!r}: give the file a name such as notes.md")
     return base
+
+
+class OutOfScope(Exception):
+    """A change to a collection the caller's key may not change (its name is the argument)."""
 
 
 @dataclass
@@ -287,14 +291,14 @@ class Pipeline:
 
     def delete(self, source_id: str, can_write: Callable[[str], bool] = lambda _: True) -> dict[str, Any]:
         """Remove a source from the index, and its uploaded file when it was uploaded here
-        (PermissionError when ``can_write`` refuses its collection)."""
+        (:class:`OutOfScope` when ``can_write`` refuses its collection)."""
         with self._writing:
             self.recover()
             record = next((s for s in self._sources_by_path().values() if s.source_id == source_id), None)
             if record is None:
                 raise KeyError(source_id)
             if not can_write(record.collection):
-                raise PermissionError(record.collection)
+                raise OutOfScope(record.collection)
             path = Path(record.path)
             uploaded = self._is_upload(path) and path.exists()
             staging = self.staging_dir() if uploaded else None

@@ -15,8 +15,9 @@ start, end      no        character offsets of the chunk in the source text (oth
 page, heading   no        as a local ingest records them
 content_hash    no        of the source (otherwise the sha256 of its text)
 root            no        the folder the source was ingested from
-collection      no        the collection the source belongs to (otherwise ``--collection``, or
-                          ``default``; a source whose collection changes is replaced)
+collection      no        the collection the source belongs to (otherwise ``--collection``; without
+                          it an indexed source keeps its own, a new one goes into ``default``; a
+                          source whose collection changes is replaced)
 ==============  ========  ======================================================================
 
 The embedder is named in the Parquet metadata key ``embedder`` (or ``--embedder-name``) exactly as

@@ -101,12 +101,23 @@ class ApiKey(BaseModel):
         return Scope(None if ALL in self.read else frozenset(self.read), None if ALL in self.write else frozenset(self.write))
 
 
+def _defaults(entry: Any) -> Any:
+    """A table that names only what a key reads gives it no writes; one that names only what it
+    writes lets it read those; an empty table is a key for everything."""
+    if isinstance(entry, dict):
+        if "read" in entry and "write" not in entry:
+            return {**entry, "write": []}
+        if "write" in entry and "read" not in entry:
+            return {**entry, "read": entry["write"]}
+    return entry
+
+
 def parse_api_keys(value: Any) -> Any:
     """The setting's raw value (a comma-separated string, a JSON object, a list of keys, a table of
     key -> {read, write}) as a list of :class:`ApiKey` inputs; pydantic validates the rest."""
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("{"):
+        if text.startswith(("{", "[")):
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
@@ -118,16 +129,10 @@ def parse_api_keys(value: Any) -> Any:
         for key, scope in value.items():
             if not isinstance(scope, dict) or "key" in scope:
                 raise ValueError("each key maps to a table with 'read' and 'write' lists of collections")
-            # A table that names only what a key reads gives it no writes; one that names only
-            # what it writes lets it read those; an empty table is a key for everything.
-            if "read" in scope and "write" not in scope:
-                scope = {**scope, "write": []}
-            elif "write" in scope and "read" not in scope:
-                scope = {**scope, "read": scope["write"]}
             out.append({"key": key, **scope})
         value = out
     if isinstance(value, list):
-        value = [{"key": v} if isinstance(v, str | SecretStr) else v for v in value]
+        value = [{"key": v} if isinstance(v, str | SecretStr) else _defaults(v) for v in value]
         keys = [str(v["key"].get_secret_value() if isinstance(v["key"], SecretStr) else v["key"]) for v in value if isinstance(v, dict) and "key" in v]
         if len(keys) != len(set(keys)):
             raise ValueError("an API key is listed twice")

@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     word_vectors: bool = Field(
         True,
         description="Embed the words of each chunk that are new to the index at ingest (int8, with its segment): a question term in a script the index hardly uses "
-        "is matched against them, so its first read embeds nothing. About 4 ms per new word on 2 cores: +60 % ingest time for the first 100 passages, +9 % at 10k.",
+        "is matched against them, so its first read embeds nothing. About 4 ms per new word on 2 cores: +60 % ingest time over 100 XQuAD passages, +11 % of the embedding time at 20k one-chunk files (BENCHMARKS.md).",
     )
 
     top_k: int = Field(5, gt=0, le=100, description="Passages retrieved to answer a question.")
@@ -243,6 +243,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
     section = data.get("rag", data)
     if not isinstance(section, dict):
         raise ConfigError(f"config file {path}: [rag] must be a table")
+    if "rag" in data and len(data) > 1:  # e.g. [api_keys."KEY"] after [rag]: it would be dropped, keys and all
+        others = ", ".join(sorted(k for k in data if k != "rag"))
+        raise ConfigError(f"config file {path}: with a [rag] table, every setting goes inside it ([rag.{others}], not [{others}])")
     return section
 
 

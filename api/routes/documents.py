@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from api.deps import ERRORS, KEYED, PipelineDep, ScopeDep
 from api.errors import ApiError
 from api.schemas import DeleteOut, DocumentList, DocumentText, ErrorResponse, UploadOut
-from api.state import document_dict, safe_filename
+from api.state import OutOfScope, document_dict, safe_filename
 from rag.domain import DEFAULT_COLLECTION, check_collection
 from rag.errors import NotReadyError
 from rag.settings import Settings
@@ -54,7 +54,7 @@ def documents_router(settings: Settings) -> APIRouter:
             return p.delete(document_id, scope.can_write)
         except KeyError:
             raise missing from None
-        except PermissionError as exc:
+        except OutOfScope as exc:
             raise ApiError(403, f"this key may not change the collection {exc.args[0]!r}", "permission_error") from None
 
     @router.post("/v1/documents", response_model=UploadOut, status_code=201, tags=["documents"],

@@ -27,12 +27,12 @@ def import_(
     obj: Context, paths: tuple[Path, ...], index_dir: Path | None, sentence_vectors: bool, collection: str | None, embedder_name: str | None, wait_s: float | None, as_json: bool
 ) -> None:
     """Import chunks embedded elsewhere (Parquet or JSONL, one row per chunk: source, text, vector;
-    optional source_text, start, end, page, heading, content_hash, root) into an index.
+    optional source_text, start, end, page, heading, content_hash, root, collection) into an index.
 
     The rows' vectors are stored as they are (normalised when they are not); only
     --sentence-vectors embeds anything. The embedder must be the index's; into a new directory an
     index is created with it and the configured chunker settings (the defaults unless set), so a later 'rag ingest' into it works. A source whose content hash
-    is unchanged is skipped, a changed one replaced; a commit every commit_every sources, so a
+    and collection are unchanged is skipped, a changed one replaced; a commit every commit_every sources, so a
     crash loses at most those. docs/import.md describes the format and what each embedder embeds.
     """
     from tqdm import tqdm

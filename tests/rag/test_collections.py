@@ -140,6 +140,8 @@ def test_ingesting_again_without_a_collection_keeps_each_sources_own(tmp_path: P
 def test_scoped_keys_without_write_write_nothing_and_bad_tables_are_refused() -> None:
     (reader, writer) = load_settings(environ={"RAG_API_KEYS": '{"r": {"read": ["hr"]}, "w": {"write": ["hr"]}}'}).api_keys
     assert reader.scope == Scope(frozenset({"hr"}), frozenset()) and writer.scope == Scope(frozenset({"hr"}), frozenset({"hr"}))
+    (listed,) = load_settings(environ={"RAG_API_KEYS": '[{"key": "k", "read": ["hr"]}]'}).api_keys  # a JSON list of tables: the same rules
+    assert listed.scope == reader.scope
     for bad in ('{"k": {"read": null}}', '{"k": {"read": 5}}', '{"": {}}', '{"k": {"key": "other"}}', "k1,k1", '{"k": {"read": ["HR"]}}'):
         with pytest.raises(ConfigError):
             load_settings(environ={"RAG_API_KEYS": bad})
@@ -163,3 +165,13 @@ def test_export_and_import_keep_each_sources_collection(tmp_path: Path, both: In
     moved = IndexStore(tmp_path / "moved")
     import_rows(moved, [out], chunker=CHUNKER.config, collection="ignored-when-rows-say")
     assert open_snapshot(moved).collection_counts() == open_snapshot(both).collection_counts() == {"eng": 2, "hr": 2}
+
+
+def test_a_rag_table_with_key_tables_beside_it_is_refused_not_dropped(tmp_path: Path) -> None:
+    config = tmp_path / "rag.toml"
+    config.write_text('[rag]\ntop_k = 3\n\n[api_keys."k-hr"]\nread = ["hr"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[rag.api_keys\]"):
+        load_settings(config_file=config, environ={})
+    config.write_text('[rag]\ntop_k = 3\n\n[rag.api_keys."k-hr"]\nread = ["hr"]\n', encoding="utf-8")
+    (key,) = load_settings(config_file=config, environ={}).api_keys
+    assert key.scope == Scope(frozenset({"hr"}), frozenset())
