@@ -283,13 +283,14 @@ def import_rows(
                 known = writer.source_info(document.path)
                 if not document.collection:
                     document = replace(document, collection=known[2] if known is not None else DEFAULT_COLLECTION)
-                if known is not None and known[0] == document.content_hash and known[2] == document.collection:
+                unchanged = known is not None and known[0] == document.content_hash and known[2] == document.collection
+                if unchanged:
                     report.sources_unchanged += 1
                 elif known is not None:
                     report.sources_updated += 1
                 else:
                     report.sources_added += 1
-                if known is None or known[0] != document.content_hash or known[2] != document.collection:
+                if not unchanged:
                     sentences = None
                     if sentence_embedder is not None:
                         texts = list(dict.fromkeys(t for c in chunks for t in sentence_inputs(c.text, c.heading)))

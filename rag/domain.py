@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ __all__ = [
     "FaithfulnessResult",
     "DEFAULT_COLLECTION",
     "check_collection",
+    "collection_counts",
     "sha256_hex",
     "source_id_for",
     "chunk_id_for",
@@ -60,6 +61,14 @@ def check_collection(name: str) -> str:
     if not isinstance(name, str) or not _COLLECTION.fullmatch(name):
         raise ValueError(f"{name!r} cannot name a collection: use 1-64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit")
     return name
+
+
+def collection_counts(sources: Iterable[SourceRecord]) -> dict[str, int]:
+    """Sources per collection, by name."""
+    counts: dict[str, int] = {}
+    for source in sources:
+        counts[source.collection] = counts.get(source.collection, 0) + 1
+    return dict(sorted(counts.items()))
 
 
 def source_id_for(path: str) -> str:

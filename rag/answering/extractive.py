@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -128,22 +128,21 @@ class ExtractiveGenerator:
     def _stored_or_embedded(self, texts: Sequence[str]) -> np.ndarray:
         """Sentence vectors the index stored at ingest, the rest embedded now (an imported index,
         or one written before sentence vectors were stored)."""
-        stored = self.statistics.sentence_vectors(texts) if isinstance(self.statistics, SentenceVectors) else {}
-        missing = [t for t in texts if t not in stored]
-        if missing:
-            stored.update(zip(missing, self.embedder.embed_passages(missing), strict=True))
-        if not texts:
-            return self.embedder.embed_passages([])
-        return np.stack([np.asarray(stored[t], dtype=np.float32) for t in texts])
+        return self._stored_then_embedded(texts, "", self.embedder.embed_passages)
 
     def _stored_or_embedded_words(self, words: Sequence[str]) -> np.ndarray:
         """Query vectors of candidate words the index stored at ingest, the rest embedded now."""
-        stored = self.statistics.sentence_vectors([WORD_KEY + w for w in words]) if isinstance(self.statistics, SentenceVectors) else {}
-        missing = [w for w in words if WORD_KEY + w not in stored]
-        found = dict(zip(missing, self.embedder.embed_queries(missing), strict=True)) if missing else {}
-        if not words:
-            return self.embedder.embed_queries([])
-        return np.stack([np.asarray(found[w] if w in found else stored[WORD_KEY + w], dtype=np.float32) for w in words])
+        return self._stored_then_embedded(words, WORD_KEY, self.embedder.embed_queries)
+
+    def _stored_then_embedded(self, texts: Sequence[str], prefix: str, embed: Callable[[Sequence[str]], np.ndarray]) -> np.ndarray:
+        """The vectors stored under ``prefix`` + each text, the missing ones from ``embed``."""
+        stored = self.statistics.sentence_vectors([prefix + t for t in texts]) if isinstance(self.statistics, SentenceVectors) else {}
+        missing = [t for t in texts if prefix + t not in stored]
+        if missing:
+            stored.update(zip((prefix + t for t in missing), embed(missing), strict=True))
+        if not texts:
+            return embed([])
+        return np.stack([np.asarray(stored[prefix + t], dtype=np.float32) for t in texts])
 
     # -- steps ----------------------------------------------------------------------
 

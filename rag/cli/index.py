@@ -22,6 +22,7 @@ from rag.cli.common import (
     run_ingest,
     wait_option,
 )
+from rag.domain import collection_counts
 
 __all__ = ["info", "ingest", "remove", "search", "verify"]
 
@@ -134,7 +135,7 @@ def info(obj: Context, index_dir: Path | None, list_sources: bool, as_json: bool
             "keyword": manifest.get("keyword"),
             "sources": len(sources),
             "chunks": snapshot.n_chunks,
-            "collections": _collections(sources),
+            "collections": collection_counts(sources),
             "committed_at": manifest["committed_at"],
         }
         if manifest["format_version"] >= 2:
@@ -229,9 +230,3 @@ def search(obj: Context, query: str, index_dir: Path | None, top_k: int, collect
             snippet = h.chunk.text.replace("\n", " ")
             click.echo(f"  {h.rank}. {h.score:.3f}  {printable(Path(h.chunk.path).name)}:{h.chunk.start}-{h.chunk.end}  {printable(snippet[:70])}")
 
-
-def _collections(sources: list[Any]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for s in sources:
-        counts[s.collection] = counts.get(s.collection, 0) + 1
-    return dict(sorted(counts.items()))

@@ -34,6 +34,8 @@ class ScopedView:
         self.snapshot = snapshot
         self.collections = frozenset(collections)
         self.scope: RowScope = snapshot.row_scope(snapshot.collection_ids(self.collections))
+        self._sources: list[SourceRecord] | None = None  # the scope's sources (the snapshot never changes)
+        self._df: dict[str, int] = {}
 
     # -- identity -------------------------------------------------------------------------
 
@@ -83,7 +85,9 @@ class ScopedView:
         return self.snapshot.ascii_vocab_share
 
     def document_frequency(self, token: str) -> int:
-        return self.snapshot.document_frequency(token, self.scope)
+        if token not in self._df:
+            self._df[token] = self.snapshot.document_frequency(token, self.scope)
+        return self._df[token]
 
     def sentence_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         return self.snapshot.sentence_vectors(texts)
@@ -98,7 +102,9 @@ class ScopedView:
         return len(self.sources())
 
     def sources(self) -> list[SourceRecord]:
-        return [s for s in self.snapshot.sources() if s.collection in self.collections]
+        if self._sources is None:
+            self._sources = [s for s in self.snapshot.sources() if s.collection in self.collections]
+        return list(self._sources)
 
     def source_paths(self) -> list[str]:
         return [s.path for s in self.sources()]

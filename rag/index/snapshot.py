@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.domain import EmbedderInfo, Hit, SourceRecord, StoredChunk
+from rag.domain import EmbedderInfo, Hit, SourceRecord, StoredChunk, collection_counts
 from rag.errors import IndexMismatchError
 from rag.index.format import hits_of, keyword_query_tokens
 from rag.index.segment import Segment, sentence_key, source_row_record
@@ -288,10 +288,7 @@ class IndexSnapshot:
 
     def collection_counts(self) -> dict[str, int]:
         """Sources per collection."""
-        counts: dict[str, int] = {}
-        for _, row in self._source_entries():
-            counts[str(row["collection"])] = counts.get(str(row["collection"]), 0) + 1
-        return dict(sorted(counts.items()))
+        return collection_counts(self.sources())
 
     def row_scope(self, ids: np.ndarray) -> RowScope:
         """The rows holding these live chunk ids, segment by segment, with their statistics."""
