@@ -9,7 +9,8 @@ embedder record and the format version, nothing about how an index stores its pa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,11 +38,36 @@ class KeywordRecord:
 
 @dataclass(frozen=True, slots=True)
 class ManifestCounts:
+    """Live sources and chunks; ``collections``: live sources per collection (None in manifests
+    written before collections were recorded: read from the sources then)."""
+
     sources: int
     chunks: int
+    collections: Mapping[str, int] | None = None
 
-    def to_dict(self) -> dict[str, int]:
-        return {"sources": self.sources, "chunks": self.chunks}
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"sources": self.sources, "chunks": self.chunks}
+        if self.collections is not None:
+            data["collections"] = dict(sorted(self.collections.items()))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ManifestCounts:
+        found = data.get("collections")
+        if found is not None and not isinstance(found, Mapping):
+            raise ValueError("counts: 'collections' is not an object")
+        collections = None if found is None else {str(k): int(v) for k, v in found.items()}
+        return cls(int(data["sources"]), int(data["chunks"]), collections)
+
+    def changed(self, removed: Iterable[str], removed_chunks: int, added: Iterable[str], added_chunks: int, known: Callable[[], Mapping[str, int]]) -> ManifestCounts:
+        """The counts after sources of the collections ``removed`` went and of ``added`` came
+        (one name per source); ``known`` gives the collections when this manifest did not record them."""
+        collections = Counter(self.collections if self.collections is not None else known())
+        gone, new = list(removed), list(added)
+        collections.subtract(gone)
+        collections.update(new)
+        kept = {name: n for name, n in sorted(collections.items()) if n > 0}
+        return ManifestCounts(self.sources - len(gone) + len(new), self.chunks - removed_chunks + added_chunks, kept)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +188,7 @@ class IndexManifest:
                 chunker=dict(data.get("chunker", {})),
                 vectors={str(k): str(v) for k, v in dict(data.get("faiss") or data.get("vectors") or {}).items()},
                 keyword=None if keyword is None else KeywordRecord(str(keyword["backend"]), str(keyword["tokenizer"])),
-                counts=None if counts is None else ManifestCounts(int(counts["sources"]), int(counts["chunks"])),
+                counts=None if counts is None else ManifestCounts.from_dict(counts),
                 files={str(k): str(v) for k, v in dict(data.get("files", {})).items()},
                 segments=tuple(SegmentRecord.from_dict(r) for r in data.get("segments", [])),
                 deleted=tuple((int(lo), int(hi)) for lo, hi in data.get("deleted", [])),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.domain import sha256_hex
+from rag.domain import DEFAULT_COLLECTION, sha256_hex
 from rag.index.format import TOKENIZER_NAME, keyword_tokens, now
 from rag.index.legacy import LegacySnapshot
 from rag.index.segment import ChunkRow, SegmentBuilder, SourceRow
@@ -56,5 +56,5 @@ def migrate(store: IndexStore, manifest: IndexManifest) -> IndexManifest:
     writer._created_at = manifest.created_at or now()
     writer._base = None
     segments = [writer.write_segment(builder, "s000001")] if builder.chunks or builder.sources else []
-    version = writer.publish(segments=segments, deleted=(), counts=ManifestCounts(len(sources), n_chunks), next_id=next_id, next_segment=2)
+    version = writer.publish(segments=segments, deleted=(), counts=ManifestCounts(len(sources), n_chunks, {DEFAULT_COLLECTION: len(sources)} if sources else {}), next_id=next_id, next_segment=2)
     return IndexManifest.from_dict(json.loads((store.manifests_dir / f"{version}.json").read_text(encoding="utf-8")), str(store.root))

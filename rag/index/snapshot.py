@@ -287,7 +287,10 @@ class IndexSnapshot:
         return np.sort(np.concatenate(parts)) if parts else np.empty(0, dtype=np.int64)
 
     def collection_counts(self) -> dict[str, int]:
-        """Sources per collection."""
+        """Sources per collection: as the manifest records them, or counted from the sources."""
+        counts = self.manifest.counts
+        if counts is not None and counts.collections is not None:
+            return dict(counts.collections)
         return collection_counts(self.sources())
 
     def row_scope(self, ids: np.ndarray) -> RowScope:
@@ -402,7 +405,7 @@ class IndexSnapshot:
         """Every inconsistency found between the parts of this version (empty when whole)."""
         problems: list[str] = []
         seen: set[int] = set()
-        n_sources = 0
+        collections: dict[str, int] = {}
         for segment in self.segments:
             if checksums:
                 problems.extend(segment.verify())
@@ -414,14 +417,16 @@ class IndexSnapshot:
                 record = source_row_record(row)
                 if not self._live_seq(int(record["seq"])):
                     continue
-                n_sources += 1
+                collections[str(record["collection"])] = collections.get(str(record["collection"]), 0) + 1
                 text = segment.text_of(int(record["seq"]))
                 if len(text) != int(record["size"]):
                     problems.append(f"source {record['path']} stores {len(text)} characters, its row says {record['size']}")
                 for chunk in segment.chunks(segment.chunk_ids_of(int(record["seq"]))):
                     if chunk.text != text[chunk.start : chunk.end] or not 0 <= chunk.start <= chunk.end <= len(text):
                         problems.append(f"chunk {chunk.vector_id} lies outside its source's text")
-        counts = self.manifest.counts
+        counts, n_sources = self.manifest.counts, sum(collections.values())
         if counts is not None and (counts.chunks != self._n or counts.sources != n_sources):
             problems.append(f"the manifest counts ({counts.sources} sources, {counts.chunks} chunks) differ from the segments ({n_sources}, {self._n})")
+        if counts is not None and counts.collections is not None and dict(counts.collections) != dict(sorted(collections.items())):
+            problems.append(f"the manifest's sources per collection {dict(counts.collections)} differ from the segments' {dict(sorted(collections.items()))}")
         return problems

@@ -92,7 +92,8 @@ class IndexWriter:
         self._held_words: set[str] = set()  # word keys a live chunk of the base owns (emptied by removals)
         self._deleted: list[tuple[int, int]] = []
         self._removed: set[str] = set()
-        self._removed_counts = (0, 0)  # (sources, chunks) tombstoned in this session
+        self._removed_from: list[str] = []  # the collection of each source tombstoned in this session
+        self._removed_chunks = 0
         self.dirty = False
         self.merges = True  # fold small segments together after each commit
 
@@ -211,7 +212,8 @@ class IndexWriter:
         self._deleted.append((seq, seq + 1 + n_chunks))
         self._held_words.clear()
         self._removed.add(path)
-        self._removed_counts = (self._removed_counts[0] + 1, self._removed_counts[1] + n_chunks)
+        self._removed_from.append(str(row["collection"]))
+        self._removed_chunks += n_chunks
         self.dirty = True
         return n_chunks
 
@@ -273,13 +275,17 @@ class IndexWriter:
             next_segment += 1
             new_segments.append(self.write_segment(builder, name))
         base = self._base.manifest if self._base is not None else None
-        counts = base.counts if base is not None and base.counts is not None else ManifestCounts(0, 0)
-        added = (len(self._staged), sum(len(s.chunks) for s in self._staged.values()))
+        counts = base.counts if base is not None and base.counts is not None else ManifestCounts(0, 0, {})
+        snapshot = self._base
+        counts = counts.changed(
+            self._removed_from, self._removed_chunks, [s.document.collection for s in self._staged.values()],
+            sum(len(s.chunks) for s in self._staged.values()), known=lambda: snapshot.collection_counts() if snapshot is not None else {},
+        )  # fmt: skip
         deleted = merge_ranges([*(base.deleted if base else ()), *self._deleted])
         version = self.publish(
             segments=[*self._surviving(deleted), *new_segments],
             deleted=deleted,
-            counts=ManifestCounts(counts.sources - self._removed_counts[0] + added[0], counts.chunks - self._removed_counts[1] + added[1]),
+            counts=counts,
             next_id=next_id,
             next_segment=next_segment,
         )
@@ -287,7 +293,7 @@ class IndexWriter:
         self._staged_words.clear()
         self._deleted.clear()
         self._removed.clear()
-        self._removed_counts = (0, 0)
+        self._removed_from, self._removed_chunks = [], 0
         self.dirty = False
         return version
 
@@ -427,7 +433,7 @@ class IndexWriter:
         self._staged_words.clear()
         self._deleted.clear()
         self._removed.clear()
-        self._removed_counts = (0, 0)
+        self._removed_from, self._removed_chunks = [], 0
         self.dirty = False
 
 

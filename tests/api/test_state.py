@@ -191,3 +191,30 @@ def test_a_delete_that_committed_before_the_kill_drops_the_set_aside_copy(tmp_pa
     pipeline.recover()
     assert result.documents and not (pipeline.uploads / "gone.txt").exists()
     assert not pipeline._staging_root.exists()
+
+
+def test_recovery_settles_a_killed_upload_into_a_collections_folder(tmp_path: Path) -> None:
+    """The journal names each file's full path, so a collection's folder under .collections/ is
+    settled like the upload folder: the indexed file put back, an uncommitted new one removed."""
+    import os
+
+    from api.state import write_journal
+
+    pipeline = _pipeline(tmp_path)
+    name, temp = _staged(tmp_path, pipeline, "leave.txt", FAQ)
+    pipeline.ingest_uploads([(name, temp)], collection="hr")
+    for live in list(pipeline._live_staging):
+        pipeline.discard(live)
+    folder = pipeline.upload_folder("hr")
+    assert folder == pipeline.uploads / ".collections" / "hr"
+    indexed = (folder / "leave.txt").read_bytes()
+    crashed = pipeline._staging_root / "crashed-upload"
+    crashed.mkdir(parents=True)
+    write_journal(crashed, {"put": ["leave.txt", "new.txt"]}, {n: str((folder / n).resolve()) for n in ("leave.txt", "new.txt")})
+    os.replace(folder / "leave.txt", crashed / ".previous-leave.txt")
+    (folder / "leave.txt").write_text("未提交的新内容。", encoding="utf-8")
+    (folder / "new.txt").write_text("从未提交的文件。", encoding="utf-8")
+    pipeline.recover()
+    assert (folder / "leave.txt").read_bytes() == indexed and not (folder / "new.txt").exists()
+    assert not (pipeline.uploads / "new.txt").exists() and not pipeline._staging_root.exists()
+    assert [(s.collection, Path(s.path).name) for s in pipeline.snapshot().sources()] == [("hr", "leave.txt")]

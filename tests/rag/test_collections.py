@@ -175,3 +175,47 @@ def test_a_rag_table_with_key_tables_beside_it_is_refused_not_dropped(tmp_path: 
     config.write_text('[rag]\ntop_k = 3\n\n[rag.api_keys."k-hr"]\nread = ["hr"]\n', encoding="utf-8")
     (key,) = load_settings(config_file=config, environ={}).api_keys
     assert key.scope == Scope(frozenset({"hr"}), frozenset())
+
+
+def recorded(store: IndexStore) -> dict[str, int] | None:
+    counts = open_snapshot(store).manifest.counts
+    assert counts is not None
+    return None if counts.collections is None else dict(counts.collections)
+
+
+def test_the_manifest_records_sources_per_collection_through_moves_removals_and_merges(tmp_path: Path, both: IndexStore, hash_embedder: HashEmbedder) -> None:
+    assert recorded(both) == {"eng": 2, "hr": 2}
+    deploy = tmp_path / "files" / "eng" / "deploy.txt"
+    Ingestor(both, hash_embedder, CHUNKER, chunker_config=CHUNKER.config, max_file_bytes=1 << 20, collection="ops").ingest([deploy])  # type: ignore[arg-type]
+    assert recorded(both) == {"eng": 1, "hr": 2, "ops": 1}
+    Ingestor(both, hash_embedder, CHUNKER, chunker_config=CHUNKER.config, max_file_bytes=1 << 20).remove([str(tmp_path / "files" / "hr" / "pay.txt")])  # type: ignore[arg-type]
+    Ingestor(both, hash_embedder, CHUNKER, chunker_config=CHUNKER.config, max_file_bytes=1 << 20).remove([str(deploy)])  # type: ignore[arg-type]
+    assert recorded(both) == {"eng": 1, "hr": 1}  # an emptied collection is not listed
+    with both.writer(hash_embedder.info, CHUNKER.config) as writer:
+        optimize(writer)
+    snapshot = open_snapshot(both)
+    assert recorded(both) == snapshot.collection_counts() == {"eng": 1, "hr": 1} and snapshot.verify() == []
+
+
+def test_an_index_from_before_collections_reads_as_default_and_records_them_at_its_next_commit(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    import json
+    import sqlite3
+
+    store = IndexStore(tmp_path / "old", merge_policy=MergePolicy(factor=1000))
+    ingest(store, hash_embedder, tmp_path / "files", HR, "default")
+    # As the release before collections wrote it: no collection column in the segment's sources
+    # table, none in the manifest's counts.
+    manifest = open_snapshot(store).manifest
+    with sqlite3.connect(store.segments_dir / manifest.segments[0].name / "rows.sqlite") as db:
+        db.execute("ALTER TABLE sources DROP COLUMN collection")
+    path = store.manifests_dir / f"{manifest.version}.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    del data["counts"]["collections"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    snapshot = open_snapshot(store)
+    assert recorded(store) is None and snapshot.collection_counts() == {"default": 2}
+    assert {s.collection for s in snapshot.sources()} == {"default"}
+    assert [p for p in snapshot.verify(checksums=False) if "collection" in p] == []
+    ingest(store, hash_embedder, tmp_path / "files", ENG, "eng")  # the next commit counts the old sources as default
+    assert recorded(store) == open_snapshot(store).collection_counts() == {"default": 2, "eng": 2}
+    assert {s.collection for s in ScopedView(open_snapshot(store), ["default"]).sources()} == {"default"}
