@@ -24,7 +24,7 @@ from rag.protocols import Chunker, Embedder
 from rag.store import IndexStore, IndexWriter
 from rag.text.sentences import sentence_inputs
 
-__all__ = ["Ingestor", "IngestReport", "SkippedFile", "discover"]
+__all__ = ["IngestReport", "Ingestor", "ParseSpec", "Prepared", "SkippedFile", "discover", "prepare_source"]
 
 _LOOKAHEAD = 256  # files whose index entries are looked up at once
 
@@ -51,6 +51,41 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ParseSpec:
+    """How a file becomes a document and chunks (what a parse task on another machine needs)."""
+
+    max_file_bytes: int
+    text_field: str
+    limits: ParseLimits
+    chunker: Chunker
+
+
+# What preparing one file gives: its chunk count when unchanged, the reason when skipped, or the
+# document and its chunks to embed.
+Prepared = int | str | tuple[Document, list[Chunk]]
+
+
+def prepare_source(path: Path, known: tuple[str, int, str] | None, collection: str | None, spec: ParseSpec, source_path: str | None = None) -> Prepared:
+    """Read, hash, parse and chunk one file. ``known``: the index's (content hash, chunks,
+    collection) for it; ``collection``: the one asked for (None: a known source keeps its own);
+    ``source_path``: the identity the index gives it (default: ``path``, where it is read)."""
+    source = source_path or str(path)
+    try:
+        data = read_source(path, max_bytes=spec.max_file_bytes) if is_supported(path) else b""
+        target = collection or (known[2] if known is not None else DEFAULT_COLLECTION)
+        if known is not None and known[0] == sha256_hex(data) and known[2] == target:
+            return known[1]
+        document = extract_document(path, data, text_field=spec.text_field, source_path=source, limits=spec.limits)
+        document = replace(document, collection=target)
+        chunks = spec.chunker.split(document)
+        if not chunks:
+            raise IngestError(path, "no text to index after chunking")
+    except IngestError as exc:
+        return exc.reason
+    return document, list(chunks)
 
 
 class Ingestor:
@@ -118,12 +153,7 @@ class Ingestor:
         with self.store.writer(self.embedder.info, self.chunker_config) as writer:
             try:
                 if sync:
-                    roots = [Path(p).expanduser().resolve() for p in paths if Path(p).expanduser().exists()]
-                    roots += [Path(p).expanduser().absolute() for p in paths if not Path(p).expanduser().exists()]
-                    for source in writer.source_paths():
-                        if is_under(source, roots) and not Path(source).exists():
-                            report.chunks_removed += writer.remove_source(source)
-                            report.files_removed += 1
+                    self.sync_removed(writer, paths, report)
                 since_commit = 0
                 looked_up = 0  # files[:looked_up] have been looked up in the writer's base version
                 for done, path in enumerate(files, start=1):
@@ -158,28 +188,40 @@ class Ingestor:
 
     def _prepare(self, path: Path, writer: IndexWriter, report: IngestReport) -> tuple[Document, list[Chunk], bool] | None:
         source = str(path)
-        try:
-            data = read_source(path, max_bytes=self.max_file_bytes) if is_supported(path) else b""
-            known = writer.source_info(source)
-            collection = self.collection or (known[2] if known is not None else DEFAULT_COLLECTION)
-            if known is not None and known[0] == sha256_hex(data) and known[2] == collection:
-                report.files_unchanged += 1
-                report.chunks_unchanged += known[1]
-                return None
-            document = extract_document(path, data, text_field=self.text_field, source_path=source, limits=self.parse_limits)
-            document = replace(document, collection=collection)
-            chunks = self.chunker.split(document)
-            if not chunks:
-                raise IngestError(path, "no text to index after chunking")
-        except IngestError as exc:
-            kept = " (its previous version stays in the index)" if writer.source_info(source) else ""
-            report.skipped.append(SkippedFile(source, exc.reason + kept))
-            return None
-        return document, chunks, known is not None
+        known = writer.source_info(source)
+        return self.settle(prepare_source(path, known, self.collection, self.parse_spec), source, known, report)
 
-    def _flush(self, pending: list[tuple[Document, list[Chunk], bool]], writer: IndexWriter, report: IngestReport) -> None:
+    @property
+    def parse_spec(self) -> ParseSpec:
+        return ParseSpec(self.max_file_bytes, self.text_field, self.parse_limits, self.chunker)
+
+    @staticmethod
+    def settle(prepared: Prepared, source: str, known: tuple[str, int, str] | None, report: IngestReport) -> tuple[Document, list[Chunk], bool] | None:
+        """Count an unchanged or skipped file in ``report``; a parsed one is returned for embedding."""
+        if isinstance(prepared, int):
+            report.files_unchanged += 1
+            report.chunks_unchanged += prepared
+            return None
+        if isinstance(prepared, str):
+            kept = " (its previous version stays in the index)" if known is not None else ""
+            report.skipped.append(SkippedFile(source, prepared + kept))
+            return None
+        return prepared[0], prepared[1], known is not None
+
+    def sync_removed(self, writer: IndexWriter, paths: Sequence[Path], report: IngestReport) -> None:
+        """``--sync``: remove the indexed sources under ``paths`` whose files are gone."""
+        roots = [Path(p).expanduser().resolve() for p in paths if Path(p).expanduser().exists()]
+        roots += [Path(p).expanduser().absolute() for p in paths if not Path(p).expanduser().exists()]
+        for source in writer.source_paths():
+            if is_under(source, roots) and not Path(source).exists():
+                report.chunks_removed += writer.remove_source(source)
+                report.files_removed += 1
+
+    def _flush(self, pending: list[tuple[Document, list[Chunk], bool]], writer: IndexWriter, report: IngestReport, embedder: Embedder | None = None) -> None:
+        """Embed what ``pending`` needs (with ``embedder``, by default the ingestor's) and stage it."""
         if not pending:
             return
+        embedder = embedder or self.embedder
         self._busy = True
         all_chunks = [c for _, chunks, _ in pending for c in chunks]
         hashes = [sha256_hex(c.embed_text) for c in all_chunks]
@@ -189,19 +231,19 @@ class Ingestor:
             texts = {h: c.embed_text for h, c in zip(hashes, all_chunks)}
             for lo in range(0, len(to_embed), self.embed_batch_chunks):
                 batch = to_embed[lo : lo + self.embed_batch_chunks]
-                known.update(zip(batch, self.embedder.embed_passages([texts[h] for h in batch]), strict=True))
+                known.update(zip(batch, embedder.embed_passages([texts[h] for h in batch]), strict=True))
                 report.chunks_embedded += len(batch)
                 if self._embedded is not None:
                     self._embedded(len(batch))
         import numpy as np
 
         inputs = [sentence_inputs(c.text, c.heading) for c in all_chunks] if self.sentence_vectors else [[] for _ in all_chunks]
-        sentences = self._sentence_vectors(inputs, writer, report) if self.sentence_vectors else {}
+        sentences = self._sentence_vectors(inputs, writer, report, embedder) if self.sentence_vectors else {}
         words: list[dict[str, Any]] = [{} for _ in pending]
         if self.word_vectors:
             replacing = [d.path for d, _, replaced in pending if replaced]
             words, n_words = new_word_vectors(
-                [c for _, c, _ in pending], partial(writer.held_words, replacing=replacing), writer.word_vectors, self.embedder.embed_queries
+                [c for _, c, _ in pending], partial(writer.held_words, replacing=replacing), writer.word_vectors, embedder.embed_queries
             )
             report.words_embedded += n_words
         offset = 0
@@ -220,7 +262,7 @@ class Ingestor:
         pending.clear()
         self._busy = False
 
-    def _sentence_vectors(self, inputs: Sequence[Sequence[str]], writer: IndexWriter, report: IngestReport) -> dict[str, Any]:
+    def _sentence_vectors(self, inputs: Sequence[Sequence[str]], writer: IndexWriter, report: IngestReport, embedder: Embedder) -> dict[str, Any]:
         """Vectors of the chunks' sentences (``inputs``: what the extractive answerer embeds for
         each chunk, see :func:`sentence_inputs`); stored ones are reused."""
         texts = list(dict.fromkeys(t for chunk_inputs in inputs for t in chunk_inputs))
@@ -229,7 +271,7 @@ class Ingestor:
         batch = max(1, self.embed_batch_chunks * 4)  # sentences are short
         for lo in range(0, len(missing), batch):
             part = missing[lo : lo + batch]
-            found.update(zip(part, self.embedder.embed_passages(part), strict=True))
+            found.update(zip(part, embedder.embed_passages(part), strict=True))
             report.sentences_embedded += len(part)
         return found
 

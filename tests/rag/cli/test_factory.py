@@ -154,3 +154,15 @@ def test_backend_urls_lose_their_secrets() -> None:
     assert redacted_url("http://user:pw@127.0.0.1:9/v1?api-key=x") == "http://127.0.0.1:9/v1"
     assert redacted_url("http://[::1]:8080/v1") == "http://[::1]:8080/v1"
     assert redacted_url("http://[::1") == "(a malformed URL)"
+
+
+def test_the_embed_device_reaches_sentence_transformers_and_e5_refuses_a_gpu() -> None:
+    from pydantic import ValidationError
+
+    embedder = build_embedder(Settings(embedder="sentence-transformers", embedder_model="all-MiniLM-L6-v2", embed_device="cuda:1"))
+    assert isinstance(embedder, SentenceTransformerEmbedder) and embedder.device == "cuda:1"
+    with pytest.raises(ValidationError, match="runs on the CPU only"):
+        Settings(embedder="e5", embed_device="cuda")
+    with pytest.raises(ValidationError, match="embed_device"):
+        Settings(embedder="sentence-transformers", embedder_model="x", embed_device="gpu0")
+    assert isinstance(build_embedder(Settings(embed_device="auto")), E5Embedder)
